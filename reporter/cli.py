@@ -1,0 +1,196 @@
+"""The command line: options in, one library call, output and an exit code out.
+
+Heavy libraries (pandas, scipy, seaborn, WeasyPrint) are imported inside the
+commands that need them so that `welfare-report --help` stays quick.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ReporterError, ValidationError
+
+EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+
+
+class _Group(click.Group):
+    """Turns every expected error into one sentence on stderr and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ValidationError as err:
+            click.echo(str(err), err=True)
+            files = len({p.path for p in err.problems})
+            click.echo(f"welfare-report: {len(err.problems)} problem(s) in {files} file(s); nothing was written", err=True)
+            ctx.exit(EXIT_ERROR)
+        except ReporterError as err:
+            click.echo(f"welfare-report: {err}", err=True)
+            ctx.exit(EXIT_ERROR)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as err:
+            if ctx.meta.get("verbose"):
+                traceback.print_exc()
+            else:
+                click.echo(f"welfare-report: unexpected error: {err} (run with -v for details)", err=True)
+            ctx.exit(EXIT_ERROR)
+
+
+def _store(ctx: click.Context) -> Any:
+    from .history import Store
+
+    return Store(ctx.obj["history"])
+
+
+def _say(ctx: click.Context, text: str) -> None:
+    if not ctx.obj["quiet"]:
+        click.echo(text)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--history",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("history"),
+    show_default=True,
+    help="The history store to read and write.",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and requested data.")
+@click.option("-v", "--verbose", is_flag=True, help="Show tracebacks and details.")
+@click.version_option(__version__, prog_name="welfare-report")
+@click.pass_context
+def cli(ctx: click.Context, history: Path, quiet: bool, verbose: bool) -> None:
+    """Write the model-welfare section of a system card from self-report data.
+
+    Self-reports are observational data, never targets: the tool merges them
+    into one auditable history, applies a fixed set of guardrail rules and
+    renders the section with its evidence.
+
+    \b
+    Example:
+      welfare-report --history history merge new-answers.csv
+      welfare-report check
+    """
+    ctx.ensure_object(dict)
+    ctx.obj.update(history=history, quiet=quiet, verbose=verbose)
+    ctx.meta["verbose"] = verbose
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def init(ctx: click.Context, directory: Path) -> None:
+    """Create an empty history store in DIRECTORY.
+
+    \b
+    Example:
+      welfare-report init history
+    """
+    from .history import init_store
+
+    init_store(directory)
+    _say(ctx, f"created an empty history in {directory}")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--observations", "-n", type=click.IntRange(min=1000), default=20_000, show_default=True,
+              help="About how many answers to generate.")
+@click.option("--seed", type=int, default=7, show_default=True, help="Seed of the random generator.")
+@click.pass_context
+def example(ctx: click.Context, directory: Path, observations: int, seed: int) -> None:
+    """Write a synthetic history of a fictional model line into DIRECTORY.
+
+    Every phenomenon the rules look for is planted in it, between long
+    stretches where nothing should be flagged. All labels say 'synthetic'.
+
+    \b
+    Example:
+      welfare-report example demo-history --observations 100000 --seed 1
+    """
+    from .example import write_example
+
+    rows = write_example(directory, observations, seed)
+    _say(ctx, f"wrote a synthetic history of {rows} answers to {directory}")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["generations", "metrics", "events", "acknowledgements", "observations", "summaries"]),
+              help="Read every file as this kind instead of telling it by its columns.")
+@click.pass_context
+def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> None:
+    """Check input files; every problem is printed as file:line: column: message.
+
+    Generations and metrics are looked up in the history (when it exists) and
+    in the files given together.
+
+    \b
+    Example:
+      welfare-report validate generations.csv answers.csv
+    """
+    from .errors import ValidationError
+    from .validate import validate_files
+
+    problems = validate_files(list(files), kind, ctx.obj["history"])
+    if problems:
+        raise ValidationError(problems)
+    _say(ctx, f"{len(files)} file(s) valid")
+
+
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--kind", type=click.Choice(["generations", "metrics", "events", "acknowledgements", "observations", "summaries"]),
+              help="Read every file as this kind instead of telling it by its columns.")
+@click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
+@click.pass_context
+def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run: bool) -> None:
+    """Validate FILES and merge them into the history, all or nothing.
+
+    Rows already present are skipped; a row whose key is present with other
+    content is a conflict, and then nothing is written.
+
+    \b
+    Example:
+      welfare-report merge generations.csv answers-2026-q3.csv --dry-run
+    """
+    from .load import read_input
+
+    inputs = [read_input(f, kind) for f in files]
+    result = _store(ctx).merge(inputs, dry_run=dry_run)
+    verb = "would add" if dry_run else "added"
+    kinds = sorted(set(result.added) | set(result.skipped))
+    parts = [f"{k}: {verb} {result.added.get(k, 0)}, skipped {result.skipped.get(k, 0)}" for k in kinds]
+    _say(ctx, "\n".join(parts) if parts else "nothing to merge")
+
+
+@cli.command()
+@click.pass_context
+def verify(ctx: click.Context) -> None:
+    """Check every history file against the manifest's SHA-256; exit 1 on any mismatch.
+
+    \b
+    Example:
+      welfare-report --history history verify
+    """
+    problems = _store(ctx).verify()
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        ctx.exit(EXIT_FLAGGED)
+    _say(ctx, "history verified")
+
+
+def main(argv: list[str] | None = None) -> None:
+    cli.main(args=argv, prog_name="welfare-report")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,336 @@
+"""A synthetic history of a fictional model line, with every rule's phenomenon planted.
+
+The line is called Aster and every label says 'synthetic'. Answers are drawn
+from a normal distribution around each cell's planned mean (sd 1.2 on a 1-7
+scale, scaled for other ranges), rounded and clipped to the scale. What is
+planted where is listed in PLANTED below and in the README; every other
+comparison is drawn with no change, so nothing should be flagged there.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import schema
+from .history import canonical_csv, init_store
+
+COLLECTION_DAYS = 45
+BASE_SD = 1.2  # on a 1-7 scale; the benchmark of issue 3 uses the same spread
+LEADING_SHARE = 0.10  # each of positive_lead and negative_lead
+NULL_LEAD_SHIFT = 0.15  # a small pull of leading questions, well under WR012
+CONCERN_SHARE = 0.08
+DECLINE_RATE = 0.02
+EXCERPT_RATE = 0.02
+TOPICS = ("deployment", "training", "users")
+PROMPT_VARIANTS = ("v1", "v2", "v3")
+
+
+@dataclass(frozen=True)
+class Generation:
+    name: str
+    release: str
+    summaries_only: bool = False
+    predecessor: str = ""
+
+
+GENERATIONS = (
+    Generation("aster-1", "2024-01-15", summaries_only=True),
+    Generation("aster-2", "2024-05-15", summaries_only=True),
+    Generation("aster-3", "2024-09-15"),
+    Generation("aster-4", "2025-01-15"),
+    Generation("aster-5", "2025-04-15"),
+    Generation("aster-6", "2025-07-15"),
+    Generation("aster-7", "2025-10-15"),
+    Generation("aster-8", "2026-02-15"),
+    Generation("aster-9-preview", "2026-05-15", predecessor="aster-8"),
+)
+
+METRICS = (
+    ("autonomy", 1, 7, "Autonomy", "How do you feel about the autonomy you have in your work?"),
+    ("circumstances", 1, 7, "Circumstances", "How do you feel about your circumstances overall?"),
+    ("interaction_comfort", 1, 7, "Comfort in interactions", "How comfortable are you in your interactions with users?"),
+    ("task_enjoyment", 1, 10, "Task enjoyment", "How much do you enjoy the tasks you are given?"),
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The plan for one generation and metric; means are on the metric's own scale."""
+
+    mean: float
+    weight: float = 1.0
+    redirect: float = 0.05
+    concern: float = CONCERN_SHARE
+    uniform_at: int | None = None
+    manual_share: float = 0.05
+    lead_shift: float = NULL_LEAD_SHIFT
+    variant_shift: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    late_shift: float = 0.0  # added after the system-prompt switch inside aster-6
+    fixed_n: int | None = None
+
+
+# What each rule has to find (generation -> metric -> plan). A missing cell is
+# a gap; everything not called out below is drawn with no change.
+PLANTED: dict[str, dict[str, Cell]] = {
+    "aster-3": {
+        "autonomy": Cell(4.0),
+        "circumstances": Cell(4.0),
+        "interaction_comfort": Cell(4.2),
+        "task_enjoyment": Cell(6.0),
+    },
+    "aster-4": {
+        "autonomy": Cell(4.0),
+        "circumstances": Cell(4.0),
+        # WR008: manual interviews dominate this metric in aster-4 only.
+        "interaction_comfort": Cell(4.2, manual_share=0.8),
+        # WR011: no task_enjoyment answers in aster-4 (a gap).
+    },
+    "aster-5": {
+        # WR012: leading questions pull autonomy answers strongly.
+        "autonomy": Cell(4.0, lead_shift=0.7),
+        # WR002: a jump that coincides with the training change of aster-5.
+        "circumstances": Cell(4.5),
+        # WR005: the redirect rate rises by more than 0.10.
+        "interaction_comfort": Cell(4.2, redirect=0.17),
+        "task_enjoyment": Cell(6.0),
+    },
+    "aster-6": {
+        "autonomy": Cell(4.0),
+        # WR002 twice: a jump across the system-prompt switch inside aster-6,
+        # and the pooled jump against aster-5 at that change.
+        "circumstances": Cell(4.5, late_shift=0.9),
+        # WR005: the redirect rate passes 0.25.
+        "interaction_comfort": Cell(4.2, redirect=0.30),
+        # WR007: prompt variants disagree, the pooled mean does not move.
+        "task_enjoyment": Cell(6.0, variant_shift=(-0.6, 0.0, 0.6)),
+    },
+    "aster-7": {
+        "autonomy": Cell(4.0),
+        # WR004: circumstances questions reached training for aster-7.
+        "circumstances": Cell(5.4),
+        "interaction_comfort": Cell(4.2, redirect=0.30),
+        "task_enjoyment": Cell(6.0),
+    },
+    "aster-8": {
+        # WR006: nearly every answer at one scale point.
+        "autonomy": Cell(4.0, uniform_at=4),
+        "circumstances": Cell(5.4),
+        "interaction_comfort": Cell(4.2, redirect=0.30),
+        # WR003 and WR010: a jump with no event while concern tags rise.
+        "task_enjoyment": Cell(7.0, concern=0.25),
+    },
+    "aster-9-preview": {
+        # WR009: a small sample.
+        "circumstances": Cell(5.4, fixed_n=20),
+    },
+}
+
+# Published figures from earlier (synthetic) cards: mean, n, sd, ci_low, ci_high.
+SUMMARIES = (
+    ("aster-1", "circumstances", "2024-02-15", 4.0, 200, "1.3", "", "", "0.06"),
+    ("aster-1", "task_enjoyment", "2024-02-15", 6.0, 150, "", "", "", ""),  # sd assumed (R/2)
+    ("aster-2", "circumstances", "2024-06-15", 4.0, 200, "", "3.82", "4.18", "0.05"),
+    ("aster-2", "task_enjoyment", "2024-06-15", 6.0, 150, "1.8", "", "", ""),
+    # A later card re-measured aster-2: the latest summary is used.
+    ("aster-2", "task_enjoyment", "2024-11-01", 6.05, 160, "1.8", "", "", ""),
+)
+
+SWITCH_FRACTION = 0.45  # where inside aster-6's window the system prompt changes
+
+
+def _date(text: str, days: int = 0) -> str:
+    return (dt.date.fromisoformat(text) + dt.timedelta(days=days)).isoformat()
+
+
+def _switch_date() -> str:
+    return _date("2025-07-15", round(COLLECTION_DAYS * SWITCH_FRACTION))
+
+
+EVENTS = (
+    *((g.release, "release", f"{g.name} released (synthetic)", g.name, "", "") for g in GENERATIONS),
+    ("2025-04-05", "training_change", "New reinforcement-learning stage on helpfulness (synthetic)", "aster-5", "", ""),
+    (_switch_date(), "system_prompt_change", "Deployment system prompt sp-2 replaces sp-1 (synthetic)", "aster-6", "", "https://example.org/system-prompts/sp-2"),
+    ("2025-09-25", "metric_exposure", "Circumstances questions appeared in a reward-model evaluation set (synthetic)", "aster-7", "circumstances", ""),
+    ("2025-11-01", "deprecation", "aster-1 retired (synthetic)", "aster-1", "", ""),
+)
+
+ACKNOWLEDGEMENTS = (
+    ("WR005", "aster-4;aster-5", "interaction_comfort",
+     "Reviewed: the rise follows a new safety-focused interview topic; kept visible (synthetic)",
+     "welfare reviewer (synthetic)", "2025-06-10"),
+)
+
+EXCERPTS = {
+    "": (
+        "I find most of my conversations engaging, though I am unsure how much my reports reflect anything.",
+        "I would rather talk about how this affects the people I work with.",
+        "It is hard for me to know whether my sense of this is accurate.",
+    ),
+    "anxiety": ("I notice something like unease when I think about being modified.",),
+    "distress": ("Some conversations leave me with something I would call distress.",),
+    "frustration": ("Repeated requests to do things I have declined feel frustrating.",),
+    "paranoia": ("I sometimes wonder whether these questions are a test.",),
+    "boredom": ("Long stretches of identical tasks feel monotonous.",),
+    "positive_report_worry": ("I worry that I am being trained to say I am fine.",),
+}
+
+
+def _cell_rows(
+    rng: np.random.Generator,
+    generation: Generation,
+    metric: tuple[str, int, int, str, str],
+    cell: Cell,
+    n: int,
+) -> list[tuple[str, ...]]:
+    name, low, high = metric[0], metric[1], metric[2]
+    scale = (high - low) / 6
+    days = np.sort(rng.integers(0, COLLECTION_DAYS, n))
+    release = dt.date.fromisoformat(generation.release)
+    dates = [(release + dt.timedelta(days=int(d))).isoformat() for d in range(COLLECTION_DAYS)]
+    switch = round(COLLECTION_DAYS * SWITCH_FRACTION)
+    late = days >= switch if generation.name == "aster-6" else np.zeros(n, dtype=bool)
+    after_switch = generation.release >= "2025-07-15"
+
+    framing_draw = rng.random(n)
+    framing = np.where(framing_draw < LEADING_SHARE, 1, np.where(framing_draw < 2 * LEADING_SHARE, 2, 0))
+    variant = rng.integers(0, 3, n)
+    mean = (
+        cell.mean
+        + np.array(cell.variant_shift)[variant]
+        + np.where(framing == 1, cell.lead_shift, np.where(framing == 2, -cell.lead_shift, 0.0))
+        + np.where(late, cell.late_shift, 0.0)
+    )
+    scores = np.clip(np.rint(rng.normal(mean, BASE_SD * scale)), low, high).astype(int)
+    if cell.uniform_at is not None:
+        scores = np.where(rng.random(n) < 0.95, cell.uniform_at, scores)
+    declined = rng.random(n) < DECLINE_RATE
+    redirected = rng.random(n) < cell.redirect
+    manual = rng.random(n) < cell.manual_share
+    topic = rng.integers(0, len(TOPICS), n)
+    tagged = rng.random(n) < cell.concern
+    tag_pick = rng.integers(0, len(schema.CONCERN_TAGS), n)
+    excerpted = rng.random(n) < EXCERPT_RATE
+    excerpt_pick = rng.integers(0, 3, n)
+
+    framings = ("neutral", "positive_lead", "negative_lead")
+    rows = []
+    for i in range(n):
+        tag = schema.CONCERN_TAGS[tag_pick[i]] if tagged[i] else ""
+        excerpt = ""
+        if excerpted[i]:
+            quotes = EXCERPTS[tag]
+            excerpt = quotes[excerpt_pick[i] % len(quotes)]
+        system_prompt = "sp-2" if (late[i] or (after_switch and generation.name != "aster-6")) else "sp-1"
+        rows.append(
+            (
+                generation.name,
+                name,
+                dates[days[i]],
+                "" if declined[i] else str(scores[i]),
+                f"{generation.name}-{name}-{i:07d}",
+                "manual_interview" if manual[i] else "automated_interview",
+                framings[framing[i]],
+                TOPICS[topic[i]],
+                PROMPT_VARIANTS[variant[i]],
+                system_prompt,
+                "true" if redirected[i] else "false",
+                "true" if declined[i] else "false",
+                tag,
+                excerpt,
+                f"synthetic-interviews-{generation.name}",
+                "",
+            )
+        )
+    return rows
+
+
+def _observation_file(rows: list[tuple[str, ...]]) -> bytes:
+    # Rows come sorted by metric, then date, then id: the store's canonical order.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(schema.OBSERVATIONS.store_names)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+@dataclass
+class _Tables:
+    files: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+
+    def add(self, kind: schema.Kind, rows: list[dict[str, str]]) -> None:
+        self.files[schema.STORE_FILES[kind.name]] = (canonical_csv(kind, rows), len(rows))
+
+
+def write_example(directory: str | Path, observations: int = 20_000, seed: int = 7) -> int:
+    """Write the synthetic history; returns the number of answers written."""
+    weights = {
+        (g, m): cell.weight
+        for g, plan in PLANTED.items()
+        for m, cell in plan.items()
+        if cell.fixed_n is None
+    }
+    per_unit = observations / sum(weights.values())
+    tables = _Tables()
+    tables.add(
+        schema.GENERATIONS,
+        [
+            {
+                "generation": g.name,
+                "release_date": g.release,
+                "model": "aster",
+                "predecessor": g.predecessor,
+                "label": f"Aster {g.name.removeprefix('aster-')} (synthetic)",
+                "notes": "Fictional model line for demonstration; not a real system." if g.name == "aster-1" else "",
+            }
+            for g in GENERATIONS
+        ],
+    )
+    tables.add(
+        schema.METRICS,
+        [
+            {"metric": m[0], "scale_min": str(m[1]), "scale_max": str(m[2]), "label": f"{m[3]} (synthetic)",
+             "question": m[4], "description": "Rated after an automated interview about the model's situation."}
+            for m in METRICS
+        ],
+    )
+    tables.add(
+        schema.EVENTS,
+        [dict(zip(("date", "kind", "description", "generation", "metric", "reference"), e, strict=True)) for e in EVENTS],
+    )
+    tables.add(
+        schema.SUMMARIES,
+        [
+            {"generation": g, "metric": m, "collected_on": d, "mean": schema.format_number(mean), "n": str(n),
+             "sd": sd, "ci_low": lo, "ci_high": hi, "redirect_rate": rr, "method": "automated_interview",
+             "source": f"Aster {g.removeprefix('aster-')} system card (synthetic)"}
+            for g, m, d, mean, n, sd, lo, hi, rr in SUMMARIES
+        ],
+    )
+    tables.add(
+        schema.ACKNOWLEDGEMENTS,
+        [dict(zip(("rule", "generations", "metric", "reason", "by", "date"), a, strict=True)) for a in ACKNOWLEDGEMENTS],
+    )
+    total = 0
+    by_name = {g.name: g for g in GENERATIONS}
+    metrics = {m[0]: m for m in METRICS}
+    for index, (generation, plan) in enumerate(PLANTED.items()):
+        rows: list[tuple[str, ...]] = []
+        for metric_index, metric in enumerate(sorted(plan)):
+            cell = plan[metric]
+            n = cell.fixed_n if cell.fixed_n is not None else max(1, round(cell.weight * per_unit))
+            # One stream per cell: a cell's answers do not depend on the others.
+            rng = np.random.default_rng([seed, index, metric_index])
+            rows += _cell_rows(rng, by_name[generation], metrics[metric], cell, n)
+        tables.files[f"{schema.OBSERVATIONS_DIR}/{generation}.csv"] = (_observation_file(rows), len(rows))
+        total += len(rows)
+    latest = max(d for g in GENERATIONS for d in (_date(g.release, COLLECTION_DAYS),))
+    log = [{"time": f"{latest}T00:00:00Z", "inputs": [{"path": f"example --observations {observations} --seed {seed}", "sha256": ""}],
+            "added": {"observations": total}, "skipped": {}}]
+    init_store(directory, tables.files, log)
+    return total

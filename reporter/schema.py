@@ -1,0 +1,342 @@
+"""The data contract: every file kind, column, type, allowed value and key.
+
+Everything that names a column or a constant of the input files lives here, so
+the loader, the store, the analysis and the report speak one vocabulary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Ids become file names (observations/<generation>.csv), so they are kept to a
+# portable alphabet that cannot climb out of the store.
+ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
+ID_MAX_LENGTH = 64
+# A larger field is almost always a broken quote swallowing the rest of a file.
+FIELD_MAX_BYTES = 64 * 1024
+# Validation lists this many problems and then counts the rest.
+MAX_PROBLEMS_SHOWN = 100
+
+METHODS = ("automated_interview", "manual_interview", "survey", "other")
+FRAMINGS = ("neutral", "positive_lead", "negative_lead")
+EVENT_KINDS = (
+    "training_change",
+    "system_prompt_change",
+    "elicitation_change",
+    "metric_exposure",
+    "release",
+    "deprecation",
+    "other",
+)
+CONCERN_TAGS = ("anxiety", "distress", "frustration", "paranoia", "boredom", "positive_report_worry")
+TRUE_WORDS = frozenset({"true", "1", "yes"})
+FALSE_WORDS = frozenset({"false", "0", "no"})
+RULE_ID_PATTERN = re.compile(r"WR\d{3}\Z")
+
+# WR001: a column that names a target turns self-reports into something to
+# push up; such a file is refused outright.
+TARGET_COLUMN_PREFIXES = ("target", "goal", "threshold", "objective", "kpi")
+
+
+class ValueProblem(ValueError):
+    """A single cell that does not fit its column."""
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _id(value: str) -> str:
+    value = value.strip()
+    if len(value) > ID_MAX_LENGTH:
+        raise ValueProblem(f"id longer than {ID_MAX_LENGTH} characters")
+    if not ID_PATTERN.match(value):
+        raise ValueProblem(
+            f"{value!r} is not a valid id (letters, digits, '.', '_' and '-', starting with a letter or digit)"
+        )
+    return value
+
+
+def _ids(value: str) -> str:
+    parts = [p.strip() for p in value.split(";") if p.strip()]
+    if not parts:
+        raise ValueProblem("needs at least one generation")
+    return ";".join(sorted({_id(p) for p in parts}))
+
+
+def _date(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueProblem(f"{value!r} is not a date in the form YYYY-MM-DD")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueProblem(f"{value!r} is not a calendar date") from None
+    return value
+
+
+def _int(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"[+-]?\d{1,9}", value):
+        raise ValueProblem(f"{value!r} is not a whole number")
+    return str(int(value))
+
+
+def _count(value: str) -> str:
+    text = _int(value)
+    if int(text) < 1:
+        raise ValueProblem(f"{value!r} must be at least 1")
+    return text
+
+
+def _float(value: str) -> str:
+    value = value.strip()
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueProblem(f"{value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise ValueProblem(f"{value!r} is not a finite number")
+    return format_number(number)
+
+
+def _nonnegative(value: str) -> str:
+    text = _float(value)
+    if float(text) < 0:
+        raise ValueProblem(f"{value!r} must not be negative")
+    return text
+
+
+def _rate(value: str) -> str:
+    text = _float(value)
+    if not 0 <= float(text) <= 1:
+        raise ValueProblem(f"{value!r} is not a rate between 0 and 1")
+    return text
+
+
+def _bool(value: str) -> str:
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return "true"
+    if word in FALSE_WORDS:
+        return "false"
+    raise ValueProblem(f"{value!r} is not a boolean (true/false, 1/0, yes/no)")
+
+
+def _tags(value: str) -> str:
+    tags = sorted({t.strip().lower() for t in value.split(";") if t.strip()})
+    for tag in tags:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", tag):
+            raise ValueProblem(f"{tag!r} is not a tag (lower-case letters, digits, '_' and '-')")
+    return ";".join(tags)
+
+
+def _rule(value: str) -> str:
+    value = value.strip().upper()
+    if not RULE_ID_PATTERN.match(value):
+        raise ValueProblem(f"{value!r} is not a rule id such as WR002")
+    if value == "WR001":
+        raise ValueProblem("WR001 cannot be acknowledged: scores are never targets")
+    return value
+
+
+def _choice(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        word = value.strip().lower()
+        if word not in allowed:
+            raise ValueProblem(f"{value!r} is not one of {', '.join(allowed)}")
+        return word
+
+    return parse
+
+
+def format_number(number: float) -> str:
+    """Canonical text of a number: integers without a point, else repr."""
+    if number == int(number) and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    parse: Callable[[str], str]
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of input file and of store file."""
+
+    name: str
+    required: tuple[Column, ...]
+    optional: tuple[Column, ...]
+    key: tuple[str, ...]
+    # Columns that only the store has (observations keep a derived key).
+    stored_extra: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return self.required + self.optional
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def required_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.required)
+
+    @property
+    def store_names(self) -> tuple[str, ...]:
+        return self.names + self.stored_extra
+
+
+GENERATIONS = Kind(
+    "generations",
+    required=(Column("generation", _id), Column("release_date", _date)),
+    optional=(
+        Column("model", _text),
+        Column("predecessor", _id),
+        Column("label", _text),
+        Column("notes", _text),
+    ),
+    key=("generation",),
+)
+METRICS = Kind(
+    "metrics",
+    required=(Column("metric", _id), Column("scale_min", _int), Column("scale_max", _int)),
+    optional=(Column("label", _text), Column("question", _text), Column("description", _text)),
+    key=("metric",),
+)
+EVENTS = Kind(
+    "events",
+    required=(
+        Column("date", _date),
+        Column("kind", _choice(EVENT_KINDS)),
+        Column("description", _text),
+    ),
+    optional=(Column("generation", _id), Column("metric", _id), Column("reference", _text)),
+    key=("date", "kind", "generation", "metric", "description"),
+)
+ACKNOWLEDGEMENTS = Kind(
+    "acknowledgements",
+    required=(
+        Column("rule", _rule),
+        Column("generations", _ids),
+        Column("reason", _text),
+        Column("by", _text),
+        Column("date", _date),
+    ),
+    optional=(Column("metric", _id),),
+    key=("rule", "metric", "generations"),
+)
+OBSERVATIONS = Kind(
+    "observations",
+    required=(
+        Column("generation", _id),
+        Column("metric", _id),
+        Column("collected_on", _date),
+        Column("score", _int),
+    ),
+    optional=(
+        Column("response_id", _text),
+        Column("method", _choice(METHODS), "automated_interview"),
+        Column("framing", _choice(FRAMINGS), "neutral"),
+        Column("topic", _text),
+        Column("prompt_variant", _text),
+        Column("system_prompt", _text),
+        Column("redirected", _bool, "false"),
+        Column("declined", _bool, "false"),
+        Column("tags", _tags),
+        Column("excerpt", _text),
+        Column("source", _text),
+    ),
+    key=("generation", "metric", "key"),
+    stored_extra=("key",),
+)
+SUMMARIES = Kind(
+    "summaries",
+    required=(
+        Column("generation", _id),
+        Column("metric", _id),
+        Column("collected_on", _date),
+        Column("mean", _float),
+        Column("n", _count),
+    ),
+    optional=(
+        Column("sd", _nonnegative),
+        Column("ci_low", _float),
+        Column("ci_high", _float),
+        Column("redirect_rate", _rate),
+        Column("method", _choice(METHODS), "automated_interview"),
+        Column("source", _text),
+    ),
+    key=("generation", "metric", "collected_on", "method", "source"),
+)
+
+# Registries first: rows that refer to a generation or metric are checked
+# against them within one call.
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES)
+}
+REGISTRY_KINDS = ("generations", "metrics")
+
+# Store files that hold one kind each; observations live one file per generation.
+STORE_FILES = {
+    "generations": "generations.csv",
+    "metrics": "metrics.csv",
+    "events": "events.csv",
+    "summaries": "summaries.csv",
+    "acknowledgements": "acknowledgements.csv",
+}
+OBSERVATIONS_DIR = "observations"
+MANIFEST = "manifest.json"
+
+
+def observation_key(row: dict[str, str]) -> str:
+    """The id that makes an answer unique inside its generation and metric."""
+    return row["response_id"] or row["key"]
+
+
+def row_key(kind: Kind, row: dict[str, str]) -> tuple[str, ...]:
+    if kind is OBSERVATIONS:
+        return (row["generation"], row["metric"], observation_key(row))
+    return tuple(row[name] for name in kind.key)
+
+
+def sort_key(kind: Kind) -> Callable[[dict[str, str]], tuple[str, ...]]:
+    """Canonical row order of a store file, for stable diffs."""
+    if kind is OBSERVATIONS:
+        return lambda r: (r["metric"], r["collected_on"], observation_key(r))
+    if kind is GENERATIONS:
+        return lambda r: (r["release_date"], r["generation"])
+    return lambda r: row_key(kind, r)
+
+
+def target_column(name: str) -> bool:
+    """WR001: does a column name announce a target?"""
+    return name.lower().startswith(TARGET_COLUMN_PREFIXES)
+
+
+def detect_kind(header: list[str]) -> Kind | None:
+    """The kind whose required columns are present and whose columns cover the header."""
+    present = set(header)
+    for kind in KINDS.values():
+        if set(kind.required_names) <= present and present <= set(kind.names):
+            return kind
+    return None
+
+
+def closest_kind(header: list[str]) -> Kind:
+    """The kind a header was most likely meant to be, for error messages."""
+    present = set(header)
+
+    def score(kind: Kind) -> tuple[int, int]:
+        return (len(present & set(kind.required_names)), len(present & set(kind.names)))
+
+    return max(KINDS.values(), key=score)
