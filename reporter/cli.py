@@ -28,7 +28,7 @@ class _Group(click.Group):
         except ValidationError as err:
             click.echo(str(err), err=True)
             files = len({p.path for p in err.problems})
-            click.echo(f"welfare-report: {len(err.problems)} problem(s) in {files} file(s); nothing was written", err=True)
+            click.echo(f"welfare-report: {len(err.problems)} problem(s) in {files} file(s); the history is unchanged", err=True)
             ctx.exit(EXIT_ERROR)
         except ReporterError as err:
             click.echo(f"welfare-report: {err}", err=True)
