@@ -219,7 +219,7 @@ def _cell_rows(
     excerpt_pick = rng.integers(0, 3, n)
 
     framings = ("neutral", "positive_lead", "negative_lead")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for i in range(n):
         tag = schema.CONCERN_TAGS[tag_pick[i]] if tagged[i] else ""
         excerpt = ""
@@ -329,8 +329,10 @@ def write_example(directory: str | Path, observations: int = 20_000, seed: int =
             rows += _cell_rows(rng, by_name[generation], metrics[metric], cell, n)
         tables.files[f"{schema.OBSERVATIONS_DIR}/{generation}.csv"] = (_observation_file(rows), len(rows))
         total += len(rows)
-    latest = max(d for g in GENERATIONS for d in (_date(g.release, COLLECTION_DAYS),))
-    log = [{"time": f"{latest}T00:00:00Z", "inputs": [{"path": f"example --observations {observations} --seed {seed}", "sha256": ""}],
+    # The log's time is the end of the last collection window, not the wall clock,
+    # so the same seed gives the same bytes.
+    latest = _date(GENERATIONS[-1].release, COLLECTION_DAYS)
+    log: list[object] = [{"time": f"{latest}T00:00:00Z", "inputs": [{"path": f"example --observations {observations} --seed {seed}", "sha256": ""}],
             "added": {"observations": total}, "skipped": {}}]
     init_store(directory, tables.files, log)
     return total

@@ -26,7 +26,7 @@ import json
 import os
 import shutil
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,12 +332,12 @@ class Store:
             return problems
 
 
-def _manifest_bytes(manifest: dict[str, object]) -> bytes:
+def _manifest_bytes(manifest: Mapping[str, object]) -> bytes:
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def init_store(
-    root: str | Path, files: dict[str, tuple[bytes, int]] | None = None, log: list[object] | None = None
+    root: str | Path, files: dict[str, tuple[bytes, int]] | None = None, log: Sequence[object] = ()
 ) -> Store:
     """Create a store; `files` (store path -> canonical bytes, rows) lets `example` write one in one pass."""
     root = Path(root)
@@ -354,6 +354,6 @@ def init_store(
         write_atomic(root / name, data)
         entries[name] = {"sha256": sha256_bytes(data), "rows": rows}
     (root / ".gitignore").write_text(GITIGNORE_TEXT, encoding="utf-8")
-    manifest = {"schema": STORE_SCHEMA, "files": entries, "merges": log or []}
+    manifest = {"schema": STORE_SCHEMA, "files": entries, "merges": list(log)}
     write_atomic(root / schema.MANIFEST, _manifest_bytes(manifest))
     return Store(root)

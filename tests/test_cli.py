@@ -1,0 +1,92 @@
+"""The command line as a user meets it: help, errors, exit codes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from reporter.cli import cli
+
+from .conftest import GOOD, run
+
+COMMANDS = sorted(cli.commands)
+
+
+def test_the_command_set_is_the_designed_one() -> None:
+    assert {"init", "example", "validate", "merge", "verify"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_every_command_has_help_with_an_example(name: str) -> None:
+    result = run(name, "--help")
+    assert result.exit_code == 0
+    assert "Example:" in result.stdout
+    assert "welfare-report" in result.stdout.split("Example:")[1]
+
+
+def test_top_level_help_has_an_example() -> None:
+    result = run("--help")
+    assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_help_does_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys; from reporter.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('pandas', 'scipy', 'seaborn', 'matplotlib', 'weasyprint', 'numpy') if m in sys.modules]\n"
+        "print('heavy:' + ','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "heavy:"
+
+
+def test_module_entry_point_runs() -> None:
+    result = subprocess.run([sys.executable, "-m", "reporter", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and "welfare-report" in result.stdout
+
+
+def test_unexpected_error_is_one_line_without_traceback(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reporter import history
+
+    def broken(self: object) -> list[str]:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(history.Store, "verify", broken)
+    result = run("--history", store, "verify")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "welfare-report: unexpected error: disk on fire (run with -v for details)"
+    verbose = run("--history", store, "-v", "verify")
+    assert "Traceback" in verbose.stderr
+
+
+def test_validate_good_files_against_the_store(store: Path) -> None:
+    result = run("--history", store, "validate", *sorted(GOOD.iterdir()))
+    assert result.exit_code == 0, result.stderr
+    assert "valid" in result.stdout
+
+
+def test_validate_without_a_store_uses_the_files_alone(tmp_path: Path) -> None:
+    result = run("--history", tmp_path / "none", "validate", GOOD / "generations.csv", GOOD / "metrics.csv", GOOD / "observations.csv")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_kind_option_overrides_detection(store: Path, tmp_path: Path) -> None:
+    path = tmp_path / "g.csv"
+    path.write_text("generation,release_date\nm-5,2025-01-01\n")
+    result = run("--history", store, "validate", "--kind", "observations", path)
+    assert result.exit_code == 2
+    assert f"{path}:1: metric: required column of observations is missing" in result.stderr
+
+
+def test_quiet_prints_nothing_on_success(store: Path) -> None:
+    result = run("--history", store, "-q", "merge", GOOD / "observations.csv")
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_usage_error_exits_2() -> None:
+    assert run("merge").exit_code == 2
+    assert isinstance(cli, click.Group)
