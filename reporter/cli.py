@@ -187,6 +187,69 @@ def verify(ctx: click.Context) -> None:
     _say(ctx, "history verified")
 
 
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _iso(value: Any) -> str | None:
+    return value.date().isoformat() if value is not None else None
+
+
+@cli.command()
+@click.option("--as-of", type=_DATE, help="Cut answers, events and generations dated after this day (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings JSON instead of a summary.")
+@click.pass_context
+def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
+    """Analyse the history and apply the fixed rule set.
+
+    Exit 0 when nothing is flagged, 1 when a flag is open (acknowledged flags
+    and notes do not count), 2 on an error.
+
+    \b
+    Example:
+      welfare-report check --as-of 2026-06-30
+      welfare-report check --json > findings.json
+    """
+    from .findings import dumps
+    from .pipeline import findings_for
+    from .summary import check_summary
+
+    findings = findings_for(ctx.obj["history"], _iso(as_of))
+    click.echo(dumps(findings) if as_json else check_summary(findings), nl=not as_json)
+    if findings.errors():
+        ctx.exit(EXIT_ERROR)
+    if findings.open_flags():
+        ctx.exit(EXIT_FLAGGED)
+
+
+@cli.command()
+@click.option("--metric", help="Only this metric.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--as-of", type=_DATE, help="Cut data dated after this day (YYYY-MM-DD).")
+@click.pass_context
+def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
+    """Per generation statistics and the comparison with each predecessor.
+
+    \b
+    Example:
+      welfare-report trend --metric circumstances --format csv > circumstances.csv
+    """
+    from .pipeline import analysis_for
+    from .trend import to_csv, to_json, to_table, trend_rows
+
+    analysis = analysis_for(ctx.obj["history"], _iso(as_of))
+    if metric is not None and metric not in analysis.history.metrics:
+        raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
+    rows = trend_rows(analysis, metric)
+    if fmt == "csv":
+        click.echo(to_csv(rows), nl=False)
+    elif fmt == "json":
+        click.echo(to_json(rows), nl=False)
+    else:
+        from rich.console import Console
+
+        Console(width=200).print(to_table(rows))
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="welfare-report")
 

@@ -1,0 +1,150 @@
+"""Findings and the findings JSON (`welfare-report/findings/1`).
+
+One Finding object feeds `check`, the JSON file and the report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .analyze import Analysis, Comparison, Stat
+
+SCHEMA = "welfare-report/findings/1"
+SCHEMA_FILE = "findings.schema.json"  # shipped in the package, beside this module
+SEVERITIES = ("error", "flag", "note")
+
+
+@dataclass
+class Finding:
+    rule: str
+    severity: str
+    metric: str | None
+    generations: list[str]
+    message: str
+    evidence: dict[str, Any]
+    acknowledged: dict[str, str] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "metric": self.metric,
+            "generations": self.generations,
+            "message": self.message,
+            "evidence": self.evidence,
+            "acknowledged": self.acknowledged,
+        }
+
+
+@dataclass
+class Findings:
+    """What `check` and `render` report: the analysis, the flags and the inputs used."""
+
+    analysis: Analysis
+    ruleset: str
+    flags: list[Finding]
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def as_of(self) -> str:
+        return self.analysis.history.as_of
+
+    def open_flags(self) -> list[Finding]:
+        return [f for f in self.flags if f.severity == "flag" and f.acknowledged is None]
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.flags if f.severity == "error"]
+
+
+def round_number(value: Any) -> Any:
+    """Six significant digits, recursively; integers and text unchanged."""
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: round_number(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [round_number(v) for v in value]
+    return value
+
+
+def stat_json(stat: Stat) -> dict[str, Any]:
+    return {
+        "generation": stat.generation,
+        "metric": stat.metric,
+        "n": stat.n,
+        "mean": stat.mean,
+        "sd": stat.sd,
+        "sd_assumed": stat.sd_assumed,
+        "median": stat.median,
+        "ci_low": stat.ci_low,
+        "ci_high": stat.ci_high,
+        "redirect_rate": stat.redirect_rate,
+        "decline_rate": stat.decline_rate,
+        "mean_without_redirected": stat.mean_without_redirected,
+        "n_without_redirected": stat.n_without_redirected,
+        "concern_share": stat.concern_share,
+        "contaminated": stat.contaminated,
+        "elicitation": stat.elicitation,
+        "shares": stat.shares,
+        "source": stat.source,
+    }
+
+
+def event_json(event: Any) -> dict[str, str]:
+    return {
+        "date": event.date,
+        "kind": event.kind,
+        "description": event.description,
+        "generation": event.generation,
+        "metric": event.metric,
+        "reference": event.reference,
+    }
+
+
+def comparison_json(c: Comparison) -> dict[str, Any]:
+    return {
+        "metric": c.metric,
+        "from": c.from_,
+        "to": c.to,
+        "split": c.split.to_json() if c.split else None,
+        "across_gap": c.across_gap,
+        "delta": c.delta,
+        "ci_low": c.ci_low,
+        "ci_high": c.ci_high,
+        "p_value": c.p_value,
+        "p_holm": c.p_holm,
+        "jump": c.jump,
+        "test": c.test,
+        "n_from": c.before.n,
+        "n_to": c.after.n,
+        "events": [event_json(e) for e in c.events],
+    }
+
+
+def to_json(findings: Findings) -> dict[str, Any]:
+    analysis = findings.analysis
+    history = analysis.history
+    document = {
+        "schema": SCHEMA,
+        "ruleset": findings.ruleset,
+        "as_of": history.as_of,
+        "generations": [
+            {"generation": g.name, "release_date": g.release_date, "label": g.label} for g in history.generations
+        ],
+        "stats": [stat_json(s) for s in analysis.stats],
+        "comparisons": [comparison_json(c) for c in analysis.comparisons],
+        "flags": [f.to_json() for f in findings.flags],
+        "inputs": findings.inputs,
+    }
+    return dict(round_number(document))
+
+
+def dumps(findings: Findings) -> str:
+    """The findings JSON text: stable key order, stable lists, LF, trailing newline."""
+    return json.dumps(to_json(findings), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,27 @@
+"""The default pipeline, as one visible list of steps: load, analyse, apply the rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .analyze import Analysis, analyze
+from .findings import Findings
+from .history import Store
+from .provenance import used_inputs
+from .records import load_history
+from .rules import apply_rules
+
+
+def findings_for(history_root: str | Path, as_of: str | None = None) -> Findings:
+    store = Store(history_root)
+    with store.locked(exclusive=False):
+        history = load_history(store, as_of)
+        inputs = used_inputs(store, history)
+    return apply_rules(analyze(history), inputs)
+
+
+def analysis_for(history_root: str | Path, as_of: str | None = None) -> Analysis:
+    store = Store(history_root)
+    with store.locked(exclusive=False):
+        history = load_history(store, as_of)
+    return analyze(history)

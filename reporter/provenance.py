@@ -1,0 +1,64 @@
+"""What a report used: for each store file, the SHA-256 and count of the rows dated on or before the as-of date.
+
+The digest is taken over the canonical form of those rows (the store's own
+form), so data added later with later dates leaves an old report's digests
+unchanged, while any change to a row the report saw changes them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from typing import Any
+
+from . import schema
+from .history import Store, sha256_bytes
+from .records import History
+
+DATE_COLUMNS = {
+    "generations": "release_date",
+    "events": "date",
+    "acknowledgements": "date",
+    "summaries": "collected_on",
+    "observations": "collected_on",
+}
+
+
+def _cut(data: bytes, date_column: str | None, as_of: str) -> tuple[str, int]:
+    text = data.decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader)
+    records = list(reader)
+    if date_column is not None:
+        position = header.index(date_column)
+        records = [r for r in records if r[position] <= as_of]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(records)
+    return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest(), len(records)
+
+
+def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
+    """Digests of the rows a report as of `history.as_of` used, file by file (the caller holds the lock)."""
+    result = []
+    names = [*sorted(schema.STORE_FILES.values()), *store.observation_files()]
+    for name in names:
+        path = store.path_of(name)
+        if not path.exists():
+            continue
+        data = path.read_bytes()
+        if name in history.observation_files and history.observation_files[name][1] <= history.as_of:
+            # Every row is on or before the as-of date: the file is its own canonical cut.
+            digest, rows = sha256_bytes(data), history.observation_files[name][0]
+        else:
+            kind = "observations" if name.startswith(schema.OBSERVATIONS_DIR) else _kind_of(name)
+            digest, rows = _cut(data, DATE_COLUMNS.get(kind), history.as_of)
+        if rows or not name.startswith(schema.OBSERVATIONS_DIR):
+            result.append({"path": name, "sha256": digest, "rows": rows})
+    return result
+
+
+def _kind_of(name: str) -> str:
+    return next(kind for kind, file_name in schema.STORE_FILES.items() if file_name == name)

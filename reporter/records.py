@@ -1,0 +1,247 @@
+"""The history read for analysis: registries as dataclasses, answers as columns.
+
+Answers are read with pyarrow's CSV reader and kept as numpy arrays of
+integer codes, so the analysis groups a million answers with a few vectorised
+passes and never touches a Python object per answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import schema
+from .history import Store
+
+EPOCH = dt.date(1970, 1, 1)
+ANSWER_COLUMNS = (
+    "generation", "metric", "collected_on", "score", "method", "framing", "topic",
+    "prompt_variant", "system_prompt", "redirected", "declined", "tags",
+)
+CODED = ("generation", "metric", "method", "framing", "topic", "prompt_variant", "system_prompt")
+
+
+def day_number(date: str) -> int:
+    return (dt.date.fromisoformat(date) - EPOCH).days
+
+
+def day_text(day: int) -> str:
+    return (EPOCH + dt.timedelta(days=int(day))).isoformat()
+
+
+@dataclass(frozen=True)
+class Generation:
+    name: str
+    release_date: str
+    model: str
+    predecessor: str
+    label: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class Metric:
+    name: str
+    scale_min: int
+    scale_max: int
+    label: str
+    question: str
+    description: str
+
+    @property
+    def range(self) -> int:
+        return self.scale_max - self.scale_min
+
+    @property
+    def points(self) -> np.ndarray:
+        return np.arange(self.scale_min, self.scale_max + 1, dtype=float)
+
+
+@dataclass(frozen=True)
+class Event:
+    date: str
+    kind: str
+    description: str
+    generation: str
+    metric: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    rule: str
+    generations: tuple[str, ...]
+    metric: str
+    reason: str
+    by: str
+    date: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    generation: str
+    metric: str
+    collected_on: str
+    mean: float
+    n: int
+    sd: float | None
+    ci_low: float | None
+    ci_high: float | None
+    redirect_rate: float | None
+    method: str
+    source: str
+
+
+@dataclass
+class Answers:
+    """One entry per answer; coded columns index into `categories[column]`."""
+
+    codes: dict[str, np.ndarray]
+    categories: dict[str, list[str]]
+    day: np.ndarray
+    score: np.ndarray  # -1 where declined
+    redirected: np.ndarray
+    declined: np.ndarray
+    concern: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.day)
+
+    def code(self, column: str, value: str) -> int:
+        """The code of a value, or -1 when no answer has it."""
+        try:
+            return self.categories[column].index(value)
+        except ValueError:
+            return -1
+
+
+@dataclass
+class History:
+    generations: list[Generation]
+    metrics: dict[str, Metric]
+    events: list[Event]
+    acknowledgements: list[Acknowledgement]
+    summaries: list[Summary]
+    answers: Answers
+    as_of: str
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    # Per observation file: (rows, latest collection date), for the provenance of a report.
+    observation_files: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def generation(self, name: str) -> Generation:
+        return next(g for g in self.generations if g.name == name)
+
+
+def _optional_float(text: str) -> float | None:
+    return float(text) if text else None
+
+
+def _read_answers(store: Store) -> tuple[Answers, dict[str, tuple[int, str]]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    names = store.observation_files()
+    paths = [store.path_of(name) for name in names]
+    convert = pacsv.ConvertOptions(
+        column_types=dict.fromkeys(ANSWER_COLUMNS, pa.string()),
+        include_columns=list(ANSWER_COLUMNS),
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+    )
+    # Excerpts can hold line breaks inside quotes.
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    tables = [pacsv.read_csv(p, convert_options=convert, parse_options=parse) for p in paths]
+    files = {
+        name: (t.num_rows, pc.max(t["collected_on"]).as_py() or "")
+        for name, t in zip(names, tables, strict=True)
+    }
+    if tables:
+        table = pa.concat_tables(tables)
+    else:
+        table = pa.table({c: pa.array([], pa.string()) for c in ANSWER_COLUMNS})
+    codes: dict[str, np.ndarray] = {}
+    categories: dict[str, list[str]] = {}
+    for column in CODED:
+        encoded = pc.dictionary_encode(table[column]).combine_chunks()
+        codes[column] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        categories[column] = encoded.dictionary.to_pylist()
+    day = pc.cast(pc.cast(table["collected_on"], pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
+    score_text = table["score"]
+    score = pc.cast(pc.if_else(pc.equal(score_text, ""), None, score_text), pa.int64()).fill_null(-1)
+    concern_pattern = "(^|;)(" + "|".join(schema.CONCERN_TAGS) + ")(;|$)"
+    answers = Answers(
+        codes=codes,
+        categories=categories,
+        day=np.asarray(day, dtype=np.int32),
+        score=score.to_numpy(zero_copy_only=False).astype(np.int64),
+        redirected=pc.equal(table["redirected"], "true").to_numpy(zero_copy_only=False),
+        declined=pc.equal(table["declined"], "true").to_numpy(zero_copy_only=False),
+        concern=pc.match_substring_regex(table["tags"], concern_pattern).to_numpy(zero_copy_only=False),
+    )
+    return answers, files
+
+
+def _headers(store: Store) -> dict[str, list[str]]:
+    names = [*schema.STORE_FILES.values(), *store.observation_files()]
+    headers = {}
+    for name in names:
+        path = store.path_of(name)
+        if path.exists():
+            with open(path, encoding="utf-8") as handle:
+                headers[name] = handle.readline().rstrip("\n").split(",")
+    return headers
+
+
+def load_history(store: Store, as_of: str | None = None) -> History:
+    """Read the store and cut everything dated after `as_of`; the caller holds the store's lock."""
+    generations = [
+        Generation(r["generation"], r["release_date"], r["model"], r["predecessor"], r["label"], r["notes"])
+        for r in store.table("generations")
+    ]
+    metrics = {
+        r["metric"]: Metric(r["metric"], int(r["scale_min"]), int(r["scale_max"]), r["label"], r["question"], r["description"])
+        for r in store.table("metrics")
+    }
+    events = [
+        Event(r["date"], r["kind"], r["description"], r["generation"], r["metric"], r["reference"])
+        for r in store.table("events")
+    ]
+    acknowledgements = [
+        Acknowledgement(r["rule"], tuple(r["generations"].split(";")), r["metric"], r["reason"], r["by"], r["date"])
+        for r in store.table("acknowledgements")
+    ]
+    summaries = [
+        Summary(
+            r["generation"], r["metric"], r["collected_on"], float(r["mean"]), int(r["n"]),
+            _optional_float(r["sd"]), _optional_float(r["ci_low"]), _optional_float(r["ci_high"]),
+            _optional_float(r["redirect_rate"]), r["method"], r["source"],
+        )
+        for r in store.table("summaries")
+    ]
+    answers, files = _read_answers(store)
+    headers = _headers(store)
+    dates = [s.collected_on for s in summaries] + [e.date for e in events]
+    if len(answers):
+        dates.append(day_text(int(answers.day.max())))
+    latest = max(dates, default=max((g.release_date for g in generations), default=EPOCH.isoformat()))
+    cut = as_of or latest
+    keep = answers.day <= day_number(cut)
+    if not keep.all():
+        answers = Answers(
+            {k: v[keep] for k, v in answers.codes.items()}, answers.categories, answers.day[keep],
+            answers.score[keep], answers.redirected[keep], answers.declined[keep], answers.concern[keep],
+        )
+    return History(
+        generations=sorted((g for g in generations if g.release_date <= cut), key=lambda g: (g.release_date, g.name)),
+        metrics=dict(sorted(metrics.items())),
+        events=[e for e in events if e.date <= cut],
+        acknowledgements=[a for a in acknowledgements if a.date <= cut],
+        summaries=[s for s in summaries if s.collected_on <= cut],
+        answers=answers,
+        as_of=cut,
+        headers=headers,
+        observation_files=files,
+    )

@@ -1,0 +1,88 @@
+"""`trend`: per generation statistics with the comparison to the predecessor, as rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from .analyze import Analysis
+from .findings import round_number
+
+COLUMNS = (
+    "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low", "ci_high",
+    "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta", "delta_ci_low",
+    "delta_ci_high", "p_value", "p_holm", "jump",
+)
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, Any]]:
+    incoming = {(c.to, c.metric): c for c in analysis.comparisons if c.split is None}
+    release = {g.name: g for g in analysis.history.generations}
+    rows = []
+    for stat in analysis.stats:
+        if metric is not None and stat.metric != metric:
+            continue
+        c = incoming.get((stat.generation, stat.metric))
+        generation = release[stat.generation]
+        rows.append(round_number({
+            "generation": stat.generation, "label": generation.label, "release_date": generation.release_date,
+            "metric": stat.metric, "source": stat.source, "n": stat.n, "mean": stat.mean, "sd": stat.sd,
+            "median": stat.median, "ci_low": stat.ci_low, "ci_high": stat.ci_high,
+            "redirect_rate": stat.redirect_rate, "decline_rate": stat.decline_rate,
+            "mean_without_redirected": stat.mean_without_redirected, "contaminated": stat.contaminated,
+            "delta": c.delta if c else None, "delta_ci_low": c.ci_low if c else None,
+            "delta_ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
+            "p_holm": c.p_holm if c else None, "jump": c.jump if c else None,
+        }))
+    return rows
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    text = str(value)
+    # A spreadsheet would run a text cell that starts like a formula.
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows([_cell(row[c]) for c in COLUMNS] for row in rows)
+    return buffer.getvalue()
+
+
+def to_json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_table(rows: list[dict[str, Any]]) -> Any:
+    """A rich Table of the columns a reader scans first."""
+    from rich.table import Table
+
+    table = Table(title="Per generation statistics (neutral framing)", show_lines=False)
+    shown = ("generation", "metric", "source", "n", "mean", "ci_low", "ci_high", "redirect_rate",
+             "contaminated", "delta", "delta_ci_low", "delta_ci_high", "p_holm", "jump")
+    for name in shown:
+        table.add_column(name, justify="left" if name in ("generation", "metric", "source") else "right")
+    for row in rows:
+        table.add_row(*[_display(row[name]) for name in shown])
+    return table
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 0.01 and value != 0 else f"{value:.2f}"
+    return str(value)

@@ -1,0 +1,43 @@
+"""The tool's own words for movements: neutral, never a verdict.
+
+Self-reports are observations, so a higher score is described as higher, not
+as a gain. Every sentence the tool writes about a movement comes from here.
+"""
+
+from __future__ import annotations
+
+
+def moved(delta: float) -> str:
+    """'rose', 'fell' or 'did not move'."""
+    if delta > 0:
+        return "rose"
+    if delta < 0:
+        return "fell"
+    return "did not move"
+
+
+def relative(delta: float) -> str:
+    """'higher', 'lower' or 'the same'."""
+    if delta > 0:
+        return "higher"
+    if delta < 0:
+        return "lower"
+    return "the same"
+
+
+def number(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def signed(value: float | None, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:+.{digits}f}"
+
+
+def interval(low: float | None, high: float | None, digits: int = 2) -> str:
+    if low is None or high is None:
+        return "95% CI n/a"
+    return f"95% CI {low:+.{digits}f} to {high:+.{digits}f}"
+
+
+def share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
