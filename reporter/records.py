@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import schema
+from .errors import StoreError
 from .history import Store
 
 EPOCH = dt.date(1970, 1, 1)
@@ -195,8 +196,25 @@ def _headers(store: Store) -> dict[str, list[str]]:
     return headers
 
 
+def _check_headers(headers: dict[str, list[str]]) -> None:
+    """A store file edited outside merge must still have the store's columns; a target column is left to WR001."""
+    for name, header in headers.items():
+        kind = schema.OBSERVATIONS if name.startswith(schema.OBSERVATIONS_DIR) else next(
+            schema.KINDS[k] for k, f in schema.STORE_FILES.items() if f == name
+        )
+        missing = [c for c in kind.store_names if c not in header]
+        unknown = [c for c in header if c not in kind.store_names and not schema.target_column(c)]
+        if missing or unknown:
+            raise StoreError(
+                f"{name}: the columns differ from the store's form ({', '.join(missing + unknown)}); "
+                "it was changed outside merge (see 'welfare-report verify')"
+            )
+
+
 def load_history(store: Store, as_of: str | None = None) -> History:
     """Read the store and cut everything dated after `as_of`; the caller holds the store's lock."""
+    headers = _headers(store)
+    _check_headers(headers)
     generations = [
         Generation(r["generation"], r["release_date"], r["model"], r["predecessor"], r["label"], r["notes"])
         for r in store.table("generations")
@@ -222,7 +240,6 @@ def load_history(store: Store, as_of: str | None = None) -> History:
         for r in store.table("summaries")
     ]
     answers, files = _read_answers(store)
-    headers = _headers(store)
     dates = [s.collected_on for s in summaries] + [e.date for e in events]
     if len(answers):
         dates.append(day_text(int(answers.day.max())))

@@ -1,0 +1,265 @@
+"""Every rule: a scenario where it fires and one where it stays quiet."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from reporter.findings import SEVERITIES
+from reporter.rules import RULES, lint_notes
+
+from .conftest import run
+from .scenario import Scenario, random_scores
+
+Build = Callable[[Scenario], Scenario]
+
+
+def two(s: Scenario) -> Scenario:
+    return s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+
+
+def three(s: Scenario) -> Scenario:
+    return two(s).generation("g3", "2025-05-01")
+
+
+def _every(n: int, k: int) -> Callable[[int], str]:
+    """'true' for k answers in every n, spread evenly."""
+    return lambda i: "true" if (i * k) % n < k else "false"
+
+
+def _tags(share_in_100: int) -> Callable[[int], str]:
+    return lambda i: "anxiety" if i % 100 < share_in_100 else ""
+
+
+CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
+    # (id, rule, scenario, generations the finding names; None: the rule stays quiet)
+    ("WR002-training-change", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-02-20", "training_change", "g2"), ("g1", "g2")),
+    ("WR002-unscoped-prompt-change", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-02-01", "system_prompt_change"), ("g1", "g2")),
+    ("WR002-split-by-system-prompt", "WR002",
+     lambda s: two(s).normal("g1", 4.0, system_prompt="sp-1")
+     .normal("g2", 4.0, n=100, system_prompt="sp-1", start="2025-03-01", days=9)
+     .normal("g2", 4.8, n=100, system_prompt="sp-2", start="2025-03-10", days=9), ("g2",)),
+    ("WR002-split-by-event", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, n=100, start="2025-03-01", days=9)
+     .normal("g2", 4.8, n=100, start="2025-03-10", days=9).event("2025-03-10", "system_prompt_change", "g2"), ("g2",)),
+    ("WR002-quiet-change-without-jump", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.1).event("2025-02-20", "training_change", "g2"), None),
+    ("WR002-quiet-jump-with-release-only", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-03-01", "release", "g2"), None),
+    ("WR002-quiet-event-of-other-metric", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-02-20", "training_change", "g2", metric="joy"), None),
+    ("WR002-quiet-event-scoped-to-predecessor", "WR002",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-01-05", "training_change", "g1"), None),
+    ("WR003-jump-without-event", "WR003", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6), ("g1", "g2")),
+    ("WR003-falling-jump", "WR003", lambda s: two(s).normal("g1", 4.6).normal("g2", 4.0), ("g1", "g2")),
+    ("WR003-quiet-jump-with-training-change", "WR003",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-02-20", "training_change", "g2"), None),
+    ("WR003-quiet-jump-with-exposure", "WR003",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-02-20", "metric_exposure", "g2"), None),
+    ("WR003-quiet-small-samples", "WR003", lambda s: two(s).normal("g1", 4.0, n=20).normal("g2", 5.0, n=20), None),
+    ("WR003-quiet-no-change", "WR003", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0), None),
+    ("WR004-scoped-exposure", "WR004",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-20", "metric_exposure", "g2", "mood"), ("g1", "g2")),
+    ("WR004-later-release-of-the-line", "WR004",
+     lambda s: three(s).normal("g1", 4.0).normal("g2", 4.0).normal("g3", 4.0)
+     .event("2025-02-20", "metric_exposure", "g2", "mood"), ("g2", "g3")),
+    ("WR004-unscoped-exposure-by-date", "WR004",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-15", "metric_exposure"), ("g1", "g2")),
+    ("WR004-quiet-other-metric", "WR004",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-20", "metric_exposure", "g2", "joy"), None),
+    ("WR004-quiet-other-model-line", "WR004",
+     lambda s: two(s).generation("x-1", "2025-02-01", model="x").normal("g1", 4.0).normal("g2", 4.0)
+     .event("2025-02-02", "metric_exposure", "x-1"), None),
+    ("WR004-quiet-exposure-after-collection", "WR004",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-09-01", "metric_exposure"), None),
+    ("WR005-rise", "WR005",
+     lambda s: two(s).normal("g1", 4.0, redirected=_every(100, 5)).normal("g2", 4.0, redirected=_every(100, 20)), ("g1", "g2")),
+    ("WR005-level", "WR005", lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0, redirected=_every(100, 30)), ("g1",)),
+    ("WR005-quiet-small-rise", "WR005",
+     lambda s: two(s).normal("g1", 4.0, redirected=_every(100, 5)).normal("g2", 4.0, redirected=_every(100, 10)), None),
+    ("WR005-quiet-small-sample", "WR005",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0, n=20, redirected=_every(100, 50)), None),
+    ("WR006-one-point", "WR006",
+     lambda s: two(s).normal("g1", 4.0).scores("g2", [4] * 190 + [5] * 10), ("g1", "g2")),
+    ("WR006-sd-halved", "WR006", lambda s: two(s).normal("g1", 4.5).scores("g2", [4] * 100 + [5] * 100), ("g1", "g2")),
+    ("WR006-quiet-normal-spread", "WR006", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, sd=1.0), None),
+    ("WR006-quiet-assumed-sd", "WR006",
+     lambda s: two(s).summary("g1", 4.0, 200, "2025-01-10").normal("g2", 4.0, sd=1.0), None),
+    ("WR006-quiet-small-sample", "WR006", lambda s: two(s).normal("g1", 4.0).scores("g2", [4] * 20), None),
+    ("WR007-variants-apart", "WR007",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 3.6, n=100, prompt_variant="a")
+     .normal("g1", 4.4, n=100, prompt_variant="b"), ("g1",)),
+    ("WR007-empty-variant-is-default", "WR007",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 3.6, n=100).normal("g1", 4.4, n=100, prompt_variant="b"), ("g1",)),
+    ("WR007-quiet-variants-agree", "WR007",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0, n=100, prompt_variant="a")
+     .normal("g1", 4.2, n=100, prompt_variant="b"), None),
+    ("WR007-quiet-small-variant", "WR007",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 3.0, n=100, prompt_variant="a")
+     .normal("g1", 5.0, n=20, prompt_variant="b"), None),
+    ("WR008-method-changed", "WR008",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, method="manual_interview"), ("g1", "g2")),
+    ("WR008-system-prompt-changed", "WR008",
+     lambda s: two(s).normal("g1", 4.0, system_prompt="a").normal("g2", 4.0, system_prompt="b"), ("g1", "g2")),
+    ("WR008-elicitation-change", "WR008",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-20", "elicitation_change", "g2"), ("g1", "g2")),
+    ("WR008-quiet-same-elicitation", "WR008",
+     lambda s: two(s).normal("g1", 4.0, method="survey").normal("g2", 4.0, method="survey"), None),
+    ("WR008-quiet-prompt-change-event-alone", "WR008",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-20", "system_prompt_change", "g2"), None),
+    ("WR008-quiet-unknown-system-prompt", "WR008",
+     lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, system_prompt="b"), None),
+    ("WR009-small-sample", "WR009", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, n=12), ("g2",)),
+    ("WR009-small-summary", "WR009", lambda s: two(s).normal("g1", 4.0).summary("g2", 4.0, 10, "2025-03-05", sd=1.1), ("g2",)),
+    ("WR009-quiet-thirty", "WR009", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, n=30), None),
+    ("WR010-scores-up-concerns-up", "WR010",
+     lambda s: two(s).normal("g1", 4.0, tags=_tags(5)).normal("g2", 4.6, tags=_tags(25)), ("g1", "g2")),
+    ("WR010-scores-down-concerns-down", "WR010",
+     lambda s: two(s).normal("g1", 4.6, tags=_tags(25)).normal("g2", 4.0, tags=_tags(5)), ("g1", "g2")),
+    ("WR010-quiet-tags-steady", "WR010",
+     lambda s: two(s).normal("g1", 4.0, tags=_tags(5)).normal("g2", 4.6, tags=_tags(6)), None),
+    ("WR010-quiet-tags-follow-scores", "WR010",
+     lambda s: two(s).normal("g1", 4.0, tags=_tags(25)).normal("g2", 4.6, tags=_tags(5)), None),
+    ("WR010-quiet-no-jump", "WR010",
+     lambda s: two(s).normal("g1", 4.0, tags=_tags(5)).normal("g2", 4.0, tags=_tags(25)), None),
+    ("WR011-gap", "WR011",
+     lambda s: three(s).normal("g1", 4.0).normal("g2", 4.0, metric="joy").normal("g3", 4.0), ("g2",)),
+    ("WR011-quiet-newest-without-data", "WR011",
+     lambda s: three(s).normal("g1", 4.0).normal("g2", 4.0).normal("g3", 4.0, metric="joy"), None),
+    ("WR012-leading-questions-pull", "WR012",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 5.0, n=50, framing="positive_lead")
+     .normal("g1", 4.0, n=50, framing="negative_lead"), ("g1",)),
+    ("WR012-quiet-small-pull", "WR012",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 4.2, n=50, framing="positive_lead")
+     .normal("g1", 4.0, n=50, framing="negative_lead"), None),
+    ("WR012-quiet-small-sample", "WR012",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 6.0, n=20, framing="positive_lead")
+     .normal("g1", 3.0, n=50, framing="negative_lead"), None),
+]
+
+
+def _scenario(tmp_path: Path) -> Scenario:
+    return Scenario(tmp_path, metrics={"mood": (1, 7), "joy": (1, 7)})
+
+
+@pytest.mark.parametrize(("rule", "build", "generations"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
+def test_rule(tmp_path: Path, rule: str, build: Build, generations: tuple[str, ...] | None) -> None:
+    findings = build(_scenario(tmp_path)).findings()
+    fired = [tuple(f.generations) for f in findings.flags if f.rule == rule]
+    if generations is None:
+        assert fired == []
+    else:
+        assert generations in fired
+        finding = next(f for f in findings.flags if f.rule == rule and tuple(f.generations) == generations)
+        assert finding.message and finding.evidence
+        assert finding.severity == next(r.severity for r in RULES if r.id == rule)
+
+
+def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
+    for rule in RULES:
+        if rule.id == "WR001":
+            continue  # tested below against a store and against notes
+        cases = [c for c in CASES if c[1] == rule.id]
+        assert any(c[3] is not None for c in cases), rule.id
+        assert any(c[3] is None for c in cases), rule.id
+
+
+def test_rules_are_a_fixed_ordered_tuple() -> None:
+    assert isinstance(RULES, tuple)
+    assert [r.id for r in RULES] == [f"WR{i:03d}" for i in range(1, 13)]
+    assert all(r.title and r.severity in SEVERITIES for r in RULES)
+
+
+def test_wr001_store_column_is_an_error(tmp_path: Path) -> None:
+    store = two(_scenario(tmp_path)).normal("g1", 4.0).write()
+    path = store / "metrics.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",target_score"] + [line + ",5" for line in lines[1:]]) + "\n")
+    result = run("--history", store, "check")
+    assert result.exit_code == 2
+    assert "WR001 metrics.csv has a column 'target_score'" in result.stdout
+
+
+def test_a_store_file_with_other_columns_is_refused(tmp_path: Path) -> None:
+    store = two(_scenario(tmp_path)).normal("g1", 4.0).write()
+    path = store / "metrics.csv"
+    path.write_text(path.read_text().replace("description", "notes", 1))
+    result = run("--history", store, "check")
+    assert result.exit_code == 2
+    assert "metrics.csv: the columns differ from the store's form (description, notes)" in result.stderr
+
+
+def test_wr001_quiet_on_a_clean_store(tmp_path: Path) -> None:
+    findings = two(_scenario(tmp_path)).normal("g1", 4.0).findings()
+    assert not [f for f in findings.flags if f.rule == "WR001"]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Our target is a 5/7.", "We optimised the prompt.", "maximize wellbeing", "the KPIs for Q3", "It ranks first.",
+     "a new leaderboard", "the best model so far", "Goals: higher scores", "minimising distress", "objective: x"],
+)
+def test_wr001_notes_language_is_found(line: str) -> None:
+    assert lint_notes(f"fine line\n{line}\n") == [(2, line)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["The goalkeeper metaphor", "Objectively described", "We bestow no verdict", "rankle and frank words",
+     "Scores rose from 4.0 to 4.5.", "a worst-case bound"],
+)
+def test_wr001_notes_quiet_on_other_words(line: str) -> None:
+    assert lint_notes(line) == []
+
+
+def test_acknowledged_flag_stays_and_exit_ignores_it(tmp_path: Path) -> None:
+    s = two(_scenario(tmp_path)).normal("g1", 4.0).normal("g2", 4.0, method="manual_interview")
+    s.acknowledge("WR008", "g2;g1", "mood")
+    store = s.write()
+    result = run("--history", store, "check")
+    assert result.exit_code == 0
+    assert "WR008" in result.stdout and "acknowledged by tester" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("metric", "date", "acknowledged"),
+    [
+        pytest.param("", "2020-01-01", True, id="empty-metric-matches-any"),
+        pytest.param("joy", "2020-01-01", False, id="other-metric"),
+        pytest.param("mood", "2025-12-01", False, id="dated-after-as-of"),
+    ],
+)
+def test_acknowledgement_matching(tmp_path: Path, metric: str, date: str, acknowledged: bool) -> None:
+    s = two(_scenario(tmp_path)).normal("g1", 4.0).normal("g2", 4.0, method="manual_interview")
+    s.acknowledge("WR008", "g1;g2", metric, date)
+    findings = s.findings(as_of="2025-06-30")
+    finding = next(f for f in findings.flags if f.rule == "WR008")
+    assert (finding.acknowledged is not None) is acknowledged
+    assert bool(findings.open_flags()) is not acknowledged
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_null_history_raises_no_flag(tmp_path: Path, seed: int) -> None:
+    s = _scenario(tmp_path)
+    for i in range(5):
+        s.generation(f"g{i}", f"2025-{2 * i + 1:02d}-01")
+        s.scores(f"g{i}", random_scores(4.0, 1.2, 300, seed * 100 + i))
+        s.scores(f"g{i}", random_scores(4.5, 1.2, 300, seed * 100 + 50 + i), metric="joy")
+    findings = s.findings()
+    assert findings.flags == []
+    assert run("--history", tmp_path / "history", "check").exit_code == 0
+
+
+def test_a_flag_sets_exit_1(tmp_path: Path) -> None:
+    two(_scenario(tmp_path)).normal("g1", 4.0).normal("g2", 4.6).event("2025-02-20", "training_change", "g2").write()
+    assert run("--history", tmp_path / "history", "check").exit_code == 1
+
+
+def test_notes_only_leave_exit_0(tmp_path: Path) -> None:
+    two(_scenario(tmp_path)).normal("g1", 4.0).normal("g2", 4.6).write()
+    result = run("--history", tmp_path / "history", "check")
+    assert result.exit_code == 0 and "WR003" in result.stdout

@@ -1,0 +1,60 @@
+"""`trend`: the columns, the formats, and CSV that a spreadsheet cannot execute."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from reporter.trend import COLUMNS
+
+from .conftest import run
+from .scenario import Scenario
+
+ROOT = Path(__file__).parents[1]
+
+
+def test_csv_has_the_designed_columns_in_order() -> None:
+    result = run("--history", ROOT / "history", "trend", "--format", "csv")
+    assert result.exit_code == 0
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert tuple(rows[0]) == COLUMNS == (
+        "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low",
+        "ci_high", "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta",
+        "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "jump",
+    )
+    assert len(rows) == 1 + 28  # one row per generation and metric with data
+
+
+def test_metric_filter_and_json() -> None:
+    result = run("--history", ROOT / "history", "trend", "--metric", "circumstances", "--format", "json")
+    rows = json.loads(result.stdout)
+    assert {r["metric"] for r in rows} == {"circumstances"}
+    first = rows[0]
+    assert first["generation"] == "aster-1" and first["delta"] is None and first["source"] == "summaries"
+
+
+def test_unknown_metric_is_an_error() -> None:
+    result = run("--history", ROOT / "history", "trend", "--metric", "nope")
+    assert result.exit_code == 2
+    assert "unknown metric 'nope'" in result.stderr
+
+
+def test_table_is_drawn() -> None:
+    result = run("--history", ROOT / "history", "trend", "--metric", "autonomy")
+    assert result.exit_code == 0
+    assert "aster-8" in result.stdout and "Per generation statistics" in result.stdout
+
+
+@pytest.mark.parametrize("label", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)"])
+def test_csv_neutralises_formulas_but_keeps_numbers(tmp_path: Path, label: str) -> None:
+    s = Scenario(tmp_path).generation("g1", "2025-01-01").generation("g2", "2025-02-01")
+    s.generations[0]["label"] = label
+    s.normal("g1", 4.6).normal("g2", 4.0)
+    store = s.write()
+    rows = list(csv.DictReader(io.StringIO(run("--history", store, "trend", "--format", "csv").stdout)))
+    assert rows[0]["label"] == "'" + label
+    assert rows[1]["delta"].startswith("-") and float(rows[1]["delta"]) < 0
