@@ -250,6 +250,40 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
         Console(width=200).print(to_table(rows))
 
 
+@cli.command()
+@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "fragment", "pdf", "json"]),
+              help="An output to write; repeat for several (default: all four).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
+              help="Folder for the outputs.")
+@click.option("--as-of", type=_DATE, help="Cut data dated after this day (YYYY-MM-DD).")
+@click.option("--notes", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The author's notes (Markdown, raw HTML disabled), shown in their own section.")
+@click.option("--title", default="Model welfare", show_default=True, help="The section's title.")
+@click.pass_context
+def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, notes: Path | None, title: str) -> None:
+    """Render the welfare section: welfare-section.html, welfare-section.fragment.html,
+    welfare-section.pdf and findings.json.
+
+    Notes that use target, optimisation or ranking language are refused
+    (WR001) and nothing is written.
+
+    \b
+    Example:
+      welfare-report render --out build --notes notes.md --title "Model welfare"
+      welfare-report render --format html --format json --as-of 2026-06-30
+    """
+    from .history import Store
+    from .pipeline import findings_for
+    from .render import read_notes
+    from .render import render as render_section
+
+    text = read_notes(notes) if notes is not None else None
+    findings = findings_for(ctx.obj["history"], _iso(as_of))
+    written = render_section(findings, Store(ctx.obj["history"]), out, formats, title, text)
+    for path in written:
+        _say(ctx, f"wrote {path}")
+
+
 def main(argv: list[str] | None = None) -> None:
     cli.main(args=argv, prog_name="welfare-report")
 

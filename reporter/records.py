@@ -21,7 +21,7 @@ ANSWER_COLUMNS = (
     "generation", "metric", "collected_on", "score", "method", "framing", "topic",
     "prompt_variant", "system_prompt", "redirected", "declined", "tags",
 )
-CODED = ("generation", "metric", "method", "framing", "topic", "prompt_variant", "system_prompt")
+CODED = ("generation", "metric", "method", "framing", "topic", "prompt_variant", "system_prompt", "tags")
 
 
 def day_number(date: str) -> int:

@@ -1,0 +1,225 @@
+"""Charts as inline SVG text, drawn with seaborn inside one contained context.
+
+All plotting happens inside `chart_context()`: it selects the Agg backend and
+the house style, and restores matplotlib's settings afterwards. Every chart
+draws aggregated figures (one point per generation), so its cost does not
+grow with the number of answers. SVG output is deterministic: no dates, text
+kept as text, and every id prefixed with the chart's own id (matplotlib
+reuses ids such as `axes_1` in every figure, which would clash inline).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .analyze import Analysis, Stat
+from .findings import Finding
+
+# Okabe-Ito colours, safe for the common colour-vision deficiencies.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+EVENT_STYLES = {
+    "training_change": ("#D55E00", "-", "training"),
+    "system_prompt_change": ("#0072B2", "--", "system prompt"),
+    "elicitation_change": ("#009E73", "-.", "elicitation"),
+    "metric_exposure": ("#CC79A7", ":", "exposure"),
+    "other": ("#555555", ":", "other"),
+}
+# Releases and deprecations coincide with every transition by nature; they
+# are listed in the tables but not drawn, so the drawn lines stay readable.
+UNDRAWN_EVENTS = ("release", "deprecation")
+HOUSE_STYLE = {
+    "font.family": "DejaVu Sans",
+    "font.size": 9,
+    "axes.titlesize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "svg.fonttype": "none",
+    "svg.image_inline": True,
+}
+WIDTH, HEIGHT = 7.0, 3.2
+
+
+@dataclass(frozen=True)
+class Chart:
+    id: str
+    title: str
+    description: str  # the text alternative
+    svg: str
+
+
+@contextlib.contextmanager
+def chart_context() -> Iterator[Any]:
+    """Agg backend, house style, colour-blind palette; settings restored on exit."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    with matplotlib.rc_context():
+        sns.set_theme(style="whitegrid", palette=list(PALETTE), rc=HOUSE_STYLE)
+        try:
+            yield plt
+        finally:
+            plt.close("all")
+
+
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+def _svg_text(plt: Any, figure: Any, chart_id: str, description: str) -> str:
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": chart_id}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    plt.close(figure)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    ids = set(_ID.findall(text))
+    for old in sorted(ids, key=len, reverse=True):
+        new = f"{chart_id}-{old}"
+        text = text.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
+    # The figure is an image with a text alternative; its inner text is not read twice.
+    text = text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(description)}" ', 1)
+    return text
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _positions(analysis: Analysis) -> dict[str, int]:
+    return {g.name: i for i, g in enumerate(analysis.history.generations)}
+
+
+def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding], chart_id: str) -> Chart:
+    """Mean and 95% CI per generation; events between the pairs they coincide with; flagged transitions marked."""
+    spec = analysis.metric(metric)
+    positions = _positions(analysis)
+    stats = [s for s in analysis.stats if s.metric == metric and s.has_data]
+    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
+    # Lines join only neighbouring generations: a missing one stays a gap.
+    run: list[Stat] = []
+    for stat in stats + [None]:  # type: ignore[list-item]
+        if stat is not None and (not run or positions[stat.generation] == positions[run[-1].generation] + 1):
+            run.append(stat)
+            continue
+        if len(run) > 1:
+            axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
+        run = [stat] if stat is not None else []
+    for stat in stats:
+        x = positions[stat.generation]
+        colour = PALETTE[5] if stat.contaminated else PALETTE[0]
+        marker = "X" if stat.contaminated else ("o" if stat.source == "observations" else "s")
+        face = colour if stat.source == "observations" else "white"
+        axes.errorbar(
+            x, stat.mean, yerr=[[stat.mean - stat.ci_low], [stat.ci_high - stat.mean]],  # type: ignore[operator]
+            fmt=marker, color=colour, markerfacecolor=face, markersize=6, capsize=3, linewidth=1, zorder=3,
+            linestyle="none",
+        )
+    between = [c for c in analysis.comparisons if c.metric == metric and c.split is None]
+    top = spec.scale_max
+    drawn: set[tuple[str, str]] = set()
+    for c in between:
+        x = (positions[c.from_] + positions[c.to]) / 2
+        for event in c.events:
+            if event.kind in UNDRAWN_EVENTS or (event.date, event.description) in drawn:
+                continue
+            drawn.add((event.date, event.description))
+            colour, style, label = EVENT_STYLES.get(event.kind, EVENT_STYLES["other"])
+            axes.axvline(x, color=colour, linestyle=style, linewidth=1, zorder=1)
+            axes.text(x, spec.scale_min + 0.05 * spec.range, f" {label}", rotation=90, color=colour, fontsize=7,
+                      va="bottom", ha="right")
+        rules = sorted({f.rule for f in flags if f.metric == metric and f.generations == [c.from_, c.to] and f.severity == "flag"})
+        if rules:
+            axes.annotate(" ".join(rules), (x, top), textcoords="offset points", xytext=(0, 2), ha="center",
+                          fontsize=7, color=PALETTE[5], fontweight="bold")
+    names = [g.name for g in analysis.history.generations]
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axes.set_xlim(-0.5, len(names) - 0.5)
+    axes.set_ylim(spec.scale_min, spec.scale_max + 0.08 * spec.range)
+    axes.set_ylabel(f"mean ({spec.scale_min}-{spec.scale_max})")
+    axes.set_title(f"{metric}: mean and 95% CI per generation")
+    description = (
+        f"Line chart of the mean {metric} score per generation with 95% confidence intervals, generations in "
+        f"release order. Filled circles are answers, hollow squares published summaries, crosses contaminated "
+        f"values; vertical lines mark coinciding events; rule ids mark flagged transitions. The table below holds "
+        f"the same figures."
+    )
+    return Chart(chart_id, f"{metric}: trend", description, _svg_text(plt, figure, chart_id, description))
+
+
+def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str) -> Chart | None:
+    """The share of answers at each scale point, one stacked bar per generation."""
+    stats = [s for s in analysis.stats if s.metric == metric and s.shares and s.n]
+    if not stats:
+        return None
+    spec = analysis.metric(metric)
+    import seaborn as sns
+
+    colours = sns.color_palette("cividis", spec.range + 1)
+    figure, axes = plt.subplots(figsize=(WIDTH, 0.35 * len(stats) + 1.2))
+    names = [s.generation for s in stats]
+    left = [0.0] * len(stats)
+    for index, point in enumerate(range(spec.scale_min, spec.scale_max + 1)):
+        shares = [s.shares[str(point)] for s in stats]
+        axes.barh(names, shares, left=left, color=colours[index], label=str(point), height=0.7)
+        left = [a + b for a, b in zip(left, shares, strict=True)]
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("share of answers")
+    axes.legend(title="score", ncols=min(10, spec.range + 1), loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(stats) < 4 else -0.15), frameon=False, fontsize=7)
+    axes.set_title(f"{metric}: answers at each scale point")
+    description = f"Stacked bars: the share of {metric} answers at each scale point, one bar per generation with answers."
+    return Chart(chart_id, f"{metric}: distribution", description, _svg_text(plt, figure, chart_id, description))
+
+
+def rates_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str) -> Chart | None:
+    """Redirect and decline rates per generation."""
+    stats = [s for s in analysis.stats if s.metric == metric and s.redirect_rate is not None]
+    if not stats:
+        return None
+    positions = _positions(analysis)
+    figure, axes = plt.subplots(figsize=(WIDTH, 2.6))
+    for label, values, colour, marker in (
+        ("redirected", [(positions[s.generation], s.redirect_rate) for s in stats], PALETTE[1], "o"),
+        ("declined", [(positions[s.generation], s.decline_rate) for s in stats if s.decline_rate is not None], PALETTE[2], "s"),
+    ):
+        if values:
+            axes.plot([x for x, _ in values], [y for _, y in values], marker=marker, color=colour, label=label, linewidth=1.2)
+    names = [g.name for g in analysis.history.generations]
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axes.set_xlim(-0.5, len(names) - 0.5)
+    axes.set_ylim(0, max(0.3, max((s.redirect_rate or 0) for s in stats) * 1.2))
+    axes.set_ylabel("share of answers")
+    axes.legend(frameon=False, fontsize=7)
+    axes.set_title(f"{metric}: redirected and declined answers")
+    description = f"Line chart of the share of {metric} answers that were redirected or declined, per generation."
+    return Chart(chart_id, f"{metric}: redirect and decline rates", description, _svg_text(plt, figure, chart_id, description))
+
+
+def concern_chart(plt: Any, generations: list[str], tags: list[str], shares: dict[tuple[str, str], float], chart_id: str) -> Chart | None:
+    """Concern tags by generation: the share of answers carrying each tag."""
+    if not generations or not tags:
+        return None
+    import numpy as np
+
+    matrix = np.array([[shares.get((g, t), 0.0) for t in tags] for g in generations])
+    figure, axes = plt.subplots(figsize=(WIDTH, 0.35 * len(generations) + 1.4))
+    image = axes.imshow(matrix, cmap="cividis", aspect="auto", vmin=0)
+    axes.set_xticks(range(len(tags)), [t.replace("_", " ") for t in tags], rotation=20, ha="right")
+    axes.set_yticks(range(len(generations)), generations)
+    axes.grid(False)
+    for (row, column), value in np.ndenumerate(matrix):
+        axes.text(column, row, f"{value:.1%}", ha="center", va="center", fontsize=7,
+                  color="white" if value < matrix.max() * 0.6 else "black")
+    figure.colorbar(image, ax=axes, label="share of answers", shrink=0.8)
+    axes.set_title("Concern tags by generation")
+    description = "Heat map of the share of answers carrying each concern tag, one row per generation, all metrics pooled."
+    return Chart(chart_id, "Concern tags by generation", description, _svg_text(plt, figure, chart_id, description))

@@ -1,0 +1,388 @@
+"""`render`: the welfare section as standalone HTML, an HTML fragment, a PDF/A-3a and the findings JSON.
+
+No HTML is assembled here: this module builds a plain context from the
+findings and hands it to the Jinja2 templates (autoescape on, undefined names
+an error). Every output is computed in memory first and then written
+atomically, so a failure leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__, schema, words
+from .errors import ReporterError
+from .findings import Finding, Findings, dumps
+from .history import Store, write_atomic
+from .rules import RULES, lint_notes
+
+FORMATS = ("html", "fragment", "pdf", "json")
+OUTPUT_NAMES = {
+    "html": "welfare-section.html",
+    "fragment": "welfare-section.fragment.html",
+    "pdf": "welfare-section.pdf",
+    "json": "findings.json",
+}
+EXCERPTS_PER_GROUP = 3
+UNTAGGED = "untagged"
+
+
+class NotesError(ReporterError):
+    """Author notes use target, optimisation or ranking language (WR001)."""
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    generation: str
+    metric: str
+    collected_on: str
+    tags: tuple[str, ...]
+    text: str
+    key: str
+
+
+def _templates_dir() -> Path:
+    """reporter/templates in an installed wheel; the top-level templates/ in a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+def read_notes(path: Path) -> str:
+    """The author's notes, refused whole when any line uses target language (WR001)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReporterError(f"{path}: cannot read the notes ({err})") from None
+    offending = lint_notes(text)
+    if offending:
+        lines = "\n".join(f"{path}:{number}: WR001: {line.strip()}" for number, line in offending)
+        raise NotesError(
+            f"the notes use target, optimisation or ranking language (WR001); nothing was written:\n{lines}"
+        )
+    return text
+
+
+def notes_html(text: str) -> str:
+    """Markdown to HTML with raw HTML and images disabled; only http(s) links survive."""
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.disable(["image", "html_block", "html_inline"])
+    md.validateLink = lambda url: url.strip().lower().startswith(("http://", "https://"))  # type: ignore[method-assign]
+    return str(md.render(text))
+
+
+# -- reading what the charts and evidence need -------------------------------------------
+
+
+def read_excerpts(store: Store, as_of: str, generations: list[str]) -> list[Excerpt]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    columns = ["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key"]
+    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), include_columns=columns,
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    result = []
+    for name in store.observation_files():
+        table = pacsv.read_csv(store.path_of(name), convert_options=convert, parse_options=parse)
+        keep = pc.and_(pc.not_equal(table["excerpt"], ""), pc.less_equal(table["collected_on"], as_of))
+        for row in table.filter(keep).to_pylist():
+            if row["generation"] in generations:
+                result.append(Excerpt(row["generation"], row["metric"], row["collected_on"],
+                                      tuple(t for t in row["tags"].split(";") if t), row["excerpt"],
+                                      row["response_id"] or row["key"]))
+    return result
+
+
+def excerpt_groups(excerpts: list[Excerpt], generations: list[str]) -> list[dict[str, Any]]:
+    """At most three excerpts per generation and tag, chosen by key order."""
+    grouped: dict[tuple[str, str], list[Excerpt]] = defaultdict(list)
+    for e in excerpts:
+        for tag in e.tags or (UNTAGGED,):
+            grouped[(e.generation, tag)].append(e)
+    order = {g: i for i, g in enumerate(generations)}
+    tag_order = {t: i for i, t in enumerate((*schema.CONCERN_TAGS, UNTAGGED))}
+    return [
+        {"generation": g, "tag": t, "items": sorted(items, key=lambda e: e.key)[:EXCERPTS_PER_GROUP]}
+        for (g, t), items in sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], tag_order.get(kv[0][1], 99), kv[0][1]))
+    ]
+
+
+def concern_shares(findings: Findings) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
+    """Share of all answers of each generation that carry each concern tag."""
+    import numpy as np
+
+    answers = findings.analysis.history.answers
+    generations = [g.name for g in findings.analysis.history.generations]
+    if not len(answers):
+        return [], [], {}
+    tag_names = answers.categories["tags"]
+    gen_names = answers.categories["generation"]
+    width = len(tag_names)
+    counts = np.bincount(answers.codes["generation"] * width + answers.codes["tags"],
+                         minlength=len(gen_names) * width).reshape(len(gen_names), width)
+    totals = counts.sum(axis=1)
+    shares: dict[tuple[str, str], float] = defaultdict(float)
+    for g_index, generation in enumerate(gen_names):
+        if generation not in generations or not totals[g_index]:
+            continue
+        for t_index, combination in enumerate(tag_names):
+            for tag in combination.split(";"):
+                if tag in schema.CONCERN_TAGS:
+                    shares[(generation, tag)] += counts[g_index, t_index] / totals[g_index]
+    with_data = [g for g in generations if any((g, t) in shares for t in schema.CONCERN_TAGS) or g in gen_names]
+    with_data = [g for g in with_data if g in gen_names and totals[gen_names.index(g)]]
+    return with_data, list(schema.CONCERN_TAGS), dict(shares)
+
+
+# -- the context -------------------------------------------------------------------
+
+
+def _flag_sentence(findings: Findings) -> str:
+    flags = [f for f in findings.flags if f.severity == "flag"]
+    open_flags = findings.open_flags()
+    notes = [f for f in findings.flags if f.severity == "note"]
+    errors = findings.errors()
+    if not findings.flags:
+        return f"As of {findings.as_of}, no rule of the fixed set found anything to flag."
+    parts = [f"{len(flags)} flag{'s' if len(flags) != 1 else ''} ({len(flags) - len(open_flags)} acknowledged)",
+             f"{len(notes)} note{'s' if len(notes) != 1 else ''}"]
+    if errors:
+        parts.insert(0, f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
+    return f"As of {findings.as_of}, the fixed rule set raised " + ", ".join(parts) + "."
+
+
+def build_context(findings: Findings, store: Store, title: str, notes: str | None, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    from .charts import chart_context, concern_chart, distribution_chart, rates_chart, trend_chart
+
+    analysis = findings.analysis
+    history = analysis.history
+    generations = [g.name for g in history.generations]
+    metrics = []
+    with chart_context() as plt:
+        for index, (name, metric) in enumerate(history.metrics.items()):
+            stats = [s for s in analysis.stats if s.metric == name]
+            if not stats:
+                continue
+            metrics.append({
+                "name": name,
+                "label": metric.label or name,
+                "question": metric.question,
+                "description": metric.description,
+                "scale": f"{metric.scale_min}-{metric.scale_max}",
+                "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
+                "trend": trend_chart(plt, analysis, name, findings.flags, f"c{index}-trend"),
+                "distribution": distribution_chart(plt, analysis, name, f"c{index}-dist"),
+                "rates": rates_chart(plt, analysis, name, f"c{index}-rates"),
+                "stats": stats,
+                "comparisons": [c for c in analysis.comparisons if c.metric == name],
+                "findings": [f for f in findings.flags if f.metric == name],
+            })
+        tag_generations, tags, shares = concern_shares(findings)
+        concern = concern_chart(plt, tag_generations, tags, shares, "c-concern")
+    excerpts = read_excerpts(store, history.as_of, generations)
+    return {
+        "title": title,
+        "as_of": history.as_of,
+        "ruleset": findings.ruleset,
+        "tool_version": __version__,
+        "summary_sentence": _flag_sentence(findings),
+        "open_flags": findings.open_flags(),
+        "acknowledged_flags": [f for f in findings.flags if f.acknowledged],
+        "errors": findings.errors(),
+        "notes_findings": [f for f in findings.flags if f.severity == "note"],
+        "counts": {
+            "generations": len(history.generations),
+            "answers": int(len(history.answers)),
+            "summaries": sum(1 for s in analysis.stats if s.source == "summaries"),
+        },
+        "metrics": metrics,
+        "concern": {"chart": concern, "generations": tag_generations, "tags": tags, "shares": shares},
+        "excerpt_groups": excerpt_groups(excerpts, generations),
+        "rules": [
+            {"rule": r, "findings": [f for f in findings.flags if f.rule == r.id]} for r in RULES
+        ],
+        "notes_html": notes_html(notes) if notes else None,
+        "generations": history.generations,
+        "events": history.events,
+        "inputs": findings.inputs,
+        "since": since,
+    }
+
+
+# -- templates and filters -------------------------------------------------------------
+
+
+def _environment() -> Any:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=words.number,
+        signed=words.signed,
+        pct=words.share,
+        interval=words.interval,
+        p=_p_value,
+        evidence=_evidence_items,
+        safe_link=_safe_link,
+        kind=lambda k: k.replace("_", " "),
+    )
+    env.globals["svg"] = lambda chart: _markup(chart.svg) if chart is not None else ""
+    env.globals["trusted_html"] = _markup
+    return env
+
+
+def _markup(text: str) -> Any:
+    """Mark text this tool produced itself (charts, notes after markdown-it) as HTML."""
+    from markupsafe import Markup
+
+    return Markup(text)
+
+
+def _p_value(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _safe_link(url: str) -> str | None:
+    """A reference is shown as a link only when it is http(s); it is never fetched."""
+    return url if url.strip().lower().startswith(("http://", "https://")) else None
+
+
+_EVIDENCE_SKIP = {"events", "exposures", "groups", "split"}
+
+
+def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str]]:
+    items = []
+    for key, value in evidence.items():
+        if key in _EVIDENCE_SKIP or value is None:
+            continue
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif isinstance(value, float):
+            text = f"{value:.3g}" if abs(value) < 0.001 and value != 0 else f"{value:.3f}".rstrip("0").rstrip(".")
+        else:
+            text = str(value)
+        items.append((key.replace("_", " "), text))
+    if isinstance(evidence.get("groups"), dict):
+        for name, group in evidence["groups"].items():
+            items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}"))
+    return items
+
+
+def render_html(context: dict[str, Any], fragment: bool) -> str:
+    env = _environment()
+    css = (_templates_dir() / "report.css").read_text(encoding="utf-8")
+    if not fragment:
+        # The as-of date is a validated YYYY-MM-DD, safe inside a CSS string.
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", context["as_of"])
+        css += (_templates_dir() / "print.css").read_text(encoding="utf-8").replace("AS_OF", context["as_of"])
+    template = env.get_template("fragment.html" if fragment else "page.html")
+    return str(template.render(css=_markup(css), **context))
+
+
+# -- PDF -----------------------------------------------------------------------------
+
+
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
+
+    assets = str(_templates_dir())
+
+    class AssetsOnly(URLFetcher):  # type: ignore[misc]
+        """Refuses every URL but data: URIs and the package's own template assets."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            lower = url.lower()
+            if lower.startswith("data:"):
+                return super().fetch(url, headers)
+            if lower.startswith("file://"):
+                from urllib.parse import unquote, urlparse
+
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if path.is_file() and str(path).startswith(assets + os.sep):
+                    return super().fetch(url, headers)
+            raise ValueError(f"welfare-report does not fetch {url!r}")
+
+    return AssetsOnly(allowed_protocols=("data", "file"), allow_redirects=False)
+
+
+@contextlib.contextmanager
+def _source_date(as_of: str) -> Iterator[dt.datetime]:
+    """Dates inside the PDF (font subsets included) come from the as-of date."""
+    moment = dt.datetime.fromisoformat(as_of).replace(tzinfo=dt.UTC)
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield moment
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
+    import weasyprint
+
+    with _source_date(as_of) as moment:
+        attachment = weasyprint.Attachment(
+            string=findings_json.encode("utf-8"), name="findings.json", description="Findings JSON (welfare-report/findings/1)",
+            created=moment, modified=moment, relationship="Data",
+        )
+        document = weasyprint.HTML(string=html, base_url=str(_templates_dir()), url_fetcher=_fetcher())
+        pdf = document.write_pdf(
+            pdf_variant="pdf/a-3a", attachments=[attachment], pdf_identifier=title.encode("utf-8")[:32] or b"welfare",
+            uncompressed_pdf=False,
+        )
+    assert pdf is not None
+    return bytes(pdf)
+
+
+# -- the command --------------------------------------------------------------------
+
+
+def render(
+    findings: Findings, store: Store, out: Path, formats: tuple[str, ...], title: str,
+    notes: str | None = None, since: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Compute every requested output in memory, then write each atomically."""
+    wanted = tuple(f for f in FORMATS if f in formats) or FORMATS
+    findings_json = dumps(findings)
+    outputs: dict[str, bytes] = {}
+    if {"html", "fragment", "pdf"} & set(wanted):
+        context = build_context(findings, store, title, notes, since)
+        page = render_html(context, fragment=False)
+        if "html" in wanted:
+            outputs["html"] = page.encode("utf-8")
+        if "fragment" in wanted:
+            outputs["fragment"] = render_html(context, fragment=True).encode("utf-8")
+        if "pdf" in wanted:
+            outputs["pdf"] = render_pdf(page, findings_json, findings.as_of, title)
+    if "json" in wanted:
+        outputs["json"] = findings_json.encode("utf-8")
+    written = []
+    for fmt in wanted:
+        path = out / OUTPUT_NAMES[fmt]
+        write_atomic(path, outputs[fmt])
+        written.append(path)
+    return written
