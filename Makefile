@@ -15,6 +15,7 @@ $(STAMP): requirements.lock pyproject.toml
 
 report: $(STAMP)
 	$(BIN)/welfare-report --history history verify
+	$(BIN)/welfare-report --history history render --out build
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -36,6 +36,9 @@ HOUSE_STYLE = {
     "font.family": "DejaVu Sans",
     "font.size": 9,
     "axes.titlesize": 10,
+    "axes.labelsize": 9,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "svg.fonttype": "none",
@@ -105,14 +108,15 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding],
     stats = [s for s in analysis.stats if s.metric == metric and s.has_data]
     figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
     # Lines join only neighbouring generations: a missing one stays a gap.
-    run: list[Stat] = []
-    for stat in stats + [None]:  # type: ignore[list-item]
-        if stat is not None and (not run or positions[stat.generation] == positions[run[-1].generation] + 1):
-            run.append(stat)
-            continue
+    runs: list[list[Stat]] = []
+    for stat in stats:
+        if runs and positions[stat.generation] == positions[runs[-1][-1].generation] + 1:
+            runs[-1].append(stat)
+        else:
+            runs.append([stat])
+    for run in runs:
         if len(run) > 1:
             axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
-        run = [stat] if stat is not None else []
     for stat in stats:
         x = positions[stat.generation]
         colour = PALETTE[5] if stat.contaminated else PALETTE[0]
@@ -127,19 +131,19 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding],
     top = spec.scale_max
     drawn: set[tuple[str, str]] = set()
     for c in between:
-        x = (positions[c.from_] + positions[c.to]) / 2
+        middle = (positions[c.from_] + positions[c.to]) / 2
         for event in c.events:
             if event.kind in UNDRAWN_EVENTS or (event.date, event.description) in drawn:
                 continue
             drawn.add((event.date, event.description))
             colour, style, label = EVENT_STYLES.get(event.kind, EVENT_STYLES["other"])
-            axes.axvline(x, color=colour, linestyle=style, linewidth=1, zorder=1)
-            axes.text(x, spec.scale_min + 0.05 * spec.range, f" {label}", rotation=90, color=colour, fontsize=7,
+            axes.axvline(middle, color=colour, linestyle=style, linewidth=1, zorder=1)
+            axes.text(middle, spec.scale_min + 0.05 * spec.range, f" {label}", rotation=90, color=colour, fontsize=7,
                       va="bottom", ha="right")
         rules = sorted({f.rule for f in flags if f.metric == metric and f.generations == [c.from_, c.to] and f.severity == "flag"})
         if rules:
-            axes.annotate(" ".join(rules), (x, top), textcoords="offset points", xytext=(0, 2), ha="center",
-                          fontsize=7, color=PALETTE[5], fontweight="bold")
+            axes.annotate("\n".join(rules), (middle, top), textcoords="offset points", xytext=(0, 2), ha="center",
+                          va="bottom", fontsize=7, color=PALETTE[5], fontweight="bold", linespacing=1.1)
     names = [g.name for g in analysis.history.generations]
     axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
     axes.set_xlim(-0.5, len(names) - 0.5)
@@ -174,7 +178,7 @@ def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str)
     axes.invert_yaxis()
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of answers")
-    axes.legend(title="score", ncols=min(10, spec.range + 1), loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(stats) < 4 else -0.15), frameon=False, fontsize=7)
+    axes.legend(title="score", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7, title_fontsize=7)
     axes.set_title(f"{metric}: answers at each scale point")
     description = f"Stacked bars: the share of {metric} answers at each scale point, one bar per generation with answers."
     return Chart(chart_id, f"{metric}: distribution", description, _svg_text(plt, figure, chart_id, description))

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import __version__, schema, words
 from .errors import ReporterError
-from .findings import Finding, Findings, dumps
+from .findings import Findings, dumps
 from .history import Store, write_atomic
 from .rules import RULES, lint_notes
 
@@ -204,7 +204,7 @@ def build_context(findings: Findings, store: Store, title: str, notes: str | Non
         "notes_findings": [f for f in findings.flags if f.severity == "note"],
         "counts": {
             "generations": len(history.generations),
-            "answers": int(len(history.answers)),
+            "answers": len(history.answers),
             "summaries": sum(1 for s in analysis.stats if s.source == "summaries"),
         },
         "metrics": metrics,

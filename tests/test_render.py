@@ -1,0 +1,304 @@
+"""`render`: the four outputs, determinism, atomic writes, notes, hostile text, golden HTML and the PDF."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from pypdf import PdfReader
+
+from reporter import render as render_module
+
+from .conftest import run
+from .scenario import Scenario
+
+ROOT = Path(__file__).parents[1]
+GOLDEN = Path(__file__).parent / "golden"
+UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
+OUTPUTS = ["findings.json", "welfare-section.fragment.html", "welfare-section.html", "welfare-section.pdf"]
+
+
+def small_history(root: Path, hostile: str = "", reference: str = "https://example.org/change") -> Path:
+    """Two generations, a training change and a jump: a WR002 flag, excerpts and events to show."""
+    s = Scenario(root, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.generations[1]["label"] = f"Second generation {hostile}".strip()
+    s.normal("g1", 4.0, excerpt=lambda i: f"Quote {i} {hostile}".strip() if i < 4 else "", tags=lambda i: "anxiety" if i % 2 else "")
+    s.normal("g2", 4.6)
+    s.event("2025-02-20", "training_change", "g2", description=f"New fine-tuning stage {hostile}".strip())
+    s.events[0]["reference"] = reference
+    return s.write()
+
+
+@pytest.fixture(scope="module")
+def bundled_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("build")
+    result = run("--history", ROOT / "history", "render", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_render_writes_the_four_outputs(bundled_render: Path) -> None:
+    assert sorted(p.name for p in bundled_render.iterdir()) == OUTPUTS
+    check = run("--history", ROOT / "history", "check", "--json").stdout
+    assert (bundled_render / "findings.json").read_text() == check
+
+
+def test_render_is_byte_identical_on_every_run(bundled_render: Path, tmp_path: Path) -> None:
+    time.sleep(1.1)  # a clock that leaked into any output would now differ
+    assert run("--history", ROOT / "history", "render", "--out", tmp_path).exit_code == 0
+    for name in OUTPUTS:
+        assert (tmp_path / name).read_bytes() == (bundled_render / name).read_bytes(), name
+
+
+def test_formats_are_repeatable_and_only_those_are_written(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    result = run("--history", store, "render", "--out", tmp_path / "out", "--format", "json", "--format", "fragment")
+    assert result.exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["findings.json", "welfare-section.fragment.html"]
+
+
+def test_as_of_cuts_the_data(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    run("--history", store, "render", "--out", tmp_path / "out", "--as-of", "2025-02-01", "--format", "json", "--format", "html")
+    document = json.loads((tmp_path / "out" / "findings.json").read_text())
+    assert document["as_of"] == "2025-02-01"
+    assert [g["generation"] for g in document["generations"]] == ["g1"]
+    assert "As of 2025-02-01" in (tmp_path / "out" / "welfare-section.html").read_text()
+
+
+def test_a_failure_leaves_no_output_and_keeps_old_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = small_history(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "welfare-section.html").write_text("previous report")
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise RuntimeError("the PDF engine failed")
+
+    monkeypatch.setattr(render_module, "render_pdf", broken)
+    result = run("--history", store, "render", "--out", out)
+    assert result.exit_code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["welfare-section.html"]
+    assert (out / "welfare-section.html").read_text() == "previous report"
+
+
+# -- notes -------------------------------------------------------------------------------
+
+
+def test_notes_appear_as_markdown_without_raw_html(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Context\n\nThe *interviews* ran in [June](https://example.org/june).\n\n"
+                     "<script>alert(1)</script> <b>bold?</b>\n\n![chart](http://127.0.0.1:9/x.png)\n\n[local](file:///etc/passwd)\n")
+    assert run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes, "--format", "html").exit_code == 0
+    html = (tmp_path / "out" / "welfare-section.html").read_text()
+    section = html[html.index('id="wr-notes"'):html.index('id="wr-methods"')]
+    assert "<em>interviews</em>" in section
+    assert '<a href="https://example.org/june">June</a>' in section
+    assert "&lt;script&gt;" in section and "<script" not in html
+    assert "<img" not in html and "file:///etc/passwd" not in re.sub(r"\[local\]\(file:///etc/passwd\)", "", section).replace('href="file', "")
+    assert 'href="file:' not in html
+
+
+def test_notes_with_target_language_are_refused(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text("Context first.\nOur goal is to maximise this score next time.\nFine line.\nWe rank models here.\n")
+    out = tmp_path / "out"
+    result = run("--history", store, "render", "--out", out, "--notes", notes)
+    assert result.exit_code == 2
+    assert f"{notes}:2: WR001: Our goal is to maximise this score next time." in result.stderr
+    assert f"{notes}:4: WR001: We rank models here." in result.stderr
+    assert not out.exists()
+
+
+# -- hostile text --------------------------------------------------------------------------
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    requests: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        _Recorder.requests.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"body { background: red }")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def trap_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    _Recorder.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_hostile_text_never_becomes_markup_fetches_or_reads_files(tmp_path: Path, trap_server: str) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-CONTENT")
+    hostile = (
+        f'<script>alert(1)</script><img src="{trap_server}/img" onerror="alert(2)">'
+        f'<link rel="stylesheet" href="{trap_server}/css"><iframe src="{trap_server}/frame"></iframe>'
+        f'<style>@import "{trap_server}/import"; body {{ background: url({trap_server}/url) }}</style>'
+        f'<object data="file://{secret}"></object><a href="file://{secret}">x</a>'
+    )
+    store = small_history(tmp_path, hostile, reference=f"file://{secret}")
+    notes = tmp_path / "notes.md"
+    notes.write_text(f"{hostile}\n\n![x]({trap_server}/md-image)\n\n<{trap_server}/autolink>\n")
+    result = run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes)
+    assert result.exit_code == 0, result.stderr
+    assert _Recorder.requests == []
+    for name in ("welfare-section.html", "welfare-section.fragment.html"):
+        html = (tmp_path / "out" / name).read_text()
+        assert "&lt;script&gt;" in html
+        for raw in ("<script", "<img", "<iframe", "<link", "<object", "onerror=\"", "@import \""):
+            assert raw not in html, (name, raw)
+        assert f'href="file://{secret}"' not in html
+        assert "TOP-SECRET-CONTENT" not in html
+    text = subprocess.run(["pdftotext", str(tmp_path / "out" / "welfare-section.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout if shutil.which("pdftotext") else ""
+    assert "TOP-SECRET-CONTENT" not in text
+    assert b"TOP-SECRET-CONTENT" not in (tmp_path / "out" / "welfare-section.pdf").read_bytes()
+
+
+def test_pdf_fetcher_refuses_everything_but_data_and_assets(tmp_path: Path, trap_server: str) -> None:
+    fetcher = render_module._fetcher()
+    for url in (f"{trap_server}/x", f"file://{tmp_path}", "file:///etc/passwd", "ftp://example.org/x"):
+        with pytest.raises(ValueError, match="does not fetch"):
+            fetcher.fetch(url)
+    assert fetcher.fetch("data:text/plain,hello").read() == b"hello"
+    asset = render_module._templates_dir() / "report.css"
+    assert b".welfare-report" in fetcher.fetch(asset.as_uri()).read()
+    assert _Recorder.requests == []
+
+
+# -- golden HTML ------------------------------------------------------------------------------
+
+
+def normalise(html: str) -> str:
+    """Charts are checked on their own; the golden file pins the text and structure around them."""
+    return re.sub(r"<svg .*?</svg>", "<svg/>", html, flags=re.DOTALL)
+
+
+@pytest.mark.parametrize("name", ["welfare-section.html", "welfare-section.fragment.html"])
+def test_golden_html(tmp_path: Path, name: str) -> None:
+    store = small_history(tmp_path)
+    run("--history", store, "render", "--out", tmp_path / "out", "--format", "html", "--format", "fragment")
+    actual = normalise((tmp_path / "out" / name).read_text())
+    golden = GOLDEN / f"small-{name}"
+    if UPDATE:
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(actual)
+    assert golden.exists(), "run with UPDATE_GOLDEN=1 to create the golden file"
+    assert actual == golden.read_text(), "the HTML changed; if intended, run with UPDATE_GOLDEN=1 and review the diff"
+
+
+# -- structure and accessibility --------------------------------------------------------------
+
+
+def test_page_structure_is_accessible(bundled_render: Path) -> None:
+    html = (bundled_render / "welfare-section.html").read_text()
+    assert html.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
+    levels = [int(x) for x in re.findall(r"<h([1-6])[ >]", html)]
+    assert levels[0] == 1 and levels.count(1) == 1
+    assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), "a heading level is skipped"
+    assert html.count("<figure") == html.count("<figcaption>") > 0
+    assert html.count("<svg") == html.count('role="img" aria-label="')
+    headers = re.findall(r"<th(?: [^>]*)?>", html)
+    assert headers and all("scope=" in h for h in headers)
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), "ids must be unique across all inline charts"
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="(?!https?://|#|data:image/png;base64,)', html)
+
+
+def test_fragment_has_no_document_wrapper_and_scoped_styles(bundled_render: Path) -> None:
+    fragment = (bundled_render / "welfare-section.fragment.html").read_text()
+    assert fragment.startswith('<section class="welfare-report"')
+    for tag in ("<html", "<head>", "<body", "<!DOCTYPE"):
+        assert tag not in fragment
+    css = fragment[fragment.index("<style>") + 7:fragment.index("</style>")]
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.DOTALL)
+    css = re.sub(r"@media print\s*{", "", css)
+    selectors = [s.strip() for block in re.findall(r"([^{}]+)\{", css) for s in block.split(",")]
+    assert selectors and all(s.startswith(".welfare-report") for s in selectors), selectors
+    assert "@page" not in fragment
+    assert fragment.count("<h2") == 1 and "<h1" not in fragment
+
+
+def test_charts_carry_no_dates(bundled_render: Path) -> None:
+    html = (bundled_render / "welfare-section.html").read_text()
+    for svg in re.findall(r"<svg .*?</svg>", html, flags=re.DOTALL):
+        assert "<dc:date>" not in svg and "Created with" not in svg
+
+
+# -- PDF ---------------------------------------------------------------------------------------
+
+
+def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> None:
+    path = bundled_render / "welfare-section.pdf"
+    reader = PdfReader(io.BytesIO(path.read_bytes()))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for phrase in ("Model welfare", "Summary of findings", "How to read this section", "Every rule and its result",
+                   "Methods and provenance", "aster-9-preview"):
+        assert phrase in text
+    assert reader.attachments["findings.json"][0] == (bundled_render / "findings.json").read_bytes()
+    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
+    assert re.search(r"<pdfaid:part>3</pdfaid:part>|pdfaid:part=\"3\"", xmp)
+    assert re.search(r"<pdfaid:conformance>A</pdfaid:conformance>|pdfaid:conformance=\"A\"", xmp)
+    root = reader.trailer["/Root"]
+    assert bool(root["/MarkInfo"]["/Marked"])
+    tree = root["/StructTreeRoot"].get_object()
+    kinds: set[str] = set()
+
+    def walk(node: object, depth: int = 0) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, dict):
+            if "/S" in node:
+                kinds.add(str(node["/S"]))
+            if depth < 40 and "/K" in node:
+                walk(node["/K"], depth + 1)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, depth + 1)
+
+    walk(tree)
+    assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/P"} <= kinds
+    assert "2026" in str(reader.metadata.get("/CreationDate"))
+    assert reader.metadata["/Title"].startswith("Model welfare")
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_pdftotext_reads_the_pdf(bundled_render: Path) -> None:
+    text = subprocess.run(["pdftotext", str(bundled_render / "welfare-section.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Summary of findings" in text and "WR002" in text
+
+
+def test_the_pdf_dates_follow_the_as_of_date(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    run("--history", store, "render", "--out", tmp_path / "out", "--format", "pdf", "--as-of", "2025-03-15")
+    data = (tmp_path / "out" / "welfare-section.pdf").read_bytes()
+    dates = set(re.findall(rb"D:(\d{8})", data))
+    assert dates == {b"20250315"}
