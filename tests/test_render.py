@@ -197,8 +197,9 @@ def test_pdf_fetcher_refuses_everything_but_data_and_assets(tmp_path: Path, trap
 
 
 def normalise(html: str) -> str:
-    """Charts are checked on their own; the golden file pins the text and structure around them."""
-    return re.sub(r"<svg .*?</svg>", "<svg/>", html, flags=re.DOTALL)
+    """Charts and styles are checked on their own; the golden file pins the text and structure around them."""
+    html = re.sub(r"<svg .*?</svg>", "<svg/>", html, flags=re.DOTALL)
+    return re.sub(r"<style>.*?</style>", "<style/>", html, flags=re.DOTALL)
 
 
 @pytest.mark.parametrize("name", ["welfare-section.html", "welfare-section.fragment.html"])
