@@ -171,20 +171,31 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
 
 
 @cli.command()
+@click.argument("report_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
-def verify(ctx: click.Context) -> None:
-    """Check every history file against the manifest's SHA-256; exit 1 on any mismatch.
+def verify(ctx: click.Context, report_dir: Path | None) -> None:
+    """Check every history file against the manifest's SHA-256.
+
+    With REPORT_DIR, also recompute the digests of the rows that report used
+    (dated on or before its as-of date) and its findings, and name every
+    difference. Exit 1 on any mismatch.
 
     \b
     Example:
-      welfare-report --history history verify
+      welfare-report verify
+      welfare-report verify reports/2026-Q3
     """
-    problems = _store(ctx).verify()
+    store = _store(ctx)
+    problems = store.verify()
+    if report_dir is not None:
+        from .audit import verify_report
+
+        problems += verify_report(store, report_dir)
     for problem in problems:
         click.echo(problem)
     if problems:
         ctx.exit(EXIT_FLAGGED)
-    _say(ctx, "history verified")
+    _say(ctx, "history verified" + (f"; {report_dir} matches it" if report_dir is not None else ""))
 
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -282,6 +293,36 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
     written = render_section(findings, Store(ctx.obj["history"]), out, formats, title, text)
     for path in written:
         _say(ctx, f"wrote {path}")
+
+
+@cli.command()
+@click.argument("quarter", required=False)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,
+              help="Folder that holds one folder per quarter.")
+@click.option("--today", type=_DATE, help="Take this day as today (UTC), for back-fills and tests.")
+@click.option("--force", is_flag=True, help="Replace an existing, different report for the quarter.")
+@click.pass_context
+def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, force: bool) -> None:
+    """Write the report as of a quarter's last day into OUT/YYYY-QN/.
+
+    Without QUARTER, the last completed quarter (UTC). The four render
+    outputs plus manifest.json; the section says what changed since the
+    previous quarter. Run twice, it writes identical bytes; a different
+    existing report is only replaced with --force. Messages go to stderr.
+
+    \b
+    Example:
+      welfare-report quarterly 2026-Q2 --out reports
+      welfare-report quarterly            # from cron: the last completed quarter
+    """
+    import datetime as dt
+
+    from .quarterly import quarterly as run_quarterly
+
+    day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
+    result = run_quarterly(ctx.obj["history"], quarter, out, day, force)
+    if not ctx.obj["quiet"]:
+        click.echo(f"welfare-report: {result.quarter}: {result.status} {result.directory}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

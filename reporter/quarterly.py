@@ -1,0 +1,142 @@
+"""`quarterly`: the report as of a quarter's last day, with what changed since the previous quarter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .errors import ReporterError
+from .findings import Findings, to_json
+from .history import Store, sha256_bytes, write_atomic
+from .periods import Quarter, last_completed
+from .pipeline import findings_for
+from .records import day_number
+from .render import FORMATS, render
+
+MANIFEST_SCHEMA = "welfare-report/quarterly/1"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class QuarterlyResult:
+    quarter: Quarter
+    directory: Path
+    status: str  # "written", "unchanged" or "replaced"
+
+
+def _flag_key(flag: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
+    return (flag["rule"], flag["metric"] or "", tuple(flag["generations"]))
+
+
+def since_previous(history_root: Path, findings: Findings, quarter: Quarter, out: Path) -> dict[str, Any]:
+    """New generations, answers and events, and flags new, resolved or unchanged since the previous quarter."""
+    previous = quarter.previous()
+    previous_end = previous.last_day.isoformat()
+    recorded = out / str(previous) / "findings.json"
+    if recorded.is_file():
+        before = json.loads(recorded.read_text(encoding="utf-8"))
+        source = f"read from {previous}/findings.json"
+    else:
+        before = to_json(findings_for(history_root, previous_end))
+        source = f"computed from the history as of {previous_end}"
+    history = findings.analysis.history
+    answers = history.answers
+    recent = answers.day > day_number(previous_end)
+    counts = np.bincount(answers.codes["generation"][recent], minlength=len(answers.categories["generation"]))
+    per_generation = dict(zip(answers.categories["generation"], counts.tolist(), strict=True))
+    now = {_flag_key(f.to_json()): f.to_json() for f in findings.flags}
+    then = {_flag_key(f): f for f in before["flags"]}
+
+    def listed(keys: list[tuple[str, str, tuple[str, ...]]], table: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{"rule": table[k]["rule"], "severity": table[k]["severity"], "metric": table[k]["metric"],
+                 "generations": table[k]["generations"], "message": table[k]["message"]} for k in keys]
+
+    return {
+        "previous": str(previous),
+        "previous_as_of": previous_end,
+        "source": source,
+        "new_generations": [
+            {"generation": g.name, "release_date": g.release_date, "label": g.label}
+            for g in history.generations if g.release_date > previous_end
+        ],
+        "new_answers": [
+            {"generation": g.name, "answers": int(per_generation.get(g.name, 0))}
+            for g in history.generations if per_generation.get(g.name, 0)
+        ],
+        "new_events": [
+            {"date": e.date, "kind": e.kind, "generation": e.generation, "metric": e.metric, "description": e.description}
+            for e in history.events if e.date > previous_end
+        ],
+        "flags_new": listed([k for k in now if k not in then], now),
+        "flags_resolved": listed([k for k in then if k not in now], then),
+        "flags_unchanged": listed([k for k in now if k in then], now),
+    }
+
+
+def _command(quarter: Quarter, history_root: Path, out: Path) -> str:
+    # Names only, never absolute paths: the manifest must read the same on any machine.
+    return f"welfare-report --history {history_root.name} quarterly {quarter} --out {out.name}"
+
+
+def quarterly(
+    history_root: Path, quarter_text: str | None, out: Path, today: dt.date, force: bool = False,
+) -> QuarterlyResult:
+    quarter = Quarter.parse(quarter_text) if quarter_text else last_completed(today)
+    if not quarter.ended_by(today):
+        raise ReporterError(
+            f"{quarter} has not ended yet: it ends on {quarter.last_day.isoformat()} and today is {today.isoformat()}"
+        )
+    as_of = quarter.last_day.isoformat()
+    findings = findings_for(history_root, as_of)
+    since = since_previous(history_root, findings, quarter, out)
+    target = out / str(quarter)
+    staging = out / f".{quarter}.partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        written = render(findings, Store(history_root), staging, FORMATS, f"Model welfare, {quarter}", since=since)
+        manifest = {
+            "schema": MANIFEST_SCHEMA,
+            "quarter": str(quarter),
+            "as_of": as_of,
+            "tool_version": __version__,
+            "ruleset": findings.ruleset,
+            "command": _command(quarter, history_root, out),
+            "inputs": findings.inputs,
+            "outputs": {p.name: sha256_bytes(p.read_bytes()) for p in sorted(written)},
+            "since": {key: len(value) if isinstance(value, list) else value for key, value in since.items()},
+        }
+        write_atomic(staging / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
+        return _install(staging, target, quarter, force)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(staging: Path, target: Path, quarter: Quarter, force: bool) -> QuarterlyResult:
+    """Move the finished report into place in one rename; never overwrite a different one silently."""
+    if target.exists():
+        differing = sorted(
+            p.name for p in staging.iterdir()
+            if not (target / p.name).is_file() or (target / p.name).read_bytes() != p.read_bytes()
+        )
+        if not differing:
+            return QuarterlyResult(quarter, target, "unchanged")
+        if not force:
+            raise ReporterError(
+                f"{target} already holds a different report for {quarter} ({', '.join(differing)} differ, "
+                "so the history or the tool changed since it was written); pass --force to replace it"
+            )
+        retired = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+        os.replace(target, retired)
+        os.replace(staging, target)
+        shutil.rmtree(retired)
+        return QuarterlyResult(quarter, target, "replaced")
+    os.replace(staging, target)
+    return QuarterlyResult(quarter, target, "written")
