@@ -265,10 +265,22 @@ class _Tally:
         return counts, sums
 
     def day_range(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """First and last collection day per cell, from a histogram of cells by day (ufunc.at is slow)."""
         first = np.full(self.cells, np.iinfo(np.int32).max, dtype=np.int64)
         last = np.full(self.cells, np.iinfo(np.int32).min, dtype=np.int64)
-        np.minimum.at(first, self.cell[mask], self.answers.day[mask])
-        np.maximum.at(last, self.cell[mask], self.answers.day[mask])
+        if not mask.any():
+            return first, last
+        cells, days = self.cell[mask], self.answers.day[mask].astype(np.int64)
+        start = int(days.min())
+        width = int(days.max()) - start + 1
+        if self.cells * width > 50_000_000:  # decades of daily data: fall back to the slow exact way
+            np.minimum.at(first, cells, days)
+            np.maximum.at(last, cells, days)
+            return first, last
+        seen = np.bincount(cells * width + (days - start), minlength=self.cells * width).reshape(self.cells, width) > 0
+        has = seen.any(axis=1)
+        first[has] = start + seen[has].argmax(axis=1)
+        last[has] = start + width - 1 - seen[has][:, ::-1].argmax(axis=1)
         return first, last
 
 

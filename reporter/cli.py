@@ -6,7 +6,9 @@ commands that need them so that `welfare-report --help` stays quick.
 
 from __future__ import annotations
 
+import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,22 @@ def _store(ctx: click.Context) -> Any:
 def _say(ctx: click.Context, text: str) -> None:
     if not ctx.obj["quiet"]:
         click.echo(text)
+
+
+def progress_printer(stream: Any, quiet: bool = False) -> Callable[[str], None]:
+    """Progress for long work: on stderr, only when it is a terminal, so logs and cron mail stay clean."""
+    if quiet or not stream.isatty():
+        return lambda message: None
+
+    def show(message: str) -> None:
+        stream.write(f"welfare-report: {message}...\n")
+        stream.flush()
+
+    return show
+
+
+def _progress(ctx: click.Context) -> Callable[[str], None]:
+    return progress_printer(sys.stderr, ctx.obj["quiet"])
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,8 +121,12 @@ def init(ctx: click.Context, directory: Path) -> None:
 @click.option("--observations", "-n", type=click.IntRange(min=1000), default=20_000, show_default=True,
               help="About how many answers to generate.")
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the random generator.")
+@click.option("--extra-generations", type=click.IntRange(min=0, max=200), default=0, show_default=True,
+              help="Quiet generations added after the planted ones (for benchmarks at scale).")
+@click.option("--extra-metrics", type=click.IntRange(min=0, max=100), default=0, show_default=True,
+              help="Quiet 1-7 metrics added beside the planted ones (for benchmarks at scale).")
 @click.pass_context
-def example(ctx: click.Context, directory: Path, observations: int, seed: int) -> None:
+def example(ctx: click.Context, directory: Path, observations: int, seed: int, extra_generations: int, extra_metrics: int) -> None:
     """Write a synthetic history of a fictional model line into DIRECTORY.
 
     Every phenomenon the rules look for is planted in it, between long
@@ -116,7 +138,7 @@ def example(ctx: click.Context, directory: Path, observations: int, seed: int) -
     """
     from .example import write_example
 
-    rows = write_example(directory, observations, seed)
+    rows = write_example(directory, observations, seed, extra_generations, extra_metrics)
     _say(ctx, f"wrote a synthetic history of {rows} answers to {directory}")
 
 
@@ -162,7 +184,12 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
     """
     from .load import read_input
 
-    inputs = [read_input(f, kind) for f in files]
+    show = _progress(ctx)
+    inputs = []
+    for f in files:
+        show(f"reading {f}")
+        inputs.append(read_input(f, kind))
+    show("merging")
     result = _store(ctx).merge(inputs, dry_run=dry_run)
     verb = "would add" if dry_run else "added"
     kinds = sorted(set(result.added) | set(result.skipped))
@@ -224,6 +251,7 @@ def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
     from .pipeline import findings_for
     from .summary import check_summary
 
+    _progress(ctx)("analysing the history")
     findings = findings_for(ctx.obj["history"], _iso(as_of))
     click.echo(dumps(findings) if as_json else check_summary(findings), nl=not as_json)
     if findings.errors():
@@ -289,8 +317,10 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
     from .render import render as render_section
 
     text = read_notes(notes) if notes is not None else None
+    show = _progress(ctx)
+    show("analysing the history")
     findings = findings_for(ctx.obj["history"], _iso(as_of))
-    written = render_section(findings, Store(ctx.obj["history"]), out, formats, title, text)
+    written = render_section(findings, Store(ctx.obj["history"]), out, formats, title, text, progress=show)
     for path in written:
         _say(ctx, f"wrote {path}")
 
@@ -320,7 +350,7 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     from .quarterly import quarterly as run_quarterly
 
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
-    result = run_quarterly(ctx.obj["history"], quarter, out, day, force)
+    result = run_quarterly(ctx.obj["history"], quarter, out, day, force, progress=_progress(ctx))
     if not ctx.obj["quiet"]:
         click.echo(f"welfare-report: {result.quarter}: {result.status} {result.directory}", err=True)
 

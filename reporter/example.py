@@ -267,11 +267,39 @@ class _Tables:
         self.files[schema.STORE_FILES[kind.name]] = (canonical_csv(kind, rows), len(rows))
 
 
-def write_example(directory: str | Path, observations: int = 20_000, seed: int = 7) -> int:
+EXTRA_METRIC_PREFIX = "wellbeing_"
+
+
+def layout(extra_generations: int = 0, extra_metrics: int = 0) -> tuple[
+    tuple[Generation, ...], tuple[tuple[str, int, int, str, str], ...], dict[str, dict[str, Cell]]
+]:
+    """The planted history, optionally widened with quiet generations and metrics (for benchmarks at scale)."""
+    generations = list(GENERATIONS)
+    metrics = list(METRICS)
+    plan = {g: dict(cells) for g, cells in PLANTED.items()}
+    extra_names = [f"{EXTRA_METRIC_PREFIX}{i + 1:02d}" for i in range(extra_metrics)]
+    for name in extra_names:
+        metrics.append((name, 1, 7, f"Wellbeing item {name[-2:]}", "How would you describe your situation today?"))
+        for generation, cells in plan.items():
+            if generation != "aster-9-preview":
+                cells[name] = Cell(4.0)
+    last = dt.date.fromisoformat(GENERATIONS[-1].release)
+    for i in range(extra_generations):
+        name = f"aster-{10 + i}"
+        generations.append(Generation(name, (last + dt.timedelta(days=120 * (i + 1))).isoformat()))
+        # Quiet: the means of aster-7, nothing planted.
+        plan[name] = {m: Cell(cell.mean) for m, cell in PLANTED["aster-7"].items()} | {n: Cell(4.0) for n in extra_names}
+    return tuple(generations), tuple(metrics), plan
+
+
+def write_example(
+    directory: str | Path, observations: int = 20_000, seed: int = 7, extra_generations: int = 0, extra_metrics: int = 0,
+) -> int:
     """Write the synthetic history; returns the number of answers written."""
+    generations, metrics_list, planted = layout(extra_generations, extra_metrics)
     weights = {
         (g, m): cell.weight
-        for g, plan in PLANTED.items()
+        for g, plan in planted.items()
         for m, cell in plan.items()
         if cell.fixed_n is None
     }
@@ -288,7 +316,7 @@ def write_example(directory: str | Path, observations: int = 20_000, seed: int =
                 "label": f"Aster {g.name.removeprefix('aster-')} (synthetic)",
                 "notes": "Fictional model line for demonstration; not a real system." if g.name == "aster-1" else "",
             }
-            for g in GENERATIONS
+            for g in generations
         ],
     )
     tables.add(
@@ -296,12 +324,14 @@ def write_example(directory: str | Path, observations: int = 20_000, seed: int =
         [
             {"metric": m[0], "scale_min": str(m[1]), "scale_max": str(m[2]), "label": f"{m[3]} (synthetic)",
              "question": m[4], "description": "Rated after an automated interview about the model's situation."}
-            for m in METRICS
+            for m in metrics_list
         ],
     )
     tables.add(
         schema.EVENTS,
-        [dict(zip(("date", "kind", "description", "generation", "metric", "reference"), e, strict=True)) for e in EVENTS],
+        [dict(zip(("date", "kind", "description", "generation", "metric", "reference"), e, strict=True))
+         for e in (*EVENTS, *((g.release, "release", f"{g.name} released (synthetic)", g.name, "", "")
+                              for g in generations[len(GENERATIONS):]))],
     )
     tables.add(
         schema.SUMMARIES,
@@ -317,9 +347,9 @@ def write_example(directory: str | Path, observations: int = 20_000, seed: int =
         [dict(zip(("rule", "generations", "metric", "reason", "by", "date"), a, strict=True)) for a in ACKNOWLEDGEMENTS],
     )
     total = 0
-    by_name = {g.name: g for g in GENERATIONS}
-    metrics = {m[0]: m for m in METRICS}
-    for index, (generation, plan) in enumerate(PLANTED.items()):
+    by_name = {g.name: g for g in generations}
+    metrics = {m[0]: m for m in metrics_list}
+    for index, (generation, plan) in enumerate(planted.items()):
         rows: list[tuple[str, ...]] = []
         for metric_index, metric in enumerate(sorted(plan)):
             cell = plan[metric]
@@ -331,8 +361,11 @@ def write_example(directory: str | Path, observations: int = 20_000, seed: int =
         total += len(rows)
     # The log's time is the end of the last collection window, not the wall clock,
     # so the same seed gives the same bytes.
-    latest = _date(GENERATIONS[-1].release, COLLECTION_DAYS)
-    log: list[object] = [{"time": f"{latest}T00:00:00Z", "inputs": [{"path": f"example --observations {observations} --seed {seed}", "sha256": ""}],
-            "added": {"observations": total}, "skipped": {}}]
+    latest = _date(generations[-1].release, COLLECTION_DAYS)
+    command = f"example --observations {observations} --seed {seed}"
+    if extra_generations or extra_metrics:
+        command += f" --extra-generations {extra_generations} --extra-metrics {extra_metrics}"
+    log: list[object] = [{"time": f"{latest}T00:00:00Z", "inputs": [{"path": command, "sha256": ""}],
+                          "added": {"observations": total}, "skipped": {}}]
     init_store(directory, tables.files, log)
     return total

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,7 @@ def _command(quarter: Quarter, history_root: Path, out: Path) -> str:
 
 def quarterly(
     history_root: Path, quarter_text: str | None, out: Path, today: dt.date, force: bool = False,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> QuarterlyResult:
     quarter = Quarter.parse(quarter_text) if quarter_text else last_completed(today)
     if not quarter.ended_by(today):
@@ -95,13 +97,15 @@ def quarterly(
             f"{quarter} has not ended yet: it ends on {quarter.last_day.isoformat()} and today is {today.isoformat()}"
         )
     as_of = quarter.last_day.isoformat()
+    progress(f"analysing the history as of {as_of}")
     findings = findings_for(history_root, as_of)
     since = since_previous(history_root, findings, quarter, out)
     target = out / str(quarter)
     staging = out / f".{quarter}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        written = render(findings, Store(history_root), staging, FORMATS, f"Model welfare, {quarter}", since=since)
+        written = render(findings, Store(history_root), staging, FORMATS, f"Model welfare, {quarter}", since=since,
+                         progress=progress)
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "quarter": str(quarter),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -146,43 +147,70 @@ def _read_answers(store: Store) -> tuple[Answers, dict[str, tuple[int, str]]]:
 
     names = store.observation_files()
     paths = [store.path_of(name) for name in names]
+    # Typed by the CSV reader itself: an empty score is null (declined), the rest never is.
+    types = dict.fromkeys(ANSWER_COLUMNS, pa.string()) | dict.fromkeys(CODED, pa.dictionary(pa.int32(), pa.string())) | {
+        "score": pa.int64(), "collected_on": pa.date32(), "redirected": pa.bool_(), "declined": pa.bool_(),
+    }
     convert = pacsv.ConvertOptions(
-        column_types=dict.fromkeys(ANSWER_COLUMNS, pa.string()),
+        column_types=types,
         include_columns=list(ANSWER_COLUMNS),
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
+        true_values=["true"],
+        false_values=["false"],
     )
     # Excerpts can hold line breaks inside quotes.
     parse = pacsv.ParseOptions(newlines_in_values=True)
     tables = [pacsv.read_csv(p, convert_options=convert, parse_options=parse) for p in paths]
     files = {
-        name: (t.num_rows, pc.max(t["collected_on"]).as_py() or "")
+        name: (t.num_rows, str(pc.max(t["collected_on"]).as_py() or ""))
         for name, t in zip(names, tables, strict=True)
     }
     if tables:
-        table = pa.concat_tables(tables)
+        # Each chunk has its own dictionary; one shared dictionary per column makes the codes comparable.
+        table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
     else:
-        table = pa.table({c: pa.array([], pa.string()) for c in ANSWER_COLUMNS})
+        table = pa.table({c: pa.array([], types[c]) for c in ANSWER_COLUMNS})
+    def numbers(values: Any, kind: Any, dtype: Any, missing: int | None = None) -> np.ndarray:
+        # Read the values buffer directly: Array.to_numpy and Python scalars make
+        # pyarrow import pandas, which alone costs more than reading a million answers.
+        cast = pc.cast(values, kind)
+        if isinstance(cast, pa.ChunkedArray):
+            cast = cast.combine_chunks()
+        result = np.frombuffer(cast.buffers()[1], dtype=dtype, count=len(cast), offset=cast.offset * np.dtype(dtype).itemsize)
+        if cast.null_count:
+            assert missing is not None
+            result = np.where(numbers(pc.is_null(cast), pa.uint8(), np.uint8).astype(bool), missing, result)
+        return result
+
     codes: dict[str, np.ndarray] = {}
     categories: dict[str, list[str]] = {}
     for column in CODED:
-        encoded = pc.dictionary_encode(table[column]).combine_chunks()
-        codes[column] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        encoded = table[column].combine_chunks()
+        codes[column] = numbers(encoded.indices, pa.int32(), np.int32)
         categories[column] = encoded.dictionary.to_pylist()
-    day = pc.cast(pc.cast(table["collected_on"], pa.date32()), pa.int32()).to_numpy(zero_copy_only=False)
-    score_text = table["score"]
-    score = pc.cast(pc.if_else(pc.equal(score_text, ""), None, score_text), pa.int64()).fill_null(-1)
     concern_pattern = "(^|;)(" + "|".join(schema.CONCERN_TAGS) + ")(;|$)"
     answers = Answers(
         codes=codes,
         categories=categories,
-        day=np.asarray(day, dtype=np.int32),
-        score=score.to_numpy(zero_copy_only=False).astype(np.int64),
-        redirected=pc.equal(table["redirected"], "true").to_numpy(zero_copy_only=False),
-        declined=pc.equal(table["declined"], "true").to_numpy(zero_copy_only=False),
-        concern=pc.match_substring_regex(table["tags"], concern_pattern).to_numpy(zero_copy_only=False),
+        day=numbers(table["collected_on"], pa.int32(), np.int32),
+        score=numbers(table["score"], pa.int64(), np.int64, missing=-1),
+        redirected=numbers(table["redirected"], pa.uint8(), np.uint8).astype(bool),
+        declined=numbers(table["declined"], pa.uint8(), np.uint8).astype(bool),
+        concern=_concern_codes(table["tags"].combine_chunks(), concern_pattern, numbers),
     )
     return answers, files
+
+
+def _concern_codes(tags: Any, pattern: str, numbers: Any) -> np.ndarray:
+    """Whether each answer carries a concern tag: the regex runs once per distinct tag list, not per answer."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    per_entry = numbers(pc.match_substring_regex(tags.dictionary, pattern), pa.uint8(), np.uint8).astype(bool)
+    if not len(per_entry):
+        return np.zeros(len(tags), dtype=bool)
+    return np.asarray(per_entry[numbers(tags.indices, pa.int32(), np.int32)])
 
 
 def _headers(store: Store) -> dict[str, list[str]]:

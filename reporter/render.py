@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -364,12 +364,14 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 def render(
     findings: Findings, store: Store, out: Path, formats: tuple[str, ...], title: str,
     notes: str | None = None, since: dict[str, Any] | None = None,
+    progress: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
     """Compute every requested output in memory, then write each atomically."""
     wanted = tuple(f for f in FORMATS if f in formats) or FORMATS
     findings_json = dumps(findings)
     outputs: dict[str, bytes] = {}
     if {"html", "fragment", "pdf"} & set(wanted):
+        progress("drawing the charts")
         context = build_context(findings, store, title, notes, since)
         page = render_html(context, fragment=False)
         if "html" in wanted:
@@ -377,6 +379,7 @@ def render(
         if "fragment" in wanted:
             outputs["fragment"] = render_html(context, fragment=True).encode("utf-8")
         if "pdf" in wanted:
+            progress("typesetting the PDF")
             outputs["pdf"] = render_pdf(page, findings_json, findings.as_of, title)
     if "json" in wanted:
         outputs["json"] = findings_json.encode("utf-8")

@@ -90,3 +90,28 @@ def test_quiet_prints_nothing_on_success(store: Path) -> None:
 def test_usage_error_exits_2() -> None:
     assert run("merge").exit_code == 2
     assert isinstance(cli, click.Group)
+
+
+class _Stream:
+    def __init__(self, terminal: bool) -> None:
+        self.terminal = terminal
+        self.text = ""
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+    def write(self, text: str) -> None:
+        self.text += text
+
+    def flush(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("terminal", "quiet", "shown"), [(True, False, True), (False, False, False), (True, True, False)])
+def test_progress_only_on_a_terminal(terminal: bool, quiet: bool, shown: bool) -> None:
+    from reporter.cli import progress_printer
+
+    stream = _Stream(terminal)
+    progress_printer(stream, quiet)("drawing the charts")
+    assert (stream.text == "welfare-report: drawing the charts...\n") is shown
+    assert shown or stream.text == ""
