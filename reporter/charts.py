@@ -52,7 +52,12 @@ class Chart:
     id: str
     title: str
     description: str  # the text alternative
-    svg: str
+    svg: str  # for the HTML outputs: inline, vector, text kept as text
+    png: bytes  # for the PDF: the PDF engine draws an image an order of magnitude faster than SVG
+
+
+EXPORTS = ("svg", "png")
+PNG_DPI = 150  # sharp enough on paper; and Agg's PNG carries no date
 
 
 @contextlib.contextmanager
@@ -75,22 +80,38 @@ def chart_context() -> Iterator[Any]:
 _ID = re.compile(r'\bid="([^"]+)"')
 
 
-def _svg_text(plt: Any, figure: Any, chart_id: str, description: str) -> str:
+def _export(plt: Any, figure: Any, chart_id: str, title: str, description: str, exports: tuple[str, ...]) -> Chart:
     import matplotlib
 
-    buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": chart_id}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None}, bbox_inches="tight")
+    svg, png = "", b""
+    if "svg" in exports:
+        buffer = io.StringIO()
+        with matplotlib.rc_context({"svg.hashsalt": chart_id}):
+            # A fixed layout: bbox_inches="tight" would draw every figure twice.
+            figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        svg = _prefixed_svg(buffer.getvalue(), chart_id, description)
+    if "png" in exports:
+        binary = io.BytesIO()
+        figure.savefig(binary, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        png = binary.getvalue()
     plt.close(figure)
-    text = buffer.getvalue()
+    return Chart(chart_id, title, description, svg, png)
+
+
+def _prefixed_svg(text: str, chart_id: str, description: str) -> str:
     text = text[text.index("<svg"):]
     ids = set(_ID.findall(text))
     for old in sorted(ids, key=len, reverse=True):
         new = f"{chart_id}-{old}"
         text = text.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
     # The figure is an image with a text alternative; its inner text is not read twice.
-    text = text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(description)}" ', 1)
-    return text
+    return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(description)}" ', 1)
+
+
+def _margins(figure: Any, left: float, bottom: float, top: float, right: float = 0.2) -> None:
+    """Fixed margins in inches: cheaper than a layout engine, which measures every label again."""
+    width, height = figure.get_figwidth(), figure.get_figheight()
+    figure.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
 
 
 def _attribute(text: str) -> str:
@@ -101,7 +122,7 @@ def _positions(analysis: Analysis) -> dict[str, int]:
     return {g.name: i for i, g in enumerate(analysis.history.generations)}
 
 
-def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding], chart_id: str) -> Chart:
+def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
     """Mean and 95% CI per generation; events between the pairs they coincide with; flagged transitions marked."""
     spec = analysis.metric(metric)
     positions = _positions(analysis)
@@ -117,13 +138,18 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding],
     for run in runs:
         if len(run) > 1:
             axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
+    # One errorbar call per style, not per generation: each call builds a whole container.
+    styles: dict[tuple[str, str, str], list[Stat]] = {}
     for stat in stats:
-        x = positions[stat.generation]
         colour = PALETTE[5] if stat.contaminated else PALETTE[0]
         marker = "X" if stat.contaminated else ("o" if stat.source == "observations" else "s")
         face = colour if stat.source == "observations" else "white"
+        styles.setdefault((colour, marker, face), []).append(stat)
+    for (colour, marker, face), group in sorted(styles.items()):
+        means = [s.mean for s in group]
         axes.errorbar(
-            x, stat.mean, yerr=[[stat.mean - stat.ci_low], [stat.ci_high - stat.mean]],  # type: ignore[operator]
+            [positions[s.generation] for s in group], means,
+            yerr=[[s.mean - s.ci_low for s in group], [s.ci_high - s.mean for s in group]],  # type: ignore[operator]
             fmt=marker, color=colour, markerfacecolor=face, markersize=6, capsize=3, linewidth=1, zorder=3,
             linestyle="none",
         )
@@ -150,41 +176,46 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding],
     axes.set_ylim(spec.scale_min, spec.scale_max + 0.08 * spec.range)
     axes.set_ylabel(f"mean ({spec.scale_min}-{spec.scale_max})")
     axes.set_title(f"{metric}: mean and 95% CI per generation")
+    _margins(figure, left=0.7, bottom=1.0, top=0.35)
     description = (
         f"Line chart of the mean {metric} score per generation with 95% confidence intervals, generations in "
         f"release order. Filled circles are answers, hollow squares published summaries, crosses contaminated "
         f"values; vertical lines mark coinciding events; rule ids mark flagged transitions. The table below holds "
         f"the same figures."
     )
-    return Chart(chart_id, f"{metric}: trend", description, _svg_text(plt, figure, chart_id, description))
+    return _export(plt, figure, chart_id, f"{metric}: trend", description, exports)
 
 
-def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str) -> Chart | None:
+def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """The share of answers at each scale point, one stacked bar per generation."""
     stats = [s for s in analysis.stats if s.metric == metric and s.shares and s.n]
     if not stats:
         return None
     spec = analysis.metric(metric)
     import seaborn as sns
+    from matplotlib.patches import Patch
 
     colours = sns.color_palette("cividis", spec.range + 1)
     figure, axes = plt.subplots(figsize=(WIDTH, 0.35 * len(stats) + 1.2))
-    names = [s.generation for s in stats]
-    left = [0.0] * len(stats)
-    for index, point in enumerate(range(spec.scale_min, spec.scale_max + 1)):
-        shares = [s.shares[str(point)] for s in stats]
-        axes.barh(names, shares, left=left, color=colours[index], label=str(point), height=0.7)
-        left = [a + b for a, b in zip(left, shares, strict=True)]
-    axes.invert_yaxis()
+    points = list(range(spec.scale_min, spec.scale_max + 1))
+    # One collection per generation instead of one bar artist per segment.
+    for row, stat in enumerate(stats):
+        shares = [stat.shares[str(p)] for p in points]
+        starts = [sum(shares[:i]) for i in range(len(shares))]
+        axes.broken_barh(list(zip(starts, shares, strict=True)), (row - 0.35, 0.7), facecolors=colours)
+    axes.set_yticks(range(len(stats)), [s.generation for s in stats])
+    axes.set_ylim(len(stats) - 0.5, -0.5)
+    axes.legend(handles=[Patch(color=colours[i], label=str(p)) for i, p in enumerate(points)], title="score",
+                loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7, title_fontsize=7)
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of answers")
-    axes.legend(title="score", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7, title_fontsize=7)
     axes.set_title(f"{metric}: answers at each scale point")
+    _margins(figure, left=1.2, bottom=0.5, top=0.35, right=0.8)
     description = f"Stacked bars: the share of {metric} answers at each scale point, one bar per generation with answers."
-    return Chart(chart_id, f"{metric}: distribution", description, _svg_text(plt, figure, chart_id, description))
+    return _export(plt, figure, chart_id, f"{metric}: distribution", description, exports)
 
 
-def rates_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str) -> Chart | None:
+def rates_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """Redirect and decline rates per generation."""
     stats = [s for s in analysis.stats if s.metric == metric and s.redirect_rate is not None]
     if not stats:
@@ -204,11 +235,15 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str) -> Cha
     axes.set_ylabel("share of answers")
     axes.legend(frameon=False, fontsize=7)
     axes.set_title(f"{metric}: redirected and declined answers")
+    _margins(figure, left=0.7, bottom=1.0, top=0.35)
     description = f"Line chart of the share of {metric} answers that were redirected or declined, per generation."
-    return Chart(chart_id, f"{metric}: redirect and decline rates", description, _svg_text(plt, figure, chart_id, description))
+    return _export(plt, figure, chart_id, f"{metric}: redirect and decline rates", description, exports)
 
 
-def concern_chart(plt: Any, generations: list[str], tags: list[str], shares: dict[tuple[str, str], float], chart_id: str) -> Chart | None:
+def concern_chart(
+    plt: Any, generations: list[str], tags: list[str], shares: dict[tuple[str, str], float], chart_id: str,
+    exports: tuple[str, ...] = EXPORTS,
+) -> Chart | None:
     """Concern tags by generation: the share of answers carrying each tag."""
     if not generations or not tags:
         return None
@@ -223,7 +258,10 @@ def concern_chart(plt: Any, generations: list[str], tags: list[str], shares: dic
     for (row, column), value in np.ndenumerate(matrix):
         axes.text(column, row, f"{value:.1%}", ha="center", va="center", fontsize=7,
                   color="white" if value < matrix.max() * 0.6 else "black")
-    figure.colorbar(image, ax=axes, label="share of answers", shrink=0.8)
+    _margins(figure, left=1.2, bottom=0.9, top=0.35, right=1.3)
+    colour_axes = figure.add_axes((1 - 1.1 / WIDTH, 0.9 / figure.get_figheight(), 0.15 / WIDTH,
+                                   1 - 1.25 / figure.get_figheight()))
+    figure.colorbar(image, cax=colour_axes, label="share of answers")
     axes.set_title("Concern tags by generation")
     description = "Heat map of the share of answers carrying each concern tag, one row per generation, all metrics pooled."
-    return Chart(chart_id, "Concern tags by generation", description, _svg_text(plt, figure, chart_id, description))
+    return _export(plt, figure, chart_id, "Concern tags by generation", description, exports)

@@ -163,7 +163,10 @@ def _flag_sentence(findings: Findings) -> str:
     return f"As of {findings.as_of}, the fixed rule set raised " + ", ".join(parts) + "."
 
 
-def build_context(findings: Findings, store: Store, title: str, notes: str | None, since: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_context(
+    findings: Findings, store: Store, title: str, notes: str | None, since: dict[str, Any] | None = None,
+    exports: tuple[str, ...] = ("svg", "png"),
+) -> dict[str, Any]:
     from .charts import chart_context, concern_chart, distribution_chart, rates_chart, trend_chart
 
     analysis = findings.analysis
@@ -182,15 +185,15 @@ def build_context(findings: Findings, store: Store, title: str, notes: str | Non
                 "description": metric.description,
                 "scale": f"{metric.scale_min}-{metric.scale_max}",
                 "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
-                "trend": trend_chart(plt, analysis, name, findings.flags, f"c{index}-trend"),
-                "distribution": distribution_chart(plt, analysis, name, f"c{index}-dist"),
-                "rates": rates_chart(plt, analysis, name, f"c{index}-rates"),
+                "trend": trend_chart(plt, analysis, name, findings.flags, f"c{index}-trend", exports),
+                "distribution": distribution_chart(plt, analysis, name, f"c{index}-dist", exports),
+                "rates": rates_chart(plt, analysis, name, f"c{index}-rates", exports),
                 "stats": stats,
                 "comparisons": [c for c in analysis.comparisons if c.metric == name],
                 "findings": [f for f in findings.flags if f.metric == name],
             })
         tag_generations, tags, shares = concern_shares(findings)
-        concern = concern_chart(plt, tag_generations, tags, shares, "c-concern")
+        concern = concern_chart(plt, tag_generations, tags, shares, "c-concern", exports)
     excerpts = read_excerpts(store, history.as_of, generations)
     return {
         "title": title,
@@ -224,7 +227,7 @@ def build_context(findings: Findings, store: Store, title: str, notes: str | Non
 # -- templates and filters -------------------------------------------------------------
 
 
-def _environment() -> Any:
+def _environment(raster: bool = False) -> Any:
     import jinja2
 
     env = jinja2.Environment(
@@ -245,7 +248,7 @@ def _environment() -> Any:
         safe_link=_safe_link,
         kind=lambda k: k.replace("_", " "),
     )
-    env.globals["svg"] = lambda chart: _markup(chart.svg) if chart is not None else ""
+    env.globals["chart"] = _chart_image if raster else (lambda chart: _markup(chart.svg))
     env.globals["trusted_html"] = _markup
     return env
 
@@ -255,6 +258,16 @@ def _markup(text: str) -> Any:
     from markupsafe import Markup
 
     return Markup(text)
+
+
+def _chart_image(chart: Any) -> Any:
+    """The PDF's form of a chart: a PNG with the chart's text alternative."""
+    import base64
+
+    from markupsafe import escape
+
+    data = base64.b64encode(chart.png).decode("ascii")
+    return _markup(f'<img class="wr-chart" src="data:image/png;base64,{data}" alt="{escape(chart.description)}">')
 
 
 def _p_value(value: float | None) -> str:
@@ -289,8 +302,9 @@ def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-def render_html(context: dict[str, Any], fragment: bool) -> str:
-    env = _environment()
+def render_html(context: dict[str, Any], fragment: bool, raster: bool = False) -> str:
+    """The page (or fragment); `raster` puts PNG charts in place of SVG, for the PDF."""
+    env = _environment(raster)
     css = (_templates_dir() / "report.css").read_text(encoding="utf-8")
     if not fragment:
         # The as-of date is a validated YYYY-MM-DD, safe inside a CSS string.
@@ -372,14 +386,15 @@ def render(
     outputs: dict[str, bytes] = {}
     if {"html", "fragment", "pdf"} & set(wanted):
         progress("drawing the charts")
-        context = build_context(findings, store, title, notes, since)
-        page = render_html(context, fragment=False)
+        exports = (("svg",) if {"html", "fragment"} & set(wanted) else ()) + (("png",) if "pdf" in wanted else ())
+        context = build_context(findings, store, title, notes, since, exports)
         if "html" in wanted:
-            outputs["html"] = page.encode("utf-8")
+            outputs["html"] = render_html(context, fragment=False).encode("utf-8")
         if "fragment" in wanted:
             outputs["fragment"] = render_html(context, fragment=True).encode("utf-8")
         if "pdf" in wanted:
             progress("typesetting the PDF")
+            page = render_html(context, fragment=False, raster=True)
             outputs["pdf"] = render_pdf(page, findings_json, findings.as_of, title)
     if "json" in wanted:
         outputs["json"] = findings_json.encode("utf-8")

@@ -272,12 +272,15 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
     assert bool(root["/MarkInfo"]["/Marked"])
     tree = root["/StructTreeRoot"].get_object()
     kinds: set[str] = set()
+    alternatives: list[str] = []
 
     def walk(node: object, depth: int = 0) -> None:
         node = node.get_object() if hasattr(node, "get_object") else node
         if isinstance(node, dict):
             if "/S" in node:
                 kinds.add(str(node["/S"]))
+            if node.get("/S") == "/Figure" and "/Alt" in node:
+                alternatives.append(str(node["/Alt"]))
             if depth < 40 and "/K" in node:
                 walk(node["/K"], depth + 1)
         elif isinstance(node, list):
@@ -285,7 +288,10 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
                 walk(child, depth + 1)
 
     walk(tree)
-    assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/P"} <= kinds
+    assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/P", "/Figure", "/Caption"} <= kinds
+    # Every chart is a figure with its text alternative.
+    html = (bundled_render / "welfare-section.html").read_text()
+    assert len(alternatives) == html.count("<figure") and all("per generation" in a or "Heat map" in a for a in alternatives)
     assert "2026" in str(reader.metadata.get("/CreationDate"))
     assert reader.metadata["/Title"].startswith("Model welfare")
 
