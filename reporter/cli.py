@@ -311,7 +311,6 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
       welfare-report render --out build --notes notes.md --title "Model welfare"
       welfare-report render --format html --format json --as-of 2026-06-30
     """
-    from .history import Store
     from .pipeline import findings_for
     from .render import read_notes
     from .render import render as render_section
@@ -319,8 +318,8 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
     text = read_notes(notes) if notes is not None else None
     show = _progress(ctx)
     show("analysing the history")
-    findings = findings_for(ctx.obj["history"], _iso(as_of))
-    written = render_section(findings, Store(ctx.obj["history"]), out, formats, title, text, progress=show)
+    findings = findings_for(ctx.obj["history"], _iso(as_of), with_excerpts=True)
+    written = render_section(findings, out, formats, title, text, progress=show)
     for path in written:
         _say(ctx, f"wrote {path}")
 

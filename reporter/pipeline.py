@@ -12,10 +12,11 @@ from .records import load_history
 from .rules import apply_rules
 
 
-def findings_for(history_root: str | Path, as_of: str | None = None) -> Findings:
+def findings_for(history_root: str | Path, as_of: str | None = None, with_excerpts: bool = False) -> Findings:
+    """Findings as of a date; `with_excerpts` also reads the quotes a report shows."""
     store = Store(history_root)
     with store.locked(exclusive=False):
-        history = load_history(store, as_of)
+        history = load_history(store, as_of, with_excerpts)
         inputs = used_inputs(store, history)
     return apply_rules(analyze(history), inputs)
 

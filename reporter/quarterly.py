@@ -16,7 +16,7 @@ import numpy as np
 from . import __version__
 from .errors import ReporterError
 from .findings import Findings, to_json
-from .history import Store, sha256_bytes, write_atomic
+from .history import sha256_bytes, write_atomic
 from .periods import Quarter, last_completed
 from .pipeline import findings_for
 from .records import day_number
@@ -98,13 +98,13 @@ def quarterly(
         )
     as_of = quarter.last_day.isoformat()
     progress(f"analysing the history as of {as_of}")
-    findings = findings_for(history_root, as_of)
+    findings = findings_for(history_root, as_of, with_excerpts=True)
     since = since_previous(history_root, findings, quarter, out)
     target = out / str(quarter)
     staging = out / f".{quarter}.partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        written = render(findings, Store(history_root), staging, FORMATS, f"Model welfare, {quarter}", since=since,
+        written = render(findings, staging, FORMATS, f"Model welfare, {quarter}", since=since,
                          progress=progress)
         manifest = {
             "schema": MANIFEST_SCHEMA,

@@ -22,6 +22,8 @@ ANSWER_COLUMNS = (
     "generation", "metric", "collected_on", "score", "method", "framing", "topic",
     "prompt_variant", "system_prompt", "redirected", "declined", "tags",
 )
+# Read only for a report: a unique id per answer is the costliest column to parse.
+EXCERPT_COLUMNS = ("excerpt", "response_id", "key")
 CODED = ("generation", "metric", "method", "framing", "topic", "prompt_variant", "system_prompt", "tags")
 
 
@@ -96,6 +98,16 @@ class Summary:
     source: str
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    generation: str
+    metric: str
+    collected_on: str
+    tags: tuple[str, ...]
+    text: str
+    key: str
+
+
 @dataclass
 class Answers:
     """One entry per answer; coded columns index into `categories[column]`."""
@@ -131,6 +143,8 @@ class History:
     headers: dict[str, list[str]] = field(default_factory=dict)
     # Per observation file: (rows, latest collection date), for the provenance of a report.
     observation_files: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # Answers that carry an excerpt, for the report's qualitative evidence.
+    excerpts: list[Excerpt] = field(default_factory=list)
 
     def generation(self, name: str) -> Generation:
         return next(g for g in self.generations if g.name == name)
@@ -140,7 +154,7 @@ def _optional_float(text: str) -> float | None:
     return float(text) if text else None
 
 
-def _read_answers(store: Store) -> tuple[Answers, dict[str, tuple[int, str]]]:
+def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str, tuple[int, str]], list[Excerpt]]:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
@@ -148,12 +162,13 @@ def _read_answers(store: Store) -> tuple[Answers, dict[str, tuple[int, str]]]:
     names = store.observation_files()
     paths = [store.path_of(name) for name in names]
     # Typed by the CSV reader itself: an empty score is null (declined), the rest never is.
-    types = dict.fromkeys(ANSWER_COLUMNS, pa.string()) | dict.fromkeys(CODED, pa.dictionary(pa.int32(), pa.string())) | {
+    columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ())
+    types = dict.fromkeys(columns, pa.string()) | dict.fromkeys(CODED, pa.dictionary(pa.int32(), pa.string())) | {
         "score": pa.int64(), "collected_on": pa.date32(), "redirected": pa.bool_(), "declined": pa.bool_(),
     }
     convert = pacsv.ConvertOptions(
         column_types=types,
-        include_columns=list(ANSWER_COLUMNS),
+        include_columns=list(columns),
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
         true_values=["true"],
@@ -170,7 +185,7 @@ def _read_answers(store: Store) -> tuple[Answers, dict[str, tuple[int, str]]]:
         # Each chunk has its own dictionary; one shared dictionary per column makes the codes comparable.
         table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
     else:
-        table = pa.table({c: pa.array([], types[c]) for c in ANSWER_COLUMNS})
+        table = pa.table({c: pa.array([], types[c]) for c in columns})
     def numbers(values: Any, kind: Any, dtype: Any, missing: int | None = None) -> np.ndarray:
         # Read the values buffer directly: Array.to_numpy and Python scalars make
         # pyarrow import pandas, which alone costs more than reading a million answers.
@@ -199,7 +214,16 @@ def _read_answers(store: Store) -> tuple[Answers, dict[str, tuple[int, str]]]:
         declined=numbers(table["declined"], pa.uint8(), np.uint8).astype(bool),
         concern=_concern_codes(table["tags"].combine_chunks(), concern_pattern, numbers),
     )
-    return answers, files
+    if not with_excerpts:
+        return answers, files, []
+    # Excerpts are read in the same pass: the report would otherwise parse every file again.
+    quoted = table.filter(pc.not_equal(table["excerpt"], ""))
+    excerpts = [
+        Excerpt(r["generation"], r["metric"], str(r["collected_on"]), tuple(t for t in r["tags"].split(";") if t),
+                r["excerpt"], r["response_id"] or r["key"])
+        for r in quoted.select(["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key"]).to_pylist()
+    ]
+    return answers, files, excerpts
 
 
 def _concern_codes(tags: Any, pattern: str, numbers: Any) -> np.ndarray:
@@ -239,7 +263,7 @@ def _check_headers(headers: dict[str, list[str]]) -> None:
             )
 
 
-def load_history(store: Store, as_of: str | None = None) -> History:
+def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = False) -> History:
     """Read the store and cut everything dated after `as_of`; the caller holds the store's lock."""
     headers = _headers(store)
     _check_headers(headers)
@@ -267,7 +291,7 @@ def load_history(store: Store, as_of: str | None = None) -> History:
         )
         for r in store.table("summaries")
     ]
-    answers, files = _read_answers(store)
+    answers, files, excerpts = _read_answers(store, with_excerpts)
     dates = [s.collected_on for s in summaries] + [e.date for e in events]
     if len(answers):
         dates.append(day_text(int(answers.day.max())))
@@ -279,8 +303,10 @@ def load_history(store: Store, as_of: str | None = None) -> History:
             {k: v[keep] for k, v in answers.codes.items()}, answers.categories, answers.day[keep],
             answers.score[keep], answers.redirected[keep], answers.declined[keep], answers.concern[keep],
         )
+    released = sorted((g for g in generations if g.release_date <= cut), key=lambda g: (g.release_date, g.name))
+    names = {g.name for g in released}
     return History(
-        generations=sorted((g for g in generations if g.release_date <= cut), key=lambda g: (g.release_date, g.name)),
+        generations=released,
         metrics=dict(sorted(metrics.items())),
         events=[e for e in events if e.date <= cut],
         acknowledgements=[a for a in acknowledgements if a.date <= cut],
@@ -289,4 +315,5 @@ def load_history(store: Store, as_of: str | None = None) -> History:
         as_of=cut,
         headers=headers,
         observation_files=files,
+        excerpts=[e for e in excerpts if e.collected_on <= cut and e.generation in names],
     )

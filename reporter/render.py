@@ -14,14 +14,14 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__, schema, words
 from .errors import ReporterError
 from .findings import Findings, dumps
-from .history import Store, write_atomic
+from .history import write_atomic
+from .records import Excerpt
 from .rules import RULES, lint_notes
 
 FORMATS = ("html", "fragment", "pdf", "json")
@@ -37,16 +37,6 @@ UNTAGGED = "untagged"
 
 class NotesError(ReporterError):
     """Author notes use target, optimisation or ranking language (WR001)."""
-
-
-@dataclass(frozen=True)
-class Excerpt:
-    generation: str
-    metric: str
-    collected_on: str
-    tags: tuple[str, ...]
-    text: str
-    key: str
 
 
 def _templates_dir() -> Path:
@@ -82,27 +72,6 @@ def notes_html(text: str) -> str:
 
 
 # -- reading what the charts and evidence need -------------------------------------------
-
-
-def read_excerpts(store: Store, as_of: str, generations: list[str]) -> list[Excerpt]:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
-
-    columns = ["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key"]
-    convert = pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()), include_columns=columns,
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
-    parse = pacsv.ParseOptions(newlines_in_values=True)
-    result = []
-    for name in store.observation_files():
-        table = pacsv.read_csv(store.path_of(name), convert_options=convert, parse_options=parse)
-        keep = pc.and_(pc.not_equal(table["excerpt"], ""), pc.less_equal(table["collected_on"], as_of))
-        for row in table.filter(keep).to_pylist():
-            if row["generation"] in generations:
-                result.append(Excerpt(row["generation"], row["metric"], row["collected_on"],
-                                      tuple(t for t in row["tags"].split(";") if t), row["excerpt"],
-                                      row["response_id"] or row["key"]))
-    return result
 
 
 def excerpt_groups(excerpts: list[Excerpt], generations: list[str]) -> list[dict[str, Any]]:
@@ -164,7 +133,7 @@ def _flag_sentence(findings: Findings) -> str:
 
 
 def build_context(
-    findings: Findings, store: Store, title: str, notes: str | None, since: dict[str, Any] | None = None,
+    findings: Findings, title: str, notes: str | None, since: dict[str, Any] | None = None,
     exports: tuple[str, ...] = ("svg", "png"),
 ) -> dict[str, Any]:
     from .charts import chart_context, concern_chart, distribution_chart, rates_chart, trend_chart
@@ -194,7 +163,6 @@ def build_context(
             })
         tag_generations, tags, shares = concern_shares(findings)
         concern = concern_chart(plt, tag_generations, tags, shares, "c-concern", exports)
-    excerpts = read_excerpts(store, history.as_of, generations)
     return {
         "title": title,
         "as_of": history.as_of,
@@ -212,7 +180,7 @@ def build_context(
         },
         "metrics": metrics,
         "concern": {"chart": concern, "generations": tag_generations, "tags": tags, "shares": shares},
-        "excerpt_groups": excerpt_groups(excerpts, generations),
+        "excerpt_groups": excerpt_groups(history.excerpts, generations),
         "rules": [
             {"rule": r, "findings": [f for f in findings.flags if f.rule == r.id]} for r in RULES
         ],
@@ -376,7 +344,7 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 
 
 def render(
-    findings: Findings, store: Store, out: Path, formats: tuple[str, ...], title: str,
+    findings: Findings, out: Path, formats: tuple[str, ...], title: str,
     notes: str | None = None, since: dict[str, Any] | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
@@ -387,7 +355,7 @@ def render(
     if {"html", "fragment", "pdf"} & set(wanted):
         progress("drawing the charts")
         exports = (("svg",) if {"html", "fragment"} & set(wanted) else ()) + (("png",) if "pdf" in wanted else ())
-        context = build_context(findings, store, title, notes, since, exports)
+        context = build_context(findings, title, notes, since, exports)
         if "html" in wanted:
             outputs["html"] = render_html(context, fragment=False).encode("utf-8")
         if "fragment" in wanted:
