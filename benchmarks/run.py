@@ -102,6 +102,8 @@ def main() -> None:
     for size, row in table.items():
         cells = [f"{row[n]:6.2f}s" + ("" if n == "floor" else f" {row[n] / row['floor']:5.1f}x") for n in names]
         print(f"{size:>10,} " + " ".join(f"{c:>16}" for c in cells) + f" {row['check MiB']:>15.0f}")
+    for size, row in table.items():
+        print(f"merge throughput into {size:,} answers: {MERGE_ROWS / row['merge 10k']:,.0f} rows/s")
     small, large = table[min(table)], table[max(table)]
     for kind in ("html", "pdf"):
         growth = (large[kind] - large["check"]) / (small[kind] - small["check"])
