@@ -17,7 +17,7 @@ import click
 from . import __version__
 from .errors import ReporterError, ValidationError
 
-EXIT_OK, EXIT_FLAGGED, EXIT_ERROR = 0, 1, 2
+EXIT_FLAGGED, EXIT_ERROR = 1, 2
 
 
 class _Group(click.Group):
