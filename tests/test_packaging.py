@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,9 +13,13 @@ ROOT = Path(__file__).parents[1]
 
 
 def test_the_wheel_carries_templates_and_renders_from_them(tmp_path: Path) -> None:
+    # Build from a copy: setuptools leaves build/ and egg-info folders beside the sources.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "build", "reports", "history", "tests", "benchmarks", "*.egg-info", "__pycache__", ".*_cache"))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir",
-         str(tmp_path / "dist"), str(ROOT)],
+         str(tmp_path / "dist"), str(source)],
         check=True, capture_output=True, cwd=tmp_path,
     )
     wheel = next((tmp_path / "dist").glob("welfare_report-*.whl"))
