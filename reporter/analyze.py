@@ -124,15 +124,13 @@ class Analysis:
     variations: list[Variation]
     predecessors: dict[str, str | None]
 
-    def stat(self, generation: str, metric: str) -> Stat | None:
-        return self._index().get((generation, metric))
+    by_cell: dict[tuple[str, str], Stat] = field(init=False, repr=False)
 
-    def _index(self) -> dict[tuple[str, str], Stat]:
-        cached: dict[tuple[str, str], Stat] | None = getattr(self, "_stat_index", None)
-        if cached is None:
-            cached = {(s.generation, s.metric): s for s in self.stats}
-            self._stat_index = cached
-        return cached
+    def __post_init__(self) -> None:
+        self.by_cell = {(s.generation, s.metric): s for s in self.stats}
+
+    def stat(self, generation: str, metric: str) -> Stat | None:
+        return self.by_cell.get((generation, metric))
 
     def metric(self, name: str) -> Metric:
         return self.history.metrics[name]
@@ -220,9 +218,8 @@ def summary_contaminated(history: History, summary: Summary) -> bool:
 class _Tally:
     """Counts of answers per (generation, metric) cell and scale point, in one pass each."""
 
-    def __init__(self, history: History, contaminated: np.ndarray) -> None:
+    def __init__(self, history: History) -> None:
         answers = history.answers
-        self.history = history
         self.generations = [g.name for g in history.generations]
         self.metric_names = list(history.metrics)
         gen_map = _code_map(answers, "generation", self.generations)
@@ -239,7 +236,6 @@ class _Tally:
         self.neutral = self.valid & (answers.codes["framing"] == neutral)
         self.scored = answers.score >= 0
         self.answers = answers
-        self.contaminated = contaminated
 
     def index(self, generation: str, metric: str) -> int:
         return self.generations.index(generation) * len(self.metric_names) + self.metric_names.index(metric)
@@ -251,18 +247,12 @@ class _Tally:
         flat = self.cell[mask] * self.points + self.offset[mask]
         return np.bincount(flat, minlength=self.cells * self.points).reshape(self.cells, self.points)
 
-    def by_code(self, mask: np.ndarray, column: str) -> np.ndarray:
+    def by_code(self, mask: np.ndarray, column: str, weights: np.ndarray | None = None) -> np.ndarray:
+        """Counts (or sums of `weights`) per cell and value of a coded column."""
         width = max(1, len(self.answers.categories[column]))
         flat = self.cell[mask] * width + self.answers.codes[column][mask]
-        return np.bincount(flat, minlength=self.cells * width).reshape(self.cells, width)
-
-    def sums_by_code(self, mask: np.ndarray, column: str) -> tuple[np.ndarray, np.ndarray]:
-        width = max(1, len(self.answers.categories[column]))
-        flat = self.cell[mask] * width + self.answers.codes[column][mask]
-        size = self.cells * width
-        counts = np.bincount(flat, minlength=size).reshape(self.cells, width)
-        sums = np.bincount(flat, weights=self.answers.score[mask], minlength=size).reshape(self.cells, width)
-        return counts, sums
+        chosen = None if weights is None else weights[mask]
+        return np.bincount(flat, weights=chosen, minlength=self.cells * width).reshape(self.cells, width)
 
     def day_range(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First and last collection day per cell, from a histogram of cells by day (ufunc.at is slow)."""
@@ -347,7 +337,7 @@ def _summary_stat(history: History, metric: Metric, chosen: Summary, others: lis
 
 def analyze(history: History) -> Analysis:
     contaminated = contaminated_answers(history)
-    tally = _Tally(history, contaminated)
+    tally = _Tally(history)
     headline = tally.neutral & tally.scored
     counts = tally.point_counts(headline)
     kept = tally.point_counts(headline & ~tally.answers.redirected)
@@ -526,8 +516,11 @@ def _holm(comparisons: list[Comparison]) -> None:
 def _variations(analysis: Analysis, tally: _Tally) -> list[Variation]:
     answers = tally.answers
     result = []
-    variant_counts, variant_sums = tally.sums_by_code(tally.neutral & tally.scored, "prompt_variant")
-    framing_counts, framing_sums = tally.sums_by_code(tally.valid & tally.scored, "framing")
+    by_variant, by_framing = tally.neutral & tally.scored, tally.valid & tally.scored
+    variant_counts = tally.by_code(by_variant, "prompt_variant")
+    variant_sums = tally.by_code(by_variant, "prompt_variant", answers.score)
+    framing_counts = tally.by_code(by_framing, "framing")
+    framing_sums = tally.by_code(by_framing, "framing", answers.score)
     for stat in analysis.stats:
         if stat.source != "observations":
             continue

@@ -21,22 +21,23 @@ from .records import load_history
 from .rules import apply_rules
 
 
-def _read_json(path: Path) -> dict[str, Any]:
+def _read_json(path: Path) -> tuple[dict[str, Any], str]:
+    """The parsed document and its exact text."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
     except FileNotFoundError:
         raise ReporterError(f"{path} does not exist; is {path.parent} a report folder?") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ReporterError(f"{path}: not a findings JSON file ({err})") from None
     if not isinstance(data, dict):
         raise ReporterError(f"{path}: not a findings JSON file")
-    return data
+    return data, text
 
 
 def verify_report(store: Store, report_dir: Path) -> list[str]:
     """Every difference between a report and a recomputation from the history, as messages."""
-    recorded_text = (report_dir / "findings.json").read_text(encoding="utf-8") if (report_dir / "findings.json").is_file() else ""
-    report = _read_json(report_dir / "findings.json")
+    report, recorded_text = _read_json(report_dir / "findings.json")
     as_of = report.get("as_of")
     if not isinstance(as_of, str):
         raise ReporterError(f"{report_dir / 'findings.json'}: no as_of date")
@@ -67,7 +68,7 @@ def verify_report(store: Store, report_dir: Path) -> list[str]:
         problems.append("findings.json: differs from the findings recomputed from the history" + (": " + "; ".join(detail) if detail else ""))
     manifest = report_dir / "manifest.json"
     if manifest.is_file():
-        outputs = _read_json(manifest).get("outputs", {})
+        outputs = _read_json(manifest)[0].get("outputs", {})
         for name, digest in sorted(outputs.items()):
             path = report_dir / name
             if not path.is_file():

@@ -105,17 +105,15 @@ def _prefixed_svg(text: str, chart_id: str, description: str) -> str:
         new = f"{chart_id}-{old}"
         text = text.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
     # The figure is an image with a text alternative; its inner text is not read twice.
-    return text.replace("<svg ", f'<svg role="img" aria-label="{_attribute(description)}" ', 1)
+    from markupsafe import escape
+
+    return text.replace("<svg ", f'<svg role="img" aria-label="{escape(description)}" ', 1)
 
 
 def _margins(figure: Any, left: float, bottom: float, top: float, right: float = 0.2) -> None:
     """Fixed margins in inches: cheaper than a layout engine, which measures every label again."""
     width, height = figure.get_figwidth(), figure.get_figheight()
     figure.subplots_adjust(left=left / width, right=1 - right / width, bottom=bottom / height, top=1 - top / height)
-
-
-def _attribute(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _positions(analysis: Analysis) -> dict[str, int]:

@@ -53,12 +53,7 @@ def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
             # Every row is on or before the as-of date: the file is its own canonical cut.
             digest, rows = sha256_bytes(data), history.observation_files[name][0]
         else:
-            kind = "observations" if name.startswith(schema.OBSERVATIONS_DIR) else _kind_of(name)
-            digest, rows = _cut(data, DATE_COLUMNS.get(kind), history.as_of)
+            digest, rows = _cut(data, DATE_COLUMNS.get(schema.kind_of_store_file(name).name), history.as_of)
         if rows or not name.startswith(schema.OBSERVATIONS_DIR):
             result.append({"path": name, "sha256": digest, "rows": rows})
     return result
-
-
-def _kind_of(name: str) -> str:
-    return next(kind for kind, file_name in schema.STORE_FILES.items() if file_name == name)

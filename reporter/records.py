@@ -251,9 +251,7 @@ def _headers(store: Store) -> dict[str, list[str]]:
 def _check_headers(headers: dict[str, list[str]]) -> None:
     """A store file edited outside merge must still have the store's columns; a target column is left to WR001."""
     for name, header in headers.items():
-        kind = schema.OBSERVATIONS if name.startswith(schema.OBSERVATIONS_DIR) else next(
-            schema.KINDS[k] for k, f in schema.STORE_FILES.items() if f == name
-        )
+        kind = schema.kind_of_store_file(name)
         missing = [c for c in kind.store_names if c not in header]
         unknown = [c for c in header if c not in kind.store_names and not schema.target_column(c)]
         if missing or unknown:

@@ -111,9 +111,8 @@ def concern_shares(findings: Findings) -> tuple[list[str], list[str], dict[tuple
             for tag in combination.split(";"):
                 if tag in schema.CONCERN_TAGS:
                     shares[(generation, tag)] += counts[g_index, t_index] / totals[g_index]
-    with_data = [g for g in generations if any((g, t) in shares for t in schema.CONCERN_TAGS) or g in gen_names]
-    with_data = [g for g in with_data if g in gen_names and totals[gen_names.index(g)]]
-    return with_data, list(schema.CONCERN_TAGS), dict(shares)
+    with_answers = [g for g in generations if g in gen_names and totals[gen_names.index(g)]]
+    return with_answers, list(schema.CONCERN_TAGS), dict(shares)
 
 
 # -- the context -------------------------------------------------------------------

@@ -298,6 +298,13 @@ OBSERVATIONS_DIR = "observations"
 MANIFEST = "manifest.json"
 
 
+def kind_of_store_file(name: str) -> Kind:
+    """The kind a store file holds, by its path inside the store."""
+    if name.startswith(OBSERVATIONS_DIR + "/"):
+        return OBSERVATIONS
+    return next(KINDS[kind] for kind, file_name in STORE_FILES.items() if file_name == name)
+
+
 def observation_key(row: dict[str, str]) -> str:
     """The id that makes an answer unique inside its generation and metric."""
     return row["response_id"] or row["key"]
