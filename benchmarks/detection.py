@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from reporter.analyze import analyze
-from reporter.records import Answers, Generation, History, Metric, day_text
+from reporter.history import Answers, Generation, History, Metric, day_text
 
 SIZES = (30, 50, 200, 1000)
 JUMPS = (0.0, 0.05, 0.10, 0.20)  # fractions of the scale range R = 6

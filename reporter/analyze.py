@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import stats
-from .records import Answers, Event, Generation, History, Metric, Summary, day_number, day_text
+from .history import Answers, Event, Generation, History, Metric, Summary, day_number, day_text
 
 MIN_N = 30  # below this no jump is claimed (WR009)
 JUMP_FRACTION = 0.05  # of the scale range: 0.3 points on a 1-7 scale

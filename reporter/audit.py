@@ -15,9 +15,9 @@ from typing import Any
 from .analyze import analyze
 from .errors import ReporterError
 from .findings import dumps
-from .history import Store, sha256_bytes
+from .store import Store, sha256_bytes
 from .provenance import used_inputs
-from .records import load_history
+from .history import load_history
 from .rules import apply_rules
 
 

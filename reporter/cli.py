@@ -45,7 +45,7 @@ class _Group(click.Group):
 
 
 def _store(ctx: click.Context) -> Any:
-    from .history import Store
+    from .store import Store
 
     return Store(ctx.obj["history"])
 
@@ -110,7 +110,7 @@ def init(ctx: click.Context, directory: Path) -> None:
     Example:
       welfare-report init history
     """
-    from .history import init_store
+    from .store import init_store
 
     init_store(directory)
     _say(ctx, f"created an empty history in {directory}")
@@ -158,9 +158,10 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
       welfare-report validate generations.csv answers.csv
     """
     from .errors import ValidationError
-    from .validate import validate_files
+    from .inputs import validate_files
+    from .store import registries_of
 
-    problems = validate_files(list(files), kind, ctx.obj["history"])
+    problems = validate_files(list(files), kind, registries_of(ctx.obj["history"]))
     if problems:
         raise ValidationError(problems)
     _say(ctx, f"{len(files)} file(s) valid")
@@ -182,7 +183,7 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
     Example:
       welfare-report merge generations.csv answers-2026-q3.csv --dry-run
     """
-    from .load import read_input
+    from .inputs import read_input
 
     show = _progress(ctx)
     inputs = []
@@ -249,7 +250,7 @@ def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
     """
     from .findings import dumps
     from .pipeline import findings_for
-    from .summary import check_summary
+    from .check_text import check_summary
 
     _progress(ctx)("analysing the history")
     findings = findings_for(ctx.obj["history"], _iso(as_of))

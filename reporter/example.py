@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import schema
-from .history import canonical_csv, init_store
+from .store import canonical_csv, init_store
 
 COLLECTION_DAYS = 45
 BASE_SD = 1.2  # on a 1-7 scale; the benchmark of issue 3 uses the same spread

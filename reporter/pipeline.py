@@ -6,9 +6,9 @@ from pathlib import Path
 
 from .analyze import Analysis, analyze
 from .findings import Findings
-from .history import Store
+from .store import Store
 from .provenance import used_inputs
-from .records import load_history
+from .history import load_history
 from .rules import apply_rules
 
 

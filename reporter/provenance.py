@@ -13,8 +13,8 @@ import io
 from typing import Any
 
 from . import schema
-from .history import Store, sha256_bytes
-from .records import History
+from .store import Store, sha256_bytes
+from .history import History
 
 DATE_COLUMNS = {
     "generations": "release_date",

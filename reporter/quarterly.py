@@ -16,10 +16,10 @@ import numpy as np
 from . import __version__
 from .errors import ReporterError
 from .findings import Findings, to_json
-from .history import sha256_bytes, write_atomic
+from .store import sha256_bytes, write_atomic
 from .periods import Quarter, last_completed
 from .pipeline import findings_for
-from .records import day_number
+from .history import day_number
 from .render import FORMATS, render
 
 MANIFEST_SCHEMA = "welfare-report/quarterly/1"

@@ -21,8 +21,8 @@ from typing import Any
 from . import __version__, schema, words
 from .errors import ReporterError
 from .findings import Findings, dumps
-from .history import write_atomic
-from .records import Excerpt
+from .store import write_atomic
+from .history import Excerpt
 from .rules import RULES, lint_notes
 
 FORMATS = ("html", "fragment", "pdf", "json")

@@ -305,6 +305,13 @@ def kind_of_store_file(name: str) -> Kind:
     return next(KINDS[kind] for kind, file_name in STORE_FILES.items() if file_name == name)
 
 
+def store_file_of(kind: Kind, row: dict[str, str]) -> str:
+    """The store file a valid row of `kind` belongs in."""
+    if kind is OBSERVATIONS:
+        return f"{OBSERVATIONS_DIR}/{row['generation']}.csv"
+    return STORE_FILES[kind.name]
+
+
 def observation_key(row: dict[str, str]) -> str:
     """The id that makes an answer unique inside its generation and metric."""
     return row["response_id"] or row["key"]

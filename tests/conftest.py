@@ -10,7 +10,8 @@ from click.testing import CliRunner
 from hypothesis import settings
 
 from reporter.cli import cli
-from reporter.history import LOCK_FILE, init_store
+from reporter.store import init_store
+from reporter.store.transaction import LOCK_FILE
 
 DATA = Path(__file__).parent / "data"
 GOOD = DATA / "good"

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from reporter.findings import Findings
-from reporter.history import Store, init_store
-from reporter.load import read_input
+from reporter.store import Store, init_store
+from reporter.inputs import read_input
 from reporter.pipeline import findings_for
 
 OBSERVATION_COLUMNS = ("generation", "metric", "collected_on", "score", "response_id", "method", "framing",

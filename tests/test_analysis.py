@@ -13,9 +13,9 @@ import pytest
 
 from reporter.analyze import analyze, resolve_predecessors
 from reporter.findings import dumps, stat_json
-from reporter.history import Store
+from reporter.store import Store
 from reporter.pipeline import findings_for
-from reporter.records import Answers, Generation, load_history
+from reporter.history import Answers, Generation, load_history
 
 from .conftest import run
 from .scenario import Scenario, random_scores

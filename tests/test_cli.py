@@ -50,12 +50,12 @@ def test_module_entry_point_runs() -> None:
 
 
 def test_unexpected_error_is_one_line_without_traceback(store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from reporter import history
+    from reporter.store import Store
 
     def broken(self: object) -> list[str]:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(history.Store, "verify", broken)
+    monkeypatch.setattr(Store, "verify", broken)
     result = run("--history", store, "verify")
     assert result.exit_code == 2
     assert result.stderr.strip() == "welfare-report: unexpected error: disk on fire (run with -v for details)"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from reporter import schema
 from reporter.example import PLANTED, write_example
-from reporter.history import Store, canonical_csv
+from reporter.store import Store, canonical_csv
 
 from .conftest import run, snapshot
 

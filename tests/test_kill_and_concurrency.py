@@ -87,7 +87,7 @@ def test_a_killed_lock_holder_does_not_block(tmp_path: Path) -> None:
     write_example(history, observations=2000, seed=3)
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from reporter.history import Store\n"
+         "import sys, time; from reporter.store import Store\n"
          "with Store(sys.argv[1]).locked():\n    print('held', flush=True); time.sleep(60)", str(history)],
         stdout=subprocess.PIPE, text=True,
     )

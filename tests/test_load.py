@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reporter import schema
-from reporter.load import read_input
+from reporter.inputs import read_input
 
 from .conftest import GOOD
 

@@ -1,18 +1,18 @@
-"""Properties of merge: no row lost, idempotent, and the order of input files does not matter."""
+"""Properties of the merge plan, in memory: no row lost, idempotent, and the order of input files does not matter."""
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from reporter.history import Store, init_store
-from reporter.load import read_input
-
-from .conftest import GOOD, snapshot
+from reporter.inputs import read_input
+from reporter.store.merge import plan_merge
 
 answer = st.fixed_dictionaries(
     {
@@ -35,8 +35,6 @@ batches = st.lists(st.lists(answer, min_size=1, max_size=8), min_size=1, max_siz
 
 
 def _write(folder: Path, files: list[list[dict[str, object]]]) -> list[Path]:
-    import csv
-
     paths = []
     for i, rows in enumerate(files):
         path = folder / f"in{i}.csv"
@@ -49,33 +47,23 @@ def _write(folder: Path, files: list[list[dict[str, object]]]) -> list[Path]:
     return paths
 
 
-def _fresh(folder: Path) -> Store:
-    init_store(folder)
-    store = Store(folder)
-    store.merge([read_input(GOOD / "generations.csv"), read_input(GOOD / "metrics.csv")])
-    return store
+def _rows(data: bytes) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
 
 
-def _observations(folder: Path) -> dict[str, bytes]:
-    return {k: v for k, v in snapshot(folder).items() if k.startswith("observations/")}
-
-
-@settings(suppress_health_check=[HealthCheck.too_slow])
 @given(batches)
 def test_no_row_lost_idempotent_and_order_free(files: list[list[dict[str, object]]]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        inputs = _write(root, files)
-        results = []
-        for order in itertools.islice(itertools.permutations(inputs), 3):
-            folder = root / f"store{len(results)}"
-            store = _fresh(folder)
-            added = store.merge([read_input(p) for p in order]).added.get("observations", 0)
-            # Nothing lost; only a byte-identical file adds nothing a second time.
-            distinct = {p.read_bytes(): len(f) for p, f in zip(inputs, files, strict=True)}
-            assert added == sum(distinct.values())
-            once = _observations(folder)
-            store.merge([read_input(p) for p in order])
-            assert _observations(folder) == once  # idempotent
-            results.append(once)
-        assert all(r == results[0] for r in results)
+        inputs = [read_input(p) for p in _write(Path(tmp), files)]
+    # Nothing lost; only a byte-identical file adds nothing a second time.
+    distinct = {f.sha256: len(f.rows) for f in inputs}
+    plans = [plan_merge({}, list(order)) for order in itertools.islice(itertools.permutations(inputs), 3)]
+    for plan in plans:
+        assert plan.conflicts == ()
+        assert plan.added.get("observations", 0) == sum(distinct.values())
+        assert plan.files == plans[0].files  # the order of input files does not matter
+    merged = {name: _rows(data) for name, (data, _count) in plans[0].files.items()}
+    again = plan_merge(merged, inputs)
+    assert again.files == {}  # idempotent
+    assert again.added.get("observations", 0) == 0
+    assert again.skipped.get("observations", 0) == sum(len(f.rows) for f in inputs)

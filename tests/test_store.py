@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from reporter import schema
-from reporter.history import JOURNAL, STAGING_DIR, Store, canonical_csv, init_store
+from reporter.store import Store, canonical_csv, init_store
+from reporter.store.transaction import JOURNAL, STAGING_DIR
 
 from .conftest import GOOD, run, snapshot
 
@@ -139,10 +140,10 @@ def test_merge_rewrites_only_the_generation_files_it_touches(store: Path, tmp_pa
     untouched = (store / "observations/m-2.csv").stat().st_mtime_ns
     (tmp_path / "a.csv").write_text("generation,metric,collected_on,score,response_id\nm-1,mood,2025-01-09,4,new\n")
     store_obj = Store(store)
-    from reporter.load import read_input
+    from reporter.inputs import read_input
 
     result = store_obj.merge([read_input(tmp_path / "a.csv")])
-    assert result.files_written == ["manifest.json", "observations/m-1.csv"]
+    assert result.files_written == ("manifest.json", "observations/m-1.csv")
     assert (store / "observations/m-2.csv").stat().st_mtime_ns == untouched
 
 

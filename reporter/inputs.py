@@ -1,4 +1,4 @@
-"""Reading input files (CSV, JSON Lines, Parquet) into validated, canonical rows.
+"""Reading and validating input files (CSV, JSON Lines, Parquet) into canonical rows.
 
 Validation collects every problem before it gives up, so a user fixes a file in
 one pass. A valid row comes out as a dict of canonical strings, the form the
@@ -337,3 +337,10 @@ def _check_scale(f: InputFile, line: int, row: dict[str, str], metric: dict[str,
     value = row[column]
     if value and not low <= float(value) <= high:
         problems.append(Problem(f.path, line, column, f"{value} is outside the scale {low}-{high} of {row['metric']!r}"))
+
+
+def validate_files(paths: list[Path], kind: str | None, known: Registries) -> list[Problem]:
+    """`validate`: file-local problems first, then references against `known` and the files themselves."""
+    files = [read_input(p, kind) for p in paths]
+    problems = [p for f in files for p in f.problems]
+    return problems + check_references(files, known)
