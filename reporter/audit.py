@@ -15,10 +15,10 @@ from typing import Any
 from .analyze import analyze
 from .errors import ReporterError
 from .findings import dumps
-from .store import Store, sha256_bytes
-from .provenance import used_inputs
 from .history import load_history
+from .provenance import used_inputs
 from .rules import apply_rules
+from .store import Store, sha256_bytes
 
 
 def _read_json(path: Path) -> tuple[dict[str, Any], str]:

@@ -248,9 +248,9 @@ def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
       welfare-report check --as-of 2026-06-30
       welfare-report check --json > findings.json
     """
+    from .check_text import check_summary
     from .findings import dumps
     from .pipeline import findings_for
-    from .check_text import check_summary
 
     _progress(ctx)("analysing the history")
     findings = findings_for(ctx.obj["history"], _iso(as_of))

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from .analyze import Analysis, analyze
 from .findings import Findings
-from .store import Store
-from .provenance import used_inputs
 from .history import load_history
+from .provenance import used_inputs
 from .rules import apply_rules
+from .store import Store
 
 
 def findings_for(history_root: str | Path, as_of: str | None = None, with_excerpts: bool = False) -> Findings:

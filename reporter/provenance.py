@@ -13,8 +13,8 @@ import io
 from typing import Any
 
 from . import schema
-from .store import Store, sha256_bytes
 from .history import History
+from .store import Store, sha256_bytes
 
 DATE_COLUMNS = {
     "generations": "release_date",

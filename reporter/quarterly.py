@@ -16,11 +16,11 @@ import numpy as np
 from . import __version__
 from .errors import ReporterError
 from .findings import Findings, to_json
-from .store import sha256_bytes, write_atomic
+from .history import day_number
 from .periods import Quarter, last_completed
 from .pipeline import findings_for
-from .history import day_number
 from .render import FORMATS, render
+from .store.files import sha256_bytes, write_atomic
 
 MANIFEST_SCHEMA = "welfare-report/quarterly/1"
 MANIFEST = "manifest.json"

@@ -21,9 +21,9 @@ from typing import Any
 from . import __version__, schema, words
 from .errors import ReporterError
 from .findings import Findings, dumps
-from .store import write_atomic
 from .history import Excerpt
 from .rules import RULES, lint_notes
+from .store.files import write_atomic
 
 FORMATS = ("html", "fragment", "pdf", "json")
 OUTPUT_NAMES = {

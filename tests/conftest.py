@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 from hypothesis import settings
 
 from reporter.cli import cli
@@ -23,7 +23,7 @@ settings.register_profile("dev", deadline=None, max_examples=40)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
-def run(*args: str | Path) -> object:
+def run(*args: str | Path) -> Result:
     """Invoke the command line in-process; stdout and stderr stay apart."""
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 

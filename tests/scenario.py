@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from reporter.findings import Findings
-from reporter.store import Store, init_store
 from reporter.inputs import read_input
 from reporter.pipeline import findings_for
+from reporter.store import Store, init_store
 
 OBSERVATION_COLUMNS = ("generation", "metric", "collected_on", "score", "response_id", "method", "framing",
                        "topic", "prompt_variant", "system_prompt", "redirected", "declined", "tags", "excerpt")

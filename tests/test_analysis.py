@@ -13,9 +13,9 @@ import pytest
 
 from reporter.analyze import analyze, resolve_predecessors
 from reporter.findings import dumps, stat_json
-from reporter.store import Store
-from reporter.pipeline import findings_for
 from reporter.history import Answers, Generation, load_history
+from reporter.pipeline import findings_for
+from reporter.store import Store
 
 from .conftest import run
 from .scenario import Scenario, random_scores
@@ -116,7 +116,7 @@ def test_holm_is_applied_across_metrics_of_one_transition(tmp_path: Path) -> Non
 
 
 def _findings_json_without_inputs(store: Path) -> dict[str, object]:
-    document = json.loads(dumps(findings_for(store)))
+    document: dict[str, object] = json.loads(dumps(findings_for(store)))
     document.pop("inputs")
     return document
 

@@ -21,7 +21,7 @@ answer = st.fixed_dictionaries(
         "day": st.integers(1, 28),
         "score": st.integers(1, 7),
         "response_id": st.one_of(st.just(""), st.text("abc123", min_size=1, max_size=3)),
-        "excerpt": st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=12),
+        "excerpt": st.text(st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00\r"), max_size=12),
     }
 )
 # Several files of answers; a response id is made unique by its file and row

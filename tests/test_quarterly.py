@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from reporter.periods import Quarter, last_completed
 
@@ -52,7 +53,7 @@ def history_over_quarters(root: Path) -> Path:
     return s.write()
 
 
-def quarterly(store: Path, out: Path, *args: str, today: str = "2026-01-15") -> object:
+def quarterly(store: Path, out: Path, *args: str, today: str = "2026-01-15") -> Result:
     return run("--history", store, "quarterly", *args, "--out", out, "--today", today)
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from pypdf import PdfReader
@@ -265,10 +265,10 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
                    "Methods and provenance", "aster-9-preview"):
         assert phrase in text
     assert reader.attachments["findings.json"][0] == (bundled_render / "findings.json").read_bytes()
-    xmp = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
+    root: Any = reader.trailer["/Root"]  # pypdf types a PDF dictionary loosely
+    xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
     assert re.search(r"<pdfaid:part>3</pdfaid:part>|pdfaid:part=\"3\"", xmp)
     assert re.search(r"<pdfaid:conformance>A</pdfaid:conformance>|pdfaid:conformance=\"A\"", xmp)
-    root = reader.trailer["/Root"]
     assert bool(root["/MarkInfo"]["/Marked"])
     tree = root["/StructTreeRoot"].get_object()
     kinds: set[str] = set()
@@ -292,8 +292,10 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
     # Every chart is a figure with its text alternative.
     html = (bundled_render / "welfare-section.html").read_text()
     assert len(alternatives) == html.count("<figure") and all("per generation" in a or "Heat map" in a for a in alternatives)
-    assert "2026" in str(reader.metadata.get("/CreationDate"))
-    assert reader.metadata["/Title"].startswith("Model welfare")
+    metadata = reader.metadata
+    assert metadata is not None
+    assert "2026" in str(metadata.get("/CreationDate"))
+    assert str(metadata["/Title"]).startswith("Model welfare")
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
