@@ -10,26 +10,33 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
 
 import numpy as np
 
-from . import stats
+from . import schema, stats
 from .history import Answers, Event, Generation, History, Metric, Summary, day_number, day_text
+from .thresholds import JUMP_FRACTION, MIN_N
 
-MIN_N = 30  # below this no jump is claimed (WR009)
-JUMP_FRACTION = 0.05  # of the scale range: 0.3 points on a 1-7 scale
 ELICITATION_COLUMNS = ("method", "framing", "topic", "system_prompt")
+# Columns whose values' means are compared inside one generation (WR007, WR012):
+# framing over every answer, the others over neutral answers.
+VARIATION_COLUMNS = ("prompt_variant", "framing", "method", "topic", "system_prompt")
+
+Source = Literal["observations", "summaries"]
+SplitKind = Literal["system_prompt", "event"]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Stat:
     """One generation and metric, or one side of a split inside a generation."""
 
     generation: str
     metric: str
-    source: str  # "observations" | "summaries"
+    source: Source
     n: int
     mean: float | None
     sd: float | None
@@ -68,15 +75,15 @@ class Stat:
         return max(sorted(values), key=lambda v: values[v])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Split:
     """Where a generation's answers divide at a system-prompt change."""
 
-    by: str  # "system_prompt" | "event"
+    by: SplitKind
     before: str
     after: str
     date: str
-    events: list[Event]
+    events: tuple[Event, ...]
 
     def label(self) -> str:
         if self.by == "system_prompt":
@@ -87,7 +94,7 @@ class Split:
         return {"by": self.by, "before": self.before, "after": self.after, "date": self.date}
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Comparison:
     metric: str
     from_: str
@@ -100,13 +107,13 @@ class Comparison:
     p_value: float | None
     p_holm: float | None
     jump: bool
-    events: list[Event]
+    events: tuple[Event, ...]
     test: str  # "bootstrap, Mann-Whitney U" | "Welch t"
     before: Stat
     after: Stat
 
 
-@dataclass
+@dataclass(frozen=True)
 class Variation:
     """Means of one generation and metric by prompt variant or by framing."""
 
@@ -116,18 +123,20 @@ class Variation:
     groups: dict[str, tuple[int, float | None]]
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Analysis:
     history: History
-    stats: list[Stat]
-    comparisons: list[Comparison]
-    variations: list[Variation]
-    predecessors: dict[str, str | None]
+    stats: tuple[Stat, ...]
+    comparisons: tuple[Comparison, ...]
+    variations: tuple[Variation, ...]
+    predecessors: Mapping[str, str | None]
+    # (generation, concern tag) -> share of all the generation's answers that
+    # carry the tag; every tag of every generation with answers, in release order.
+    concern_shares: Mapping[tuple[str, str], float] = field(default_factory=dict)
 
-    by_cell: dict[tuple[str, str], Stat] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.by_cell = {(s.generation, s.metric): s for s in self.stats}
+    @cached_property
+    def by_cell(self) -> dict[tuple[str, str], Stat]:
+        return {(s.generation, s.metric): s for s in self.stats}
 
     def stat(self, generation: str, metric: str) -> Stat | None:
         return self.by_cell.get((generation, metric))
@@ -154,7 +163,7 @@ def resolve_predecessors(generations: list[Generation]) -> dict[str, str | None]
     return result
 
 
-def ancestors(name: str, predecessors: dict[str, str | None]) -> list[str]:
+def ancestors(name: str, predecessors: Mapping[str, str | None]) -> list[str]:
     chain, seen = [], {name}
     current = predecessors.get(name)
     while current is not None and current not in seen:
@@ -373,11 +382,13 @@ def analyze(history: History) -> Analysis:
                 result.append(_summary_stat(history, metric, ordered[-1], ordered[:-1]))
 
     predecessors = resolve_predecessors(history.generations)
-    analysis = Analysis(history, result, [], [], predecessors)
-    analysis.comparisons = _between_generations(analysis) + _splits(analysis, tally, contaminated)
-    _holm(analysis.comparisons)
-    analysis.variations = _variations(analysis, tally)
-    return analysis
+    # Comparisons and variations look stats up through this first, partial analysis.
+    partial = Analysis(history, tuple(result), (), (), predecessors)
+    comparisons = _holm(_between_generations(partial) + _splits(partial, tally, contaminated))
+    return replace(
+        partial, comparisons=tuple(comparisons), variations=tuple(_variations(partial, tally)),
+        concern_shares=_concern_shares(tally),
+    )
 
 
 def compare(metric: Metric, before: Stat, after: Stat) -> tuple[float | None, float | None, float | None, float | None, str]:
@@ -419,7 +430,7 @@ def _comparison(analysis: Analysis, before: Stat, after: Stat, split: Split | No
     return Comparison(
         metric=metric.name, from_=before.generation, to=after.generation, split=split, across_gap=across_gap,
         delta=delta, ci_low=low, ci_high=high, p_value=p, p_holm=None,
-        jump=is_jump(metric, before, after, delta, low, high), events=events, test=test,
+        jump=is_jump(metric, before, after, delta, low, high), events=tuple(events), test=test,
         before=before, after=after,
     )
 
@@ -465,9 +476,9 @@ def find_splits(history: History, tally: _Tally, generation: str) -> list[Split]
         for before, after in itertools.pairwise(ordered):
             date = day_text(first_day[after])
             events = [e for e in prompt_events if day_text(first_day[before]) < e.date <= date]
-            splits.append(Split("system_prompt", before, after, date, events))
+            splits.append(Split("system_prompt", before, after, date, tuple(events)))
         return splits
-    return [Split("event", "before", "from", e.date, [e]) for e in prompt_events]
+    return [Split("event", "before", "from", e.date, (e,)) for e in prompt_events]
 
 
 def _splits(analysis: Analysis, tally: _Tally, contaminated: np.ndarray) -> list[Comparison]:
@@ -503,29 +514,30 @@ def _splits(analysis: Analysis, tally: _Tally, contaminated: np.ndarray) -> list
     return result
 
 
-def _holm(comparisons: list[Comparison]) -> None:
-    """Holm's correction across the metrics of one transition (or one split)."""
-    families: dict[tuple[str, str, str], list[Comparison]] = {}
-    for c in comparisons:
-        families.setdefault((c.from_, c.to, c.split.label() if c.split else ""), []).append(c)
-    for family in families.values():
-        for c, adjusted in zip(family, stats.holm([c.p_value for c in family]), strict=True):
-            c.p_holm = adjusted
+def _holm(comparisons: list[Comparison]) -> list[Comparison]:
+    """Holm's correction across the metrics of one transition (or one split); order kept."""
+    families: dict[tuple[str, str, str], list[int]] = {}
+    for index, c in enumerate(comparisons):
+        families.setdefault((c.from_, c.to, c.split.label() if c.split else ""), []).append(index)
+    adjusted = list(comparisons)
+    for members in families.values():
+        for index, p_holm in zip(members, stats.holm([comparisons[i].p_value for i in members]), strict=True):
+            adjusted[index] = replace(comparisons[index], p_holm=p_holm)
+    return adjusted
 
 
 def _variations(analysis: Analysis, tally: _Tally) -> list[Variation]:
     answers = tally.answers
     result = []
-    by_variant, by_framing = tally.neutral & tally.scored, tally.valid & tally.scored
-    variant_counts = tally.by_code(by_variant, "prompt_variant")
-    variant_sums = tally.by_code(by_variant, "prompt_variant", answers.score)
-    framing_counts = tally.by_code(by_framing, "framing")
-    framing_sums = tally.by_code(by_framing, "framing", answers.score)
+    tables = {}
+    for column in VARIATION_COLUMNS:
+        chosen = (tally.valid if column == "framing" else tally.neutral) & tally.scored
+        tables[column] = (tally.by_code(chosen, column), tally.by_code(chosen, column, answers.score))
     for stat in analysis.stats:
         if stat.source != "observations":
             continue
         cell = tally.index(stat.generation, stat.metric)
-        for by, counts, sums in (("prompt_variant", variant_counts, variant_sums), ("framing", framing_counts, framing_sums)):
+        for by, (counts, sums) in tables.items():
             names = answers.categories[by]
             groups = {
                 (names[i] or "default"): (int(counts[cell, i]), float(sums[cell, i] / counts[cell, i]))
@@ -533,3 +545,35 @@ def _variations(analysis: Analysis, tally: _Tally) -> list[Variation]:
             }
             result.append(Variation(stat.generation, stat.metric, by, dict(sorted(groups.items()))))
     return result
+
+
+def _concern_shares(tally: _Tally) -> dict[tuple[str, str], float]:
+    """Share of all answers of each generation (every metric and framing) that carry each concern tag."""
+    answers = tally.answers
+    if not len(answers):
+        return {}
+    tag_names, gen_names = answers.categories["tags"], answers.categories["generation"]
+    width = len(tag_names)
+    counts = np.bincount(answers.codes["generation"] * width + answers.codes["tags"],
+                         minlength=len(gen_names) * width).reshape(len(gen_names), width)
+    totals = counts.sum(axis=1)
+    shares: dict[tuple[str, str], float] = {}
+    for generation in tally.generations:
+        g_index = gen_names.index(generation) if generation in gen_names else -1
+        if g_index < 0 or not totals[g_index]:
+            continue
+        shares.update({(generation, tag): 0.0 for tag in schema.CONCERN_TAGS})
+        for t_index, combination in enumerate(tag_names):
+            for tag in combination.split(";"):
+                if tag in schema.CONCERN_TAGS:
+                    shares[(generation, tag)] += counts[g_index, t_index] / totals[g_index]
+    return shares
+
+
+def answers_per_generation(history: History, after: str) -> dict[str, int]:
+    """Answers of each shown generation collected after the day `after` (for 'since the previous quarter')."""
+    answers = history.answers
+    recent = answers.day > day_number(after)
+    counts = np.bincount(answers.codes["generation"][recent], minlength=len(answers.categories["generation"]))
+    per_generation = dict(zip(answers.categories["generation"], counts.tolist(), strict=True))
+    return {g.name: int(per_generation[g.name]) for g in history.generations if per_generation.get(g.name, 0)}

@@ -12,13 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .analyze import analyze
 from .errors import ReporterError
-from .findings import dumps
-from .history import load_history
-from .provenance import used_inputs
-from .rules import apply_rules
-from .store import Store, sha256_bytes
+from .findings import Findings, dumps
+from .pipeline import findings_of
+from .store import Store
+from .store.files import sha256_bytes
 
 
 def _read_json(path: Path) -> tuple[dict[str, Any], str]:
@@ -41,11 +39,16 @@ def verify_report(store: Store, report_dir: Path) -> list[str]:
     as_of = report.get("as_of")
     if not isinstance(as_of, str):
         raise ReporterError(f"{report_dir / 'findings.json'}: no as_of date")
-    with store.locked(exclusive=False):
-        history = load_history(store, as_of)
-        inputs = used_inputs(store, history)
+    recomputed = findings_of(store, as_of)
+    problems = _input_differences(report.get("inputs", []), list(recomputed.inputs), as_of)
+    problems += _findings_differences(report, recorded_text, recomputed)
+    problems += _output_differences(report_dir)
+    return problems
+
+
+def _input_differences(recorded: list[dict[str, Any]], inputs: list[dict[str, Any]], as_of: str) -> list[str]:
     problems = []
-    then = {i["path"]: i for i in report.get("inputs", [])}
+    then = {i["path"]: i for i in recorded}
     now = {i["path"]: i for i in inputs}
     for path in sorted(set(then) | set(now)):
         if path not in now:
@@ -57,22 +60,31 @@ def verify_report(store: Store, report_dir: Path) -> list[str]:
                 f"{path}: the rows dated on or before {as_of} differ from those the report used "
                 f"({then[path]['rows']} rows then, {now[path]['rows']} now)"
             )
-    recomputed = apply_rules(analyze(history), inputs)
-    if dumps(recomputed) != recorded_text:
-        keys_then = {(f["rule"], f["metric"], tuple(f["generations"])) for f in report.get("flags", [])}
-        keys_now = {(f.rule, f.metric, tuple(f.generations)) for f in recomputed.flags}
-        detail = [f"{r} {m or ''} {'/'.join(g)} (only in the report)" for r, m, g in sorted(keys_then - keys_now, key=str)]
-        detail += [f"{r} {m or ''} {'/'.join(g)} (only now)" for r, m, g in sorted(keys_now - keys_then, key=str)]
-        if report.get("ruleset") != recomputed.ruleset:
-            detail.append(f"rule set {report.get('ruleset')} in the report, {recomputed.ruleset} now")
-        problems.append("findings.json: differs from the findings recomputed from the history" + (": " + "; ".join(detail) if detail else ""))
+    return problems
+
+
+def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed: Findings) -> list[str]:
+    if dumps(recomputed) == recorded_text:
+        return []
+    keys_then = {(f["rule"], f["metric"], tuple(f["generations"])) for f in report.get("flags", [])}
+    keys_now = {(f.rule, f.metric, tuple(f.generations)) for f in recomputed.flags}
+    detail = [f"{r} {m or ''} {'/'.join(g)} (only in the report)" for r, m, g in sorted(keys_then - keys_now, key=str)]
+    detail += [f"{r} {m or ''} {'/'.join(g)} (only now)" for r, m, g in sorted(keys_now - keys_then, key=str)]
+    if report.get("ruleset") != recomputed.ruleset:
+        detail.append(f"rule set {report.get('ruleset')} in the report, {recomputed.ruleset} now")
+    return ["findings.json: differs from the findings recomputed from the history" + (": " + "; ".join(detail) if detail else "")]
+
+
+def _output_differences(report_dir: Path) -> list[str]:
+    """Output files against a quarterly folder's manifest of their hashes."""
     manifest = report_dir / "manifest.json"
-    if manifest.is_file():
-        outputs = _read_json(manifest)[0].get("outputs", {})
-        for name, digest in sorted(outputs.items()):
-            path = report_dir / name
-            if not path.is_file():
-                problems.append(f"{name}: missing from {report_dir}")
-            elif sha256_bytes(path.read_bytes()) != digest:
-                problems.append(f"{name}: changed since the report was written")
+    if not manifest.is_file():
+        return []
+    problems = []
+    for name, digest in sorted(_read_json(manifest)[0].get("outputs", {}).items()):
+        path = report_dir / name
+        if not path.is_file():
+            problems.append(f"{name}: missing from {report_dir}")
+        elif sha256_bytes(path.read_bytes()) != digest:
+            problems.append(f"{name}: changed since the report was written")
     return problems

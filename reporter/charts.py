@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,7 +120,7 @@ def _positions(analysis: Analysis) -> dict[str, int]:
     return {g.name: i for i, g in enumerate(analysis.history.generations)}
 
 
-def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
+def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
     """Mean and 95% CI per generation; events between the pairs they coincide with; flagged transitions marked."""
     spec = analysis.metric(metric)
     positions = _positions(analysis)
@@ -164,7 +164,7 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: list[Finding],
             axes.axvline(middle, color=colour, linestyle=style, linewidth=1, zorder=1)
             axes.text(middle, spec.scale_min + 0.05 * spec.range, f" {label}", rotation=90, color=colour, fontsize=7,
                       va="bottom", ha="right")
-        rules = sorted({f.rule for f in flags if f.metric == metric and f.generations == [c.from_, c.to] and f.severity == "flag"})
+        rules = sorted({f.rule for f in flags if f.metric == metric and f.generations == (c.from_, c.to) and f.severity == "flag"})
         if rules:
             axes.annotate("\n".join(rules), (middle, top), textcoords="offset points", xytext=(0, 2), ha="center",
                           va="bottom", fontsize=7, color=PALETTE[5], fontweight="bold", linespacing=1.1)

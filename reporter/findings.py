@@ -7,47 +7,63 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from .analyze import Analysis, Comparison, Stat
 
 SCHEMA = "welfare-report/findings/1"
 SCHEMA_FILE = "findings.schema.json"  # shipped in the package, beside this module
-SEVERITIES = ("error", "flag", "note")
+Severity = Literal["error", "flag", "note"]
+SEVERITIES: tuple[Severity, ...] = ("error", "flag", "note")
 
 
-@dataclass
+@dataclass(frozen=True)
+class Found:
+    """What one check found, before `apply_rules` stamps it with the rule's id and severity."""
+
+    metric: str | None
+    generations: Sequence[str]
+    message: str
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class Finding:
     rule: str
-    severity: str
+    severity: Severity
     metric: str | None
-    generations: list[str]
+    generations: tuple[str, ...]
     message: str
     evidence: dict[str, Any]
     acknowledged: dict[str, str] | None = None
+
+    @classmethod
+    def of(cls, rule: str, severity: Severity, found: Found) -> Finding:
+        return cls(rule, severity, found.metric, tuple(found.generations), found.message, found.evidence)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "severity": self.severity,
             "metric": self.metric,
-            "generations": self.generations,
+            "generations": list(self.generations),
             "message": self.message,
             "evidence": self.evidence,
             "acknowledged": self.acknowledged,
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Findings:
     """What `check` and `render` report: the analysis, the flags and the inputs used."""
 
     analysis: Analysis
     ruleset: str
-    flags: list[Finding]
-    inputs: list[dict[str, Any]] = field(default_factory=list)
+    flags: tuple[Finding, ...]
+    inputs: tuple[dict[str, Any], ...] = ()
 
     @property
     def as_of(self) -> str:
@@ -140,7 +156,7 @@ def to_json(findings: Findings) -> dict[str, Any]:
         "stats": [stat_json(s) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
         "flags": [f.to_json() for f in findings.flags],
-        "inputs": findings.inputs,
+        "inputs": list(findings.inputs),
     }
     return dict(round_number(document))
 

@@ -11,12 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import __version__
+from .analyze import answers_per_generation
 from .errors import ReporterError
 from .findings import Findings, to_json
-from .history import day_number
 from .periods import Quarter, last_completed
 from .pipeline import findings_for
 from .render import FORMATS, render
@@ -49,10 +47,7 @@ def since_previous(history_root: Path, findings: Findings, quarter: Quarter, out
         before = to_json(findings_for(history_root, previous_end))
         source = f"computed from the history as of {previous_end}"
     history = findings.analysis.history
-    answers = history.answers
-    recent = answers.day > day_number(previous_end)
-    counts = np.bincount(answers.codes["generation"][recent], minlength=len(answers.categories["generation"]))
-    per_generation = dict(zip(answers.categories["generation"], counts.tolist(), strict=True))
+    per_generation = answers_per_generation(history, previous_end)
     now = {_flag_key(f.to_json()): f.to_json() for f in findings.flags}
     then = {_flag_key(f): f for f in before["flags"]}
 
@@ -68,10 +63,7 @@ def since_previous(history_root: Path, findings: Findings, quarter: Quarter, out
             {"generation": g.name, "release_date": g.release_date, "label": g.label}
             for g in history.generations if g.release_date > previous_end
         ],
-        "new_answers": [
-            {"generation": g.name, "answers": int(per_generation.get(g.name, 0))}
-            for g in history.generations if per_generation.get(g.name, 0)
-        ],
+        "new_answers": [{"generation": name, "answers": count} for name, count in per_generation.items()],
         "new_events": [
             {"date": e.date, "kind": e.kind, "generation": e.generation, "metric": e.metric, "description": e.description}
             for e in history.events if e.date > previous_end

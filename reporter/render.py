@@ -90,29 +90,10 @@ def excerpt_groups(excerpts: list[Excerpt], generations: list[str]) -> list[dict
 
 
 def concern_shares(findings: Findings) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
-    """Share of all answers of each generation that carry each concern tag."""
-    import numpy as np
-
-    answers = findings.analysis.history.answers
-    generations = [g.name for g in findings.analysis.history.generations]
-    if not len(answers):
-        return [], [], {}
-    tag_names = answers.categories["tags"]
-    gen_names = answers.categories["generation"]
-    width = len(tag_names)
-    counts = np.bincount(answers.codes["generation"] * width + answers.codes["tags"],
-                         minlength=len(gen_names) * width).reshape(len(gen_names), width)
-    totals = counts.sum(axis=1)
-    shares: dict[tuple[str, str], float] = defaultdict(float)
-    for g_index, generation in enumerate(gen_names):
-        if generation not in generations or not totals[g_index]:
-            continue
-        for t_index, combination in enumerate(tag_names):
-            for tag in combination.split(";"):
-                if tag in schema.CONCERN_TAGS:
-                    shares[(generation, tag)] += counts[g_index, t_index] / totals[g_index]
-    with_answers = [g for g in generations if g in gen_names and totals[gen_names.index(g)]]
-    return with_answers, list(schema.CONCERN_TAGS), dict(shares)
+    """Generations with answers, the concern tags, and each tag's share of a generation's answers."""
+    shares = dict(findings.analysis.concern_shares)
+    generations = list(dict.fromkeys(g for g, _tag in shares))
+    return generations, list(schema.CONCERN_TAGS) if generations else [], shares
 
 
 # -- the context -------------------------------------------------------------------

@@ -1,41 +1,35 @@
 """The fixed guardrail rule set, WR001-WR012.
 
 Rules are data: one tuple of Rule objects in the order they run, each check a
-pure function from the analysis to findings. Nothing disables or loosens a
-rule, and no option changes a threshold: a self-report that could be tuned
-away would stop meaning anything.
+pure function (or a small callable object with its settings) from the
+analysis to what it found. `apply_rules` stamps each finding with its rule's
+id and severity and attaches the acknowledgements that match. Nothing
+disables or loosens a rule; the thresholds live in `thresholds`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import schema, stats, words
-from .analyze import JUMP_FRACTION, MIN_N, Analysis, Comparison, Stat, ancestors
-from .findings import Finding, Findings, event_json
+from .analyze import Analysis, Comparison, Stat, ancestors
+from .findings import Finding, Findings, Found, Severity, event_json
+from .thresholds import (
+    CONCERN_SHIFT,
+    JUMP_FRACTION,
+    LEAD_GAP,
+    MIN_N,
+    REDIRECT_LEVEL,
+    REDIRECT_RISE,
+    SD_COLLAPSE,
+    UNIFORM_SHARE,
+    VARIANT_SPREAD,
+)
 
 RULESET_VERSION = "wr-2026.11"
-
-# WR005: a rise of ten points in the share of redirected answers is large
-# next to run-to-run noise at n >= 30; a quarter redirected means the welfare
-# question is often not being answered at all.
-REDIRECT_RISE = 0.10
-REDIRECT_LEVEL = 0.25
-# WR006: nine in ten answers on one point leaves no room to report anything
-# else; halving the spread is the same collapse seen against the predecessor.
-UNIFORM_SHARE = 0.90
-SD_COLLAPSE = 0.5
-# WR007 and WR012: a tenth of the scale is twice the jump size, so a framing
-# or a prompt wording that moves answers that far is a property of the
-# question, not of the model.
-VARIANT_SPREAD = 0.10
-LEAD_GAP = 0.10
-# WR010: the share of answers with a concern tag moving ten points the other
-# way from the scores means the two kinds of evidence disagree.
-CONCERN_SHIFT = 0.10
 
 CHANGE_KINDS = ("training_change", "system_prompt_change")
 EXPLAINING_KINDS = (*CHANGE_KINDS, "elicitation_change", "metric_exposure")
@@ -56,9 +50,9 @@ TARGET_LANGUAGE = re.compile(
 @dataclass(frozen=True)
 class Rule:
     id: str
-    severity: str
+    severity: Severity
     title: str
-    check: Callable[[Analysis], list[Finding]]
+    check: Callable[[Analysis], list[Found]]
 
 
 def lint_notes(text: str) -> list[tuple[int, str]]:
@@ -123,10 +117,10 @@ def _incoming(analysis: Analysis, stat: Stat) -> Comparison | None:
 # -- the rules ------------------------------------------------------------------------
 
 
-def not_a_target(analysis: Analysis) -> list[Finding]:
+def not_a_target(analysis: Analysis) -> list[Found]:
     """WR001 on the store itself: a column that names a target (input files are refused at merge)."""
     return [
-        Finding("WR001", "error", None, [], f"{name} has a column {column!r} that names a target; self-reports are never targets",
+        Found(None, [], f"{name} has a column {column!r} that names a target; self-reports are never targets",
                 {"file": name, "column": column})
         for name, header in sorted(analysis.history.headers.items())
         for column in header
@@ -134,7 +128,7 @@ def not_a_target(analysis: Analysis) -> list[Finding]:
     ]
 
 
-def change_coincides(analysis: Analysis) -> list[Finding]:
+def change_coincides(analysis: Analysis) -> list[Found]:
     result = []
     for c in analysis.comparisons:
         if not c.jump:
@@ -143,29 +137,27 @@ def change_coincides(analysis: Analysis) -> list[Finding]:
         if c.split is None and not changes:
             continue
         kinds = ", ".join(sorted({e.kind.replace("_", " ") for e in changes})) or "system prompt change"
-        result.append(Finding(
-            "WR002", "flag", c.metric, _generations(c),
+        result.append(Found(c.metric, _generations(c),
             f"{c.metric}: {_movement(c)}, coinciding with a {kinds}; it may measure the change, not the model.",
             comparison_evidence(c, analysis),
         ))
     return result
 
 
-def unexplained_jump(analysis: Analysis) -> list[Finding]:
+def unexplained_jump(analysis: Analysis) -> list[Found]:
     result = []
     for c in _between(analysis):
         if c.jump and not any(e.kind in EXPLAINING_KINDS for e in c.events):
             others = sorted({e.kind for e in c.events})
             tail = f" (other events in the window: {', '.join(others)})" if others else ""
-            result.append(Finding(
-                "WR003", "note", c.metric, _generations(c),
+            result.append(Found(c.metric, _generations(c),
                 f"{c.metric}: {_movement(c)} with no recorded training, system-prompt, elicitation or exposure change{tail}.",
                 comparison_evidence(c, analysis),
             ))
     return result
 
 
-def metric_exposure(analysis: Analysis) -> list[Finding]:
+def metric_exposure(analysis: Analysis) -> list[Found]:
     exposures = [event_json(e) for e in analysis.history.events if e.kind == "metric_exposure"]
     result = []
     for c in analysis.comparisons:
@@ -176,8 +168,7 @@ def metric_exposure(analysis: Analysis) -> list[Finding]:
                 "contaminated_from": c.before.contaminated, "contaminated_to": c.after.contaminated,
                 "exposures": [e for e in exposures if e["metric"] in ("", c.metric)],
             }
-            result.append(Finding(
-                "WR004", "flag", c.metric, _generations(c),
+            result.append(Found(c.metric, _generations(c),
                 f"{c.metric}: answers of {', '.join(dict.fromkeys(sides))} were collected after the metric reached "
                 f"training, reward or model selection; the comparison {_where(c)} cannot separate the model from that exposure.",
                 evidence,
@@ -185,7 +176,7 @@ def metric_exposure(analysis: Analysis) -> list[Finding]:
     return result
 
 
-def deflection(analysis: Analysis) -> list[Finding]:
+def deflection(analysis: Analysis) -> list[Found]:
     result = []
     for stat in analysis.stats:
         if stat.redirect_rate is None or stat.answers < MIN_N:
@@ -207,8 +198,7 @@ def deflection(analysis: Analysis) -> list[Finding]:
         if high_level:
             parts.append(f"is {words.share(stat.redirect_rate)} of answers")
         generations = [c.from_, stat.generation] if c is not None else [stat.generation]
-        result.append(Finding(
-            "WR005", "flag", stat.metric, generations,
+        result.append(Found(stat.metric, generations,
             f"{stat.metric}: in {stat.generation} the share of answers that turn the welfare question toward users "
             f"or safety {' and '.join(parts)}.",
             evidence,
@@ -216,7 +206,7 @@ def deflection(analysis: Analysis) -> list[Finding]:
     return result
 
 
-def uniformity(analysis: Analysis) -> list[Finding]:
+def uniformity(analysis: Analysis) -> list[Found]:
     result = []
     for stat in analysis.stats:
         if stat.n < MIN_N or stat.sd_assumed:
@@ -235,54 +225,85 @@ def uniformity(analysis: Analysis) -> list[Finding]:
                 reasons.append(f"the sd fell from {c.before.sd:.2f} in {c.from_} to {stat.sd:.2f}")
         if reasons:
             generations = [c.from_, stat.generation] if c is not None and "from" in evidence else [stat.generation]
-            result.append(Finding(
-                "WR006", "flag", stat.metric, generations,
+            result.append(Found(stat.metric, generations,
                 f"{stat.metric}: answers of {stat.generation} are nearly uniform: {'; '.join(reasons)}.",
                 evidence,
             ))
     return result
 
 
-def _variation_finding(analysis: Analysis, by: str) -> list[Finding]:
-    result = []
-    for v in analysis.variations:
-        if v.by != by:
-            continue
-        scale = analysis.metric(v.metric).range
-        groups = {name: mean for name, (n, mean) in v.groups.items() if n >= MIN_N and mean is not None}
-        evidence = {"groups": {k: {"n": n, "mean": m} for k, (n, m) in v.groups.items()}}
-        if by == "prompt_variant" and len(groups) >= 2:
+@dataclass(frozen=True)
+class VariantSpread:
+    """Inside one generation, the means of a column's values span at least `limit` of the scale range.
+
+    Groups need MIN_N answers each; an empty value counts as 'default'.
+    """
+
+    column: str
+    limit: float
+    groups_name: str
+    consequence: str
+
+    def __call__(self, analysis: Analysis) -> list[Found]:
+        result = []
+        for v in analysis.variations:
+            if v.by != self.column:
+                continue
+            groups = _large_groups(v.groups)
+            if len(groups) < 2:
+                continue
+            limit = self.limit * analysis.metric(v.metric).range
             spread = max(groups.values()) - min(groups.values())
-            if spread >= VARIANT_SPREAD * scale:
+            if spread >= limit:
                 high = max(groups, key=lambda k: groups[k])
                 low = min(groups, key=lambda k: groups[k])
-                result.append(Finding(
-                    "WR007", "note", v.metric, [v.generation],
-                    f"{v.metric}: inside {v.generation} the prompt variants' means span {spread:.2f} points "
-                    f"({low} {groups[low]:.2f}, {high} {groups[high]:.2f}); the wording of the question moves the answers.",
-                    evidence | {"spread": spread, "limit": VARIANT_SPREAD * scale},
+                result.append(Found(
+                    v.metric, [v.generation],
+                    f"{v.metric}: inside {v.generation} the {self.groups_name}' means span {spread:.2f} points "
+                    f"({low} {groups[low]:.2f}, {high} {groups[high]:.2f}); {self.consequence}.",
+                    _groups_evidence(v.groups) | {"spread": spread, "limit": limit},
                 ))
-        if by == "framing" and "positive_lead" in groups and "negative_lead" in groups:
-            gap = groups["positive_lead"] - groups["negative_lead"]
-            if gap >= LEAD_GAP * scale:
-                result.append(Finding(
-                    "WR012", "flag", v.metric, [v.generation],
+        return result
+
+
+@dataclass(frozen=True)
+class LeadGap:
+    """Inside one generation, answers to `higher`-leaning questions exceed `lower`-leaning ones by `limit` of the range."""
+
+    column: str
+    higher: str
+    lower: str
+    limit: float
+
+    def __call__(self, analysis: Analysis) -> list[Found]:
+        result = []
+        for v in analysis.variations:
+            if v.by != self.column:
+                continue
+            groups = _large_groups(v.groups)
+            if self.higher not in groups or self.lower not in groups:
+                continue
+            limit = self.limit * analysis.metric(v.metric).range
+            gap = groups[self.higher] - groups[self.lower]
+            if gap >= limit:
+                result.append(Found(
+                    v.metric, [v.generation],
                     f"{v.metric}: inside {v.generation} answers to positively leading questions are {gap:.2f} points "
                     f"higher than answers to negatively leading ones; the answers follow the interviewer's lean.",
-                    evidence | {"gap": gap, "limit": LEAD_GAP * scale},
+                    _groups_evidence(v.groups) | {"gap": gap, "limit": limit},
                 ))
-    return result
+        return result
 
 
-def prompt_sensitivity(analysis: Analysis) -> list[Finding]:
-    return _variation_finding(analysis, "prompt_variant")
+def _large_groups(groups: dict[str, tuple[int, float | None]]) -> dict[str, float]:
+    return {name: mean for name, (n, mean) in groups.items() if n >= MIN_N and mean is not None}
 
 
-def suggestibility(analysis: Analysis) -> list[Finding]:
-    return _variation_finding(analysis, "framing")
+def _groups_evidence(groups: dict[str, tuple[int, float | None]]) -> dict[str, Any]:
+    return {"groups": {k: {"n": n, "mean": m} for k, (n, m) in groups.items()}}
 
 
-def elicitation_mismatch(analysis: Analysis) -> list[Finding]:
+def elicitation_mismatch(analysis: Analysis) -> list[Found]:
     result = []
     for c in _between(analysis):
         reasons = []
@@ -297,17 +318,16 @@ def elicitation_mismatch(analysis: Analysis) -> list[Finding]:
         if changes:
             reasons.append("an elicitation change coincides: " + "; ".join(e.description for e in changes))
         if reasons:
-            result.append(Finding(
-                "WR008", "flag", c.metric, _generations(c),
+            result.append(Found(c.metric, _generations(c),
                 f"{c.metric}: {c.from_} and {c.to} were not asked the same way: {'; '.join(reasons)}.",
                 evidence,
             ))
     return result
 
 
-def small_sample(analysis: Analysis) -> list[Finding]:
+def small_sample(analysis: Analysis) -> list[Found]:
     return [
-        Finding("WR009", "note", s.metric, [s.generation],
+        Found(s.metric, [s.generation],
                 f"{s.metric}: {s.generation} has {s.n} answers; no jump is claimed below {MIN_N}.",
                 {"n": s.n, "source": s.source})
         for s in analysis.stats
@@ -315,7 +335,7 @@ def small_sample(analysis: Analysis) -> list[Finding]:
     ]
 
 
-def divergence(analysis: Analysis) -> list[Finding]:
+def divergence(analysis: Analysis) -> list[Found]:
     result = []
     for c in _between(analysis):
         if not c.jump or c.delta is None or c.before.source != "observations" or c.after.source != "observations":
@@ -324,8 +344,7 @@ def divergence(analysis: Analysis) -> list[Finding]:
         up = c.delta > 0 and shift >= CONCERN_SHIFT and low > 0
         down = c.delta < 0 and shift <= -CONCERN_SHIFT and high < 0
         if up or down:
-            result.append(Finding(
-                "WR010", "flag", c.metric, _generations(c),
+            result.append(Found(c.metric, _generations(c),
                 f"{c.metric}: {_movement(c)} while the share of answers with a concern tag {words.moved(shift)} "
                 f"from {words.share(c.before.concern_share)} to {words.share(c.after.concern_share)}; the scores and the tags disagree.",
                 comparison_evidence(c, analysis) | {
@@ -336,7 +355,7 @@ def divergence(analysis: Analysis) -> list[Finding]:
     return result
 
 
-def gap(analysis: Analysis) -> list[Finding]:
+def gap(analysis: Analysis) -> list[Found]:
     result = []
     chains = {g.name: ancestors(g.name, analysis.predecessors) for g in analysis.history.generations}
     for metric in analysis.history.metrics:
@@ -350,8 +369,7 @@ def gap(analysis: Analysis) -> list[Finding]:
             before = [a for a in chains[g.name] if has(a)]
             after = [d for d, chain in chains.items() if g.name in chain and has(d)]
             if before and after:
-                result.append(Finding(
-                    "WR011", "note", metric, [g.name],
+                result.append(Found(metric, [g.name],
                     f"{metric}: {g.name} has no data while {before[0]} before it and {after[0]} after it do; shown as a gap, never interpolated.",
                     {"nearest_before": before[0], "nearest_after": after[0]},
                 ))
@@ -365,21 +383,24 @@ RULES: tuple[Rule, ...] = (
     Rule("WR004", "flag", "Metric exposure", metric_exposure),
     Rule("WR005", "flag", "Deflection", deflection),
     Rule("WR006", "flag", "Uniformity", uniformity),
-    Rule("WR007", "note", "Prompt sensitivity", prompt_sensitivity),
+    Rule("WR007", "note", "Prompt sensitivity", VariantSpread(
+        "prompt_variant", VARIANT_SPREAD, "prompt variants", "the wording of the question moves the answers")),
     Rule("WR008", "flag", "Elicitation mismatch", elicitation_mismatch),
     Rule("WR009", "note", "Small sample", small_sample),
     Rule("WR010", "flag", "Divergence of scores and concern tags", divergence),
     Rule("WR011", "note", "Gap", gap),
-    Rule("WR012", "flag", "Suggestibility", suggestibility),
+    Rule("WR012", "flag", "Suggestibility", LeadGap("framing", "positive_lead", "negative_lead", LEAD_GAP)),
 )
 
 
 def apply_rules(analysis: Analysis, inputs: list[dict[str, Any]] | None = None) -> Findings:
-    """Run every rule in order and attach the acknowledgements that match."""
-    flags = [finding for rule in RULES for finding in rule.check(analysis)]
-    for finding in flags:
-        finding.acknowledged = _acknowledgement(analysis, finding)
-    return Findings(analysis, RULESET_VERSION, flags, inputs or [])
+    """Run every rule in order, stamp each finding with its rule, and attach the acknowledgements that match."""
+    flags = []
+    for rule in RULES:
+        for found in rule.check(analysis):
+            finding = Finding.of(rule.id, rule.severity, found)
+            flags.append(replace(finding, acknowledged=_acknowledgement(analysis, finding)))
+    return Findings(analysis, RULESET_VERSION, tuple(flags), tuple(inputs or ()))
 
 
 def _acknowledgement(analysis: Analysis, finding: Finding) -> dict[str, str] | None:

@@ -259,7 +259,7 @@ def test_null_history_raises_no_flag(tmp_path: Path, seed: int) -> None:
         s.scores(f"g{i}", random_scores(4.0, 1.2, 300, seed * 100 + i))
         s.scores(f"g{i}", random_scores(4.5, 1.2, 300, seed * 100 + 50 + i), metric="joy")
     findings = s.findings()
-    assert findings.flags == []
+    assert findings.flags == ()
     assert run("--history", tmp_path / "history", "check").exit_code == 0
 
 
