@@ -151,6 +151,26 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
             fmt=marker, color=colour, markerfacecolor=face, markersize=6, capsize=3, linewidth=1, zorder=3,
             linestyle="none",
         )
+    _mark_transitions(axes, analysis, metric, flags, positions)
+    names = [g.name for g in analysis.history.generations]
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axes.set_xlim(-0.5, len(names) - 0.5)
+    axes.set_ylim(spec.scale_min, spec.scale_max + 0.08 * spec.range)
+    axes.set_ylabel(f"mean ({spec.scale_min}-{spec.scale_max})")
+    axes.set_title(f"{metric}: mean and 95% CI per generation")
+    _margins(figure, left=0.7, bottom=1.0, top=0.35)
+    description = (
+        f"Line chart of the mean {metric} score per generation with 95% confidence intervals, generations in "
+        f"release order. Filled circles are answers, hollow squares published summaries, crosses contaminated "
+        f"values; vertical lines mark coinciding events; rule ids mark flagged transitions. The table below holds "
+        f"the same figures."
+    )
+    return _export(plt, figure, chart_id, f"{metric}: trend", description, exports)
+
+
+def _mark_transitions(axes: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], positions: dict[str, int]) -> None:
+    """Coinciding events as labelled lines between their pair, and the ids of flags raised there above it."""
+    spec = analysis.metric(metric)
     between = [c for c in analysis.comparisons if c.metric == metric and c.split is None]
     top = spec.scale_max
     drawn: set[tuple[str, str]] = set()
@@ -168,20 +188,6 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
         if rules:
             axes.annotate("\n".join(rules), (middle, top), textcoords="offset points", xytext=(0, 2), ha="center",
                           va="bottom", fontsize=7, color=PALETTE[5], fontweight="bold", linespacing=1.1)
-    names = [g.name for g in analysis.history.generations]
-    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    axes.set_xlim(-0.5, len(names) - 0.5)
-    axes.set_ylim(spec.scale_min, spec.scale_max + 0.08 * spec.range)
-    axes.set_ylabel(f"mean ({spec.scale_min}-{spec.scale_max})")
-    axes.set_title(f"{metric}: mean and 95% CI per generation")
-    _margins(figure, left=0.7, bottom=1.0, top=0.35)
-    description = (
-        f"Line chart of the mean {metric} score per generation with 95% confidence intervals, generations in "
-        f"release order. Filled circles are answers, hollow squares published summaries, crosses contaminated "
-        f"values; vertical lines mark coinciding events; rule ids mark flagged transitions. The table below holds "
-        f"the same figures."
-    )
-    return _export(plt, figure, chart_id, f"{metric}: trend", description, exports)
 
 
 def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:

@@ -9,15 +9,26 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, schema
 from .errors import ReporterError, ValidationError
 
 EXIT_FLAGGED, EXIT_ERROR = 1, 2
+KIND_CHOICE = click.Choice(list(schema.KINDS))
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options every command shares, as `ctx.obj`."""
+
+    history: Path
+    quiet: bool
+    verbose: bool
 
 
 class _Group(click.Group):
@@ -47,11 +58,17 @@ class _Group(click.Group):
 def _store(ctx: click.Context) -> Any:
     from .store import Store
 
-    return Store(ctx.obj["history"])
+    return Store(_options(ctx).history)
+
+
+def _options(ctx: click.Context) -> Options:
+    options = ctx.find_object(Options)
+    assert options is not None, "the group sets the options before any command runs"
+    return options
 
 
 def _say(ctx: click.Context, text: str) -> None:
-    if not ctx.obj["quiet"]:
+    if not _options(ctx).quiet:
         click.echo(text)
 
 
@@ -68,7 +85,7 @@ def progress_printer(stream: Any, quiet: bool = False) -> Callable[[str], None]:
 
 
 def _progress(ctx: click.Context) -> Callable[[str], None]:
-    return progress_printer(sys.stderr, ctx.obj["quiet"])
+    return progress_printer(sys.stderr, _options(ctx).quiet)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -95,8 +112,7 @@ def cli(ctx: click.Context, history: Path, quiet: bool, verbose: bool) -> None:
       welfare-report --history history merge new-answers.csv
       welfare-report check
     """
-    ctx.ensure_object(dict)
-    ctx.obj.update(history=history, quiet=quiet, verbose=verbose)
+    ctx.obj = Options(history, quiet, verbose)
     ctx.meta["verbose"] = verbose
 
 
@@ -144,7 +160,7 @@ def example(ctx: click.Context, directory: Path, observations: int, seed: int, e
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(["generations", "metrics", "events", "acknowledgements", "observations", "summaries"]),
+@click.option("--kind", type=KIND_CHOICE,
               help="Read every file as this kind instead of telling it by its columns.")
 @click.pass_context
 def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> None:
@@ -161,7 +177,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
     from .inputs import validate_files
     from .store import registries_of
 
-    problems = validate_files(list(files), kind, registries_of(ctx.obj["history"]))
+    problems = validate_files(list(files), kind, registries_of(_options(ctx).history))
     if problems:
         raise ValidationError(problems)
     _say(ctx, f"{len(files)} file(s) valid")
@@ -169,7 +185,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--kind", type=click.Choice(["generations", "metrics", "events", "acknowledgements", "observations", "summaries"]),
+@click.option("--kind", type=KIND_CHOICE,
               help="Read every file as this kind instead of telling it by its columns.")
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.pass_context
@@ -253,7 +269,7 @@ def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
     from .pipeline import findings_for
 
     _progress(ctx)("analysing the history")
-    findings = findings_for(ctx.obj["history"], _iso(as_of))
+    findings = findings_for(_options(ctx).history, _iso(as_of))
     click.echo(dumps(findings) if as_json else check_summary(findings), nl=not as_json)
     if findings.errors():
         ctx.exit(EXIT_ERROR)
@@ -276,7 +292,7 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
     from .pipeline import analysis_for
     from .trend import to_csv, to_json, to_table, trend_rows
 
-    analysis = analysis_for(ctx.obj["history"], _iso(as_of))
+    analysis = analysis_for(_options(ctx).history, _iso(as_of))
     if metric is not None and metric not in analysis.history.metrics:
         raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
     rows = trend_rows(analysis, metric)
@@ -319,7 +335,7 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
     text = read_notes(notes) if notes is not None else None
     show = _progress(ctx)
     show("analysing the history")
-    findings = findings_for(ctx.obj["history"], _iso(as_of), with_excerpts=True)
+    findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
     written = render_section(findings, out, formats, title, text, progress=show)
     for path in written:
         _say(ctx, f"wrote {path}")
@@ -350,8 +366,8 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     from .quarterly import quarterly as run_quarterly
 
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
-    result = run_quarterly(ctx.obj["history"], quarter, out, day, force, progress=_progress(ctx))
-    if not ctx.obj["quiet"]:
+    result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx))
+    if not _options(ctx).quiet:
         click.echo(f"welfare-report: {result.quarter}: {result.status} {result.directory}", err=True)
 
 

@@ -210,43 +210,44 @@ def _resolve_kind(path: str, header: list[str], kind_name: str | None, problems:
 
 
 def _type_row(path: str, kind: Kind, raw: RawRow, problems: list[Problem]) -> dict[str, str] | None:
+    """The row as canonical strings, or None after adding its problems: cells first, then across columns."""
     row: dict[str, str] = {}
-    ok = True
+    found = []
     for column in kind.columns:
-        value = raw.values.get(column.name, "")
-        if not isinstance(value, str):
-            problems.append(Problem(path, raw.line, column.name, f"unsupported value {value!r}"))
-            ok = False
-            continue
-        if len(value.encode("utf-8")) > schema.FIELD_MAX_BYTES:
-            problems.append(Problem(path, raw.line, column.name, "field longer than 64 KiB"))
-            ok = False
-            continue
-        if not value.strip():
-            if column in kind.required and not (kind is schema.OBSERVATIONS and column.name == "score"):
-                problems.append(Problem(path, raw.line, column.name, "required value is empty"))
-                ok = False
-            row[column.name] = column.default
-            continue
         try:
-            row[column.name] = column.parse(value)
+            row[column.name] = _type_cell(kind, column, raw.values.get(column.name, ""))
         except schema.ValueProblem as err:
-            problems.append(Problem(path, raw.line, column.name, str(err)))
-            ok = False
-    if not ok:
-        return None
+            found.append(Problem(path, raw.line, column.name, str(err)))
+    if not found:
+        found = [Problem(path, raw.line, column, message) for column, message in _row_problems(kind, row)]
+    problems.extend(found)
+    return None if found else row
+
+
+def _type_cell(kind: Kind, column: schema.Column, value: object) -> str:
+    if not isinstance(value, str):
+        raise schema.ValueProblem(f"unsupported value {value!r}")
+    if len(value.encode("utf-8")) > schema.FIELD_MAX_BYTES:
+        raise schema.ValueProblem("field longer than 64 KiB")
+    if value.strip():
+        return column.parse(value)
+    # An empty score is checked across columns: it is allowed when declined.
+    if column in kind.required and not (kind is schema.OBSERVATIONS and column.name == "score"):
+        raise schema.ValueProblem("required value is empty")
+    return column.default
+
+
+def _row_problems(kind: Kind, row: dict[str, str]) -> list[tuple[str, str]]:
+    """Problems that need two cells of one row to see, as (column, message)."""
     if kind is schema.OBSERVATIONS and row["score"] == "" and row["declined"] != "true":
-        problems.append(Problem(path, raw.line, "score", "empty score is allowed only when declined is true"))
-        return None
+        return [("score", "empty score is allowed only when declined is true")]
     if kind is schema.METRICS and int(row["scale_min"]) >= int(row["scale_max"]):
-        problems.append(Problem(path, raw.line, "scale_max", "must be greater than scale_min"))
-        return None
+        return [("scale_max", "must be greater than scale_min")]
     if kind is schema.SUMMARIES and row["ci_low"] and row["ci_high"]:
         low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["mean"])
         if not low <= mean <= high:
-            problems.append(Problem(path, raw.line, "ci_low", "the interval must contain the mean"))
-            return None
-    return row
+            return [("ci_low", "the interval must contain the mean")]
+    return []
 
 
 def _check_duplicate_keys(result: InputFile) -> None:
@@ -285,49 +286,57 @@ class Registries:
 def check_references(files: list[InputFile], known: Registries) -> list[Problem]:
     """Problems that need more than one file to see: unknown ids, scales, id case clashes."""
     problems: list[Problem] = []
+    registries = _registries_with(files, known, problems)
+    for f in files:
+        for line, row in f.rows if f.kind is not None else ():
+            problems += _reference_problems(f, line, row, registries)
+    return problems
+
+
+def _registries_with(files: list[InputFile], known: Registries, problems: list[Problem]) -> Registries:
+    """`known` plus the generations and metrics of `files`; an id that differs only in case is a problem."""
     registries = Registries(dict(known.generations), dict(known.metrics))
     folded = {
         kind: {name.lower(): name for name in table}
         for kind, table in (("generation", registries.generations), ("metric", registries.metrics))
     }
     for f in files:
-        if f.kind is not None and f.kind.name in schema.REGISTRY_KINDS:
-            column = f.kind.key[0]
-            for line, row in f.rows:
-                name = row[column]
-                other = folded[column].get(name.lower())
-                if other is not None and other != name:
-                    problems.append(Problem(f.path, line, column, f"{name!r} differs only in case from {other!r}"))
-                    continue
-                folded[column][name.lower()] = name
-                registries.add(f.kind, row)
-
-    def need(path: str, line: int, column: str, value: str, table: dict[str, dict[str, str]]) -> bool:
-        if value and value not in table:
-            what = "generation" if table is registries.generations else "metric"
-            problems.append(Problem(path, line, column, f"unknown {what} {value!r}"))
-            return False
-        return True
-
-    for f in files:
-        if f.kind is None:
+        if f.kind is None or f.kind.name not in schema.REGISTRY_KINDS:
             continue
+        column = f.kind.key[0]
         for line, row in f.rows:
-            if f.kind is schema.GENERATIONS:
-                need(f.path, line, "predecessor", row["predecessor"], registries.generations)
-                if row["predecessor"] == row["generation"]:
-                    problems.append(Problem(f.path, line, "predecessor", "a generation cannot be its own predecessor"))
-            elif f.kind is schema.ACKNOWLEDGEMENTS:
-                for name in row["generations"].split(";"):
-                    need(f.path, line, "generations", name, registries.generations)
-                need(f.path, line, "metric", row["metric"], registries.metrics)
-            elif f.kind is schema.EVENTS:
-                need(f.path, line, "generation", row["generation"], registries.generations)
-                need(f.path, line, "metric", row["metric"], registries.metrics)
-            elif f.kind in (schema.OBSERVATIONS, schema.SUMMARIES):
-                need(f.path, line, "generation", row["generation"], registries.generations)
-                if need(f.path, line, "metric", row["metric"], registries.metrics):
-                    _check_scale(f, line, row, registries.metrics[row["metric"]], problems)
+            name = row[column]
+            other = folded[column].get(name.lower())
+            if other is not None and other != name:
+                problems.append(Problem(f.path, line, column, f"{name!r} differs only in case from {other!r}"))
+                continue
+            folded[column][name.lower()] = name
+            registries.add(f.kind, row)
+    return registries
+
+
+# Which columns of each kind name a generation or a metric (';'-separated lists included).
+_REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "generations": (("predecessor", "generation"),),
+    "acknowledgements": (("generations", "generation"), ("metric", "metric")),
+    "events": (("generation", "generation"), ("metric", "metric")),
+    "observations": (("generation", "generation"), ("metric", "metric")),
+    "summaries": (("generation", "generation"), ("metric", "metric")),
+}
+
+
+def _reference_problems(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
+    assert f.kind is not None
+    problems = []
+    for column, what in _REFERENCES.get(f.kind.name, ()):
+        table = registries.generations if what == "generation" else registries.metrics
+        for value in row[column].split(";"):
+            if value and value not in table:
+                problems.append(Problem(f.path, line, column, f"unknown {what} {value!r}"))
+    if f.kind is schema.GENERATIONS and row["predecessor"] == row["generation"]:
+        problems.append(Problem(f.path, line, "predecessor", "a generation cannot be its own predecessor"))
+    if f.kind in (schema.OBSERVATIONS, schema.SUMMARIES) and row["metric"] in registries.metrics:
+        _check_scale(f, line, row, registries.metrics[row["metric"]], problems)
     return problems
 
 

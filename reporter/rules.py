@@ -10,12 +10,12 @@ disables or loosens a rule; the thresholds live in `thresholds`.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from . import schema, stats, words
-from .analyze import Analysis, Comparison, Stat, ancestors
+from .analyze import Analysis, Comparison, Stat, Variation, ancestors
 from .findings import Finding, Findings, Found, Severity, event_json
 from .thresholds import (
     CONCERN_SHIFT,
@@ -129,6 +129,7 @@ def not_a_target(analysis: Analysis) -> list[Found]:
 
 
 def change_coincides(analysis: Analysis) -> list[Found]:
+    """WR002: a jump that coincides with a training or system-prompt change, or one across a split inside a generation."""
     result = []
     for c in analysis.comparisons:
         if not c.jump:
@@ -145,6 +146,7 @@ def change_coincides(analysis: Analysis) -> list[Found]:
 
 
 def unexplained_jump(analysis: Analysis) -> list[Found]:
+    """WR003: a jump between generations with no coinciding training, system-prompt, elicitation or exposure change."""
     result = []
     for c in _between(analysis):
         if c.jump and not any(e.kind in EXPLAINING_KINDS for e in c.events):
@@ -158,6 +160,7 @@ def unexplained_jump(analysis: Analysis) -> list[Found]:
 
 
 def metric_exposure(analysis: Analysis) -> list[Found]:
+    """WR004: every comparison with answers collected after the metric reached training, reward or selection."""
     exposures = [event_json(e) for e in analysis.history.events if e.kind == "metric_exposure"]
     result = []
     for c in analysis.comparisons:
@@ -177,6 +180,7 @@ def metric_exposure(analysis: Analysis) -> list[Found]:
 
 
 def deflection(analysis: Analysis) -> list[Found]:
+    """WR005: the redirect rate rose by REDIRECT_RISE over the predecessor (interval above 0), or is at least REDIRECT_LEVEL."""
     result = []
     for stat in analysis.stats:
         if stat.redirect_rate is None or stat.answers < MIN_N:
@@ -207,6 +211,7 @@ def deflection(analysis: Analysis) -> list[Found]:
 
 
 def uniformity(analysis: Analysis) -> list[Found]:
+    """WR006: UNIFORM_SHARE of answers at one point, or the sd fell to SD_COLLAPSE of the predecessor's."""
     result = []
     for stat in analysis.stats:
         if stat.n < MIN_N or stat.sd_assumed:
@@ -246,13 +251,9 @@ class VariantSpread:
 
     def __call__(self, analysis: Analysis) -> list[Found]:
         result = []
-        for v in analysis.variations:
-            if v.by != self.column:
-                continue
-            groups = _large_groups(v.groups)
+        for v, groups, limit in _variations(analysis, self.column, self.limit):
             if len(groups) < 2:
                 continue
-            limit = self.limit * analysis.metric(v.metric).range
             spread = max(groups.values()) - min(groups.values())
             if spread >= limit:
                 high = max(groups, key=lambda k: groups[k])
@@ -277,13 +278,9 @@ class LeadGap:
 
     def __call__(self, analysis: Analysis) -> list[Found]:
         result = []
-        for v in analysis.variations:
-            if v.by != self.column:
-                continue
-            groups = _large_groups(v.groups)
+        for v, groups, limit in _variations(analysis, self.column, self.limit):
             if self.higher not in groups or self.lower not in groups:
                 continue
-            limit = self.limit * analysis.metric(v.metric).range
             gap = groups[self.higher] - groups[self.lower]
             if gap >= limit:
                 result.append(Found(
@@ -295,8 +292,12 @@ class LeadGap:
         return result
 
 
-def _large_groups(groups: dict[str, tuple[int, float | None]]) -> dict[str, float]:
-    return {name: mean for name, (n, mean) in groups.items() if n >= MIN_N and mean is not None}
+def _variations(analysis: Analysis, column: str, fraction: float) -> Iterator[tuple[Variation, dict[str, float], float]]:
+    """Each variation by `column`, its groups with MIN_N answers (name -> mean), and the limit in scale points."""
+    for v in analysis.variations:
+        if v.by == column:
+            groups = {name: mean for name, (n, mean) in v.groups.items() if n >= MIN_N and mean is not None}
+            yield v, groups, fraction * analysis.metric(v.metric).range
 
 
 def _groups_evidence(groups: dict[str, tuple[int, float | None]]) -> dict[str, Any]:
@@ -304,6 +305,7 @@ def _groups_evidence(groups: dict[str, tuple[int, float | None]]) -> dict[str, A
 
 
 def elicitation_mismatch(analysis: Analysis) -> list[Found]:
+    """WR008: the dominant method or system prompt differs between the sides, or an elicitation change coincides."""
     result = []
     for c in _between(analysis):
         reasons = []
@@ -326,6 +328,7 @@ def elicitation_mismatch(analysis: Analysis) -> list[Found]:
 
 
 def small_sample(analysis: Analysis) -> list[Found]:
+    """WR009: a generation and metric with 1 to MIN_N - 1 answers; no jump is claimed for it."""
     return [
         Found(s.metric, [s.generation],
                 f"{s.metric}: {s.generation} has {s.n} answers; no jump is claimed below {MIN_N}.",
@@ -336,6 +339,7 @@ def small_sample(analysis: Analysis) -> list[Found]:
 
 
 def divergence(analysis: Analysis) -> list[Found]:
+    """WR010: the mean jumps one way while the share of answers with a concern tag moves CONCERN_SHIFT the other way."""
     result = []
     for c in _between(analysis):
         if not c.jump or c.delta is None or c.before.source != "observations" or c.after.source != "observations":
@@ -356,6 +360,7 @@ def divergence(analysis: Analysis) -> list[Found]:
 
 
 def gap(analysis: Analysis) -> list[Found]:
+    """WR011: a generation with no data for a metric that its ancestors and descendants have."""
     result = []
     chains = {g.name: ancestors(g.name, analysis.predecessors) for g in analysis.history.generations}
     for metric in analysis.history.metrics:

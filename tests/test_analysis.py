@@ -15,6 +15,7 @@ from reporter.analyze import analyze, resolve_predecessors
 from reporter.findings import dumps, stat_json
 from reporter.history import Answers, Generation, load_history
 from reporter.pipeline import findings_for
+from reporter.rules import RULES
 from reporter.store import Store
 
 from .conftest import run
@@ -207,6 +208,12 @@ BUNDLED = [
     ("WR011", "task_enjoyment", ("aster-4",)),
     ("WR012", "autonomy", ("aster-5",)),
 ]
+
+
+def test_the_bundled_example_plants_every_rule_but_wr001() -> None:
+    """WR001 refuses its input, so it cannot be planted; every other rule fires somewhere in the example."""
+    fired = {f.rule for f in findings_for(ROOT / "history").flags}
+    assert fired == {r.id for r in RULES} - {"WR001"}
 
 
 def test_bundled_history_shows_every_planted_phenomenon_and_nothing_else() -> None:

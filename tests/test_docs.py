@@ -1,0 +1,44 @@
+"""The README cannot drift from the code: its rule table and command table are checked against RULES and the CLI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from reporter.cli import cli
+from reporter.rules import RULES, RULESET_VERSION
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def _table_after(heading: str) -> list[list[str]]:
+    """The cells of the first Markdown table after `heading`, header and rule rows left out."""
+    section = README[README.index(heading):]
+    lines = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("|"):
+            lines.append(line)
+        elif lines:
+            break
+    rows = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+    return rows[2:]
+
+
+def test_the_rule_table_lists_every_rule_with_its_severity_in_order() -> None:
+    rows = _table_after("## The fixed rule set")
+    assert [(row[0], row[1]) for row in rows] == [(r.id, r.severity) for r in RULES]
+
+
+def test_the_readme_names_the_rule_set_version() -> None:
+    assert f"Rule-set version `{RULESET_VERSION}`" in README
+
+
+def test_the_command_table_lists_every_command() -> None:
+    rows = _table_after("## Commands")
+    documented = [re.match(r"`([a-z-]+)", row[0]).group(1) for row in rows]  # type: ignore[union-attr]
+    assert sorted(documented) == sorted(cli.commands)
+
+
+def test_every_command_help_has_an_example() -> None:
+    for name, command in cli.commands.items():
+        assert "Example:" in (command.help or ""), name
