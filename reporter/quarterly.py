@@ -9,7 +9,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from . import __version__
 from .analyze import answers_per_generation
@@ -22,13 +22,14 @@ from .store.files import sha256_bytes, write_atomic
 
 MANIFEST_SCHEMA = "welfare-report/quarterly/1"
 MANIFEST = "manifest.json"
+Status = Literal["written", "unchanged", "replaced"]
 
 
 @dataclass(frozen=True)
 class QuarterlyResult:
     quarter: Quarter
     directory: Path
-    status: str  # "written", "unchanged" or "replaced"
+    status: Status
 
 
 def _flag_key(flag: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
