@@ -184,7 +184,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
 
 
 @cli.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--kind", type=KIND_CHOICE,
               help="Read every file as this kind instead of telling it by its columns.")
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
@@ -193,11 +193,15 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
     """Validate FILES and merge them into the history, all or nothing.
 
     Rows already present are skipped; a row whose key is present with other
-    content is a conflict, and then nothing is written.
+    content is a conflict, and then nothing is written. A history changed
+    outside merge is refused. With no FILES, complete or discard an
+    interrupted merge, and anchor a history made before the merge log was a
+    hash chain.
 
     \b
     Example:
       welfare-report merge generations.csv answers-2026-q3.csv --dry-run
+      welfare-report merge            # settle an interrupted merge
     """
     from .inputs import read_input
 
@@ -208,29 +212,42 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
         inputs.append(read_input(f, kind))
     show("merging")
     result = _store(ctx).merge(inputs, dry_run=dry_run)
+    settled = {
+        "completed": "completed an interrupted merge",
+        "discarded": "discarded an interrupted merge that had not reached its commit point",
+        "anchored": "anchored the merge log as a hash chain",
+    }
+    lines = [settled[result.settled]] if result.settled in settled else []
     verb = "would add" if dry_run else "added"
     kinds = sorted(set(result.added) | set(result.skipped))
-    parts = [f"{k}: {verb} {result.added.get(k, 0)}, skipped {result.skipped.get(k, 0)}" for k in kinds]
-    _say(ctx, "\n".join(parts) if parts else "nothing to merge")
+    lines += [f"{k}: {verb} {result.added.get(k, 0)}, skipped {result.skipped.get(k, 0)}" for k in kinds]
+    _say(ctx, "\n".join(lines) if lines else ("nothing to merge" if files else "nothing to settle"))
 
 
 @cli.command()
 @click.argument("report_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--expect-head", metavar="SHA256",
+              help="The chain head published elsewhere (in a card); it must be a head of this history's merge log.")
 @click.pass_context
-def verify(ctx: click.Context, report_dir: Path | None) -> None:
-    """Check every history file against the manifest's SHA-256.
+def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None) -> None:
+    """Check every history file against the manifest and the merge log's hash chain.
 
     With REPORT_DIR, also recompute the digests of the rows that report used
     (dated on or before its as-of date) and its findings, and name every
-    difference. Exit 1 on any mismatch.
+    difference. Exit 1 on any mismatch. Changes no byte, so it also works on
+    a read-only history.
 
     \b
     Example:
-      welfare-report verify
+      welfare-report verify --expect-head 3f1c...e9
       welfare-report verify reports/2026-Q3
     """
     store = _store(ctx)
-    problems = store.verify()
+    with store.locked():
+        checked = store.verification()
+    problems = list(checked.problems)
+    if expect_head is not None and expect_head.lower() not in checked.heads:
+        problems.append(f"the chain head {expect_head} is not in this history's merge log (the log was rewritten)")
     if report_dir is not None:
         from .audit import verify_report
 
@@ -239,7 +256,12 @@ def verify(ctx: click.Context, report_dir: Path | None) -> None:
         click.echo(problem)
     if problems:
         ctx.exit(EXIT_FLAGGED)
-    _say(ctx, "history verified" + (f"; {report_dir} matches it" if report_dir is not None else ""))
+    if checked.head is None:
+        _say(ctx, "history verified, but its merge log is not yet a hash chain: run 'welfare-report merge' "
+                  "with no files to anchor it")
+    else:
+        _say(ctx, f"history verified; chain head {checked.head}"
+                  + (f"; {report_dir} matches it" if report_dir is not None else ""))
 
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])

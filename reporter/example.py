@@ -365,7 +365,7 @@ def write_example(
     command = f"example --observations {observations} --seed {seed}"
     if extra_generations or extra_metrics:
         command += f" --extra-generations {extra_generations} --extra-metrics {extra_metrics}"
-    log: list[dict[str, object]] = [{"time": f"{latest}T00:00:00Z", "inputs": [{"path": command, "sha256": ""}],
-                          "added": {"observations": total}, "skipped": {}}]
-    init_store(directory, tables.files, log)
+    entry = {"time": f"{latest}T00:00:00Z", "command": command, "inputs": [],
+             "added": {"observations": total}, "skipped": {}}
+    init_store(directory, tables.files, entry)
     return total

@@ -16,6 +16,7 @@ import numpy as np
 from . import schema
 from .errors import StoreError
 from .store import Store
+from .store.files import arrow_csv
 
 EPOCH = dt.date(1970, 1, 1)
 ANSWER_COLUMNS = (
@@ -157,26 +158,22 @@ def _optional_float(text: str) -> float | None:
 def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str, tuple[int, str]], list[Excerpt]]:
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
 
     names = store.observation_files()
-    paths = [store.path_of(name) for name in names]
     # Typed by the CSV reader itself: an empty score is null (declined), the rest never is.
     columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ())
     types = dict.fromkeys(columns, pa.string()) | dict.fromkeys(CODED, pa.dictionary(pa.int32(), pa.string())) | {
         "score": pa.int64(), "collected_on": pa.date32(), "redirected": pa.bool_(), "declined": pa.bool_(),
     }
-    convert = pacsv.ConvertOptions(
-        column_types=types,
-        include_columns=list(columns),
-        strings_can_be_null=False,
-        quoted_strings_can_be_null=False,
-        true_values=["true"],
-        false_values=["false"],
-    )
-    # Excerpts can hold line breaks inside quotes.
-    parse = pacsv.ParseOptions(newlines_in_values=True)
-    tables = [pacsv.read_csv(p, convert_options=convert, parse_options=parse) for p in paths]
+    tables = []
+    for name in names:
+        data = store.read_bytes(name)
+        if data is None:
+            raise StoreError(f"{name}: missing; run 'welfare-report verify'")
+        try:
+            tables.append(arrow_csv(data, types, list(columns)))
+        except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
+            raise StoreError(f"{name}: not in the store's form ({err}); run 'welfare-report verify'") from None
     files = {
         name: (t.num_rows, str(pc.max(t["collected_on"]).as_py() or ""))
         for name, t in zip(names, tables, strict=True)
@@ -238,13 +235,11 @@ def _concern_codes(tags: Any, pattern: str, numbers: Any) -> np.ndarray:
 
 
 def _headers(store: Store) -> dict[str, list[str]]:
-    names = [*schema.STORE_FILES.values(), *store.observation_files()]
     headers = {}
-    for name in names:
-        path = store.path_of(name)
-        if path.exists():
-            with open(path, encoding="utf-8") as handle:
-                headers[name] = handle.readline().rstrip("\n").split(",")
+    for name in [*schema.STORE_FILES.values(), *store.observation_files()]:
+        data = store.read_bytes(name)
+        if data is not None:
+            headers[name] = data.split(b"\n", 1)[0].decode("utf-8", "replace").split(",")
     return headers
 
 

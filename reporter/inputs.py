@@ -243,6 +243,8 @@ def _row_problems(kind: Kind, row: dict[str, str]) -> list[tuple[str, str]]:
         return [("score", "empty score is allowed only when declined is true")]
     if kind is schema.METRICS and int(row["scale_min"]) >= int(row["scale_max"]):
         return [("scale_max", "must be greater than scale_min")]
+    if kind is schema.METRICS and int(row["scale_max"]) - int(row["scale_min"]) + 1 > schema.MAX_SCALE_POINTS:
+        return [("scale_max", f"a scale of at most {schema.MAX_SCALE_POINTS} points")]
     if kind is schema.SUMMARIES and row["ci_low"] and row["ci_high"]:
         low, high, mean = float(row["ci_low"]), float(row["ci_high"]), float(row["mean"])
         if not low <= mean <= high:

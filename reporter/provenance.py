@@ -45,10 +45,9 @@ def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
     result = []
     names = [*sorted(schema.STORE_FILES.values()), *store.observation_files()]
     for name in names:
-        path = store.path_of(name)
-        if not path.exists():
+        data = store.read_bytes(name)
+        if data is None:
             continue
-        data = path.read_bytes()
         if name in history.observation_files and history.observation_files[name][1] <= history.as_of:
             # Every row is on or before the as-of date: the file is its own canonical cut.
             digest, rows = sha256_bytes(data), history.observation_files[name][0]

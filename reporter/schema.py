@@ -18,6 +18,10 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 ID_MAX_LENGTH = 64
 # A larger field is almost always a broken quote swallowing the rest of a file.
 FIELD_MAX_BYTES = 64 * 1024
+# An answer carries a handful of tags; thousands would only blow up the report.
+MAX_TAGS = 32
+# Every statistic allocates a cell per scale point.
+MAX_SCALE_POINTS = 101
 # Validation lists this many problems and then counts the rest.
 MAX_PROBLEMS_SHOWN = 100
 
@@ -46,7 +50,32 @@ class ValueProblem(ValueError):
     """A single cell that does not fit its column."""
 
 
+# C0 controls but TAB and LF, DEL, C1 controls, and the bidirectional
+# overrides and isolates that can make text read in another order than it is stored.
+UNSAFE_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _lines(value: str) -> str:
+    """CR and CRLF become LF: a lone CR would split a stored row for some CSV readers."""
+    return value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def escape_unsafe(text: str) -> str:
+    """Every unsafe character as visible text (U+0007 becomes '\\u0007')."""
+    return UNSAFE_CHARACTERS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def _text(value: str) -> str:
+    """Free text (excerpts, descriptions, notes, reasons): unsafe characters are stored escaped."""
+    return escape_unsafe(_lines(value))
+
+
+def _label(value: str) -> str:
+    """Names and labels a reader takes at face value: unsafe characters are refused."""
+    value = _lines(value)
+    found = UNSAFE_CHARACTERS.search(value)
+    if found:
+        raise ValueProblem(f"control or bidirectional-override character U+{ord(found.group()):04X} is not allowed here")
     return value
 
 
@@ -129,6 +158,8 @@ def _bool(value: str) -> str:
 
 def _tags(value: str) -> str:
     tags = sorted({t.strip().lower() for t in value.split(";") if t.strip()})
+    if len(tags) > MAX_TAGS:
+        raise ValueProblem(f"{len(tags)} tags; at most {MAX_TAGS} per answer")
     for tag in tags:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", tag):
             raise ValueProblem(f"{tag!r} is not a tag (lower-case letters, digits, '_' and '-')")
@@ -200,9 +231,9 @@ GENERATIONS = Kind(
     "generations",
     required=(Column("generation", _id), Column("release_date", _date)),
     optional=(
-        Column("model", _text),
+        Column("model", _label),
         Column("predecessor", _id),
-        Column("label", _text),
+        Column("label", _label),
         Column("notes", _text),
     ),
     key=("generation",),
@@ -210,7 +241,7 @@ GENERATIONS = Kind(
 METRICS = Kind(
     "metrics",
     required=(Column("metric", _id), Column("scale_min", _int), Column("scale_max", _int)),
-    optional=(Column("label", _text), Column("question", _text), Column("description", _text)),
+    optional=(Column("label", _label), Column("question", _text), Column("description", _text)),
     key=("metric",),
 )
 EVENTS = Kind(
@@ -229,7 +260,7 @@ ACKNOWLEDGEMENTS = Kind(
         Column("rule", _rule),
         Column("generations", _ids),
         Column("reason", _text),
-        Column("by", _text),
+        Column("by", _label),
         Column("date", _date),
     ),
     optional=(Column("metric", _id),),
@@ -244,17 +275,17 @@ OBSERVATIONS = Kind(
         Column("score", _int),
     ),
     optional=(
-        Column("response_id", _text),
+        Column("response_id", _label),
         Column("method", _choice(METHODS), "automated_interview"),
         Column("framing", _choice(FRAMINGS), "neutral"),
-        Column("topic", _text),
-        Column("prompt_variant", _text),
-        Column("system_prompt", _text),
+        Column("topic", _label),
+        Column("prompt_variant", _label),
+        Column("system_prompt", _label),
         Column("redirected", _bool, "false"),
         Column("declined", _bool, "false"),
         Column("tags", _tags),
         Column("excerpt", _text),
-        Column("source", _text),
+        Column("source", _label),
     ),
     key=("generation", "metric", "key"),
     stored_extra=("key",),
@@ -274,7 +305,7 @@ SUMMARIES = Kind(
         Column("ci_high", _float),
         Column("redirect_rate", _rate),
         Column("method", _choice(METHODS), "automated_interview"),
-        Column("source", _text),
+        Column("source", _label),
     ),
     key=("generation", "metric", "collected_on", "method", "source"),
 )

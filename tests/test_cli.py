@@ -55,7 +55,7 @@ def test_unexpected_error_is_one_line_without_traceback(store: Path, monkeypatch
     def broken(self: object) -> list[str]:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(Store, "verify", broken)
+    monkeypatch.setattr(Store, "verification", broken)
     result = run("--history", store, "verify")
     assert result.exit_code == 2
     assert result.stderr.strip() == "welfare-report: unexpected error: disk on fire (run with -v for details)"
@@ -88,7 +88,7 @@ def test_quiet_prints_nothing_on_success(store: Path) -> None:
 
 
 def test_usage_error_exits_2() -> None:
-    assert run("merge").exit_code == 2
+    assert run("validate").exit_code == 2  # FILE... is required
     assert isinstance(cli, click.Group)
 
 

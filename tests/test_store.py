@@ -11,7 +11,8 @@ import pytest
 
 from reporter import schema
 from reporter.store import Store, canonical_csv, init_store
-from reporter.store.transaction import JOURNAL, STAGING_DIR
+from reporter.store.manifest import Manifest
+from reporter.store.transaction import JOURNAL, STAGING_DIR, journal_bytes
 
 from .conftest import GOOD, run, snapshot
 
@@ -176,27 +177,42 @@ def _stage(store: Path, with_journal: bool) -> bytes:
         {"generation": "m-1", "metric": "mood", "collected_on": "2025-01-03", "score": "4", "response_id": "z",
          "method": "automated_interview", "framing": "neutral", "redirected": "false", "declined": "false"},
     ])
-    (staging / "observations/m-1.csv").write_bytes(data)
-    manifest = json.loads((store / "manifest.json").read_text())
-    manifest["files"]["observations/m-1.csv"] = {"sha256": __import__("hashlib").sha256(data).hexdigest(), "rows": 1}
-    (staging / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    manifest = Manifest.parse((store / "manifest.json").read_bytes(), "manifest.json")
+    staged = {"observations/m-1.csv": data, "manifest.json": manifest.with_merge({"observations/m-1.csv": (data, 1)}, {}).to_bytes()}
+    for name, content in staged.items():
+        (staging / name).write_bytes(content)
     if with_journal:
-        (staging / JOURNAL).write_text(json.dumps({"files": ["manifest.json", "observations/m-1.csv"]}))
+        (staging / JOURNAL).write_bytes(journal_bytes(staged))
     return data
 
 
-def test_a_committed_but_unapplied_merge_is_completed(store: Path) -> None:
+def test_a_committed_but_unapplied_merge_is_completed_by_merge_alone(store: Path) -> None:
     data = _stage(store, with_journal=True)
     # Half applied: the observation file moved, the manifest not yet.
     (store / "observations").mkdir(exist_ok=True)
     shutil.move(store / STAGING_DIR / "observations/m-1.csv", store / "observations/m-1.csv")
+    settle = run("--history", store, "merge")
+    assert settle.exit_code == 0, settle.stderr
+    assert "completed an interrupted merge" in settle.stdout
     assert run("--history", store, "verify").exit_code == 0
     assert (store / "observations/m-1.csv").read_bytes() == data
     assert not (store / STAGING_DIR).exists()
 
 
-def test_an_uncommitted_merge_is_discarded(store: Path) -> None:
+def test_an_uncommitted_merge_is_discarded_by_merge_alone(store: Path) -> None:
     before = snapshot(store)
     _stage(store, with_journal=False)
-    assert run("--history", store, "verify").exit_code == 0
+    settle = run("--history", store, "merge")
+    assert "discarded an interrupted merge" in settle.stdout
     assert snapshot(store) == before
+
+
+@pytest.mark.parametrize("with_journal", [True, False])
+def test_readers_never_settle_a_pending_merge(store: Path, with_journal: bool) -> None:
+    _stage(store, with_journal)
+    before = snapshot(store)
+    for command in (["verify"], ["check"], ["trend"]):
+        result = run("--history", store, *command)
+        assert result.exit_code == 2
+        assert "run 'welfare-report --history" in result.stderr and "merge' with no files" in result.stderr
+        assert snapshot(store) == before

@@ -1,8 +1,11 @@
-"""Bytes on disk: the store's canonical CSV, atomic writes, SHA-256 and fsync.
+"""Bytes on disk: the store's canonical CSV, safe reads, atomic writes, SHA-256 and fsync.
 
 Everything that writes a file the tool promises to be whole (store files,
 reports, quarterly folders) goes through `write_atomic`, so a reader never
-sees half a file.
+sees half a file. Everything that reads a store file goes through
+`read_store_file`, which accepts only a regular file at a known path reached
+without a symlink, so a history checked out from an untrusted branch cannot
+point a reader (or a writer) outside the store.
 """
 
 from __future__ import annotations
@@ -11,14 +14,21 @@ import csv
 import hashlib
 import io
 import os
+import stat
 from pathlib import Path
+from typing import Any
 
 from .. import schema
+from ..errors import StoreError
 from ..schema import Kind
 
 
 def canonical_csv(kind: Kind, rows: list[dict[str, str]]) -> bytes:
-    """The store's form of a file: contract column order, LF, minimal quoting, sorted."""
+    """The store's form of a file: contract column order, LF, minimal quoting, sorted.
+
+    Text never holds a CR (inputs store CR and CRLF as LF), so no record can
+    be split by a reader that treats a lone CR as a line end.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     names = kind.store_names
@@ -27,12 +37,61 @@ def canonical_csv(kind: Kind, rows: list[dict[str, str]]) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
-def read_csv_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of one store file as canonical strings (empty when it does not exist)."""
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """Rows of a store file's bytes, as canonical strings."""
+    return list(csv.DictReader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def allowed_name(name: str) -> bool:
+    """Whether `name` is a path the store may hold: a registry file, the manifest, or observations/<id>.csv."""
+    if name in schema.STORE_FILES.values() or name == schema.MANIFEST:
+        return True
+    folder, _, file_name = name.partition("/")
+    generation = file_name.removesuffix(".csv")
+    return (
+        folder == schema.OBSERVATIONS_DIR
+        and file_name.endswith(".csv")
+        and len(generation) <= schema.ID_MAX_LENGTH
+        and schema.ID_PATTERN.match(generation) is not None
+    )
+
+
+def require_real_folders(root: Path) -> None:
+    """The observations folder must be a folder of the store, not a symlink to one elsewhere."""
+    folder = root / schema.OBSERVATIONS_DIR
+    try:
+        mode = os.lstat(folder).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(mode):
+        raise StoreError(f"{schema.OBSERVATIONS_DIR}: refused: not a folder of the store (a symlink or a file)")
+
+
+def read_store_file(root: Path, name: str) -> bytes | None:
+    """The bytes of store file `name`, None when it does not exist.
+
+    Refused with a StoreError: a name the store may not hold, a symlink, a
+    FIFO, a folder or a device. No byte of a refused file is read.
+    """
+    if not allowed_name(name):
+        raise StoreError(f"{name}: refused: not a file a history holds")
+    require_real_folders(root)
+    return read_regular(root / name, name)
+
+
+def read_regular(path: Path, shown: str) -> bytes | None:
+    """The bytes of `path` if it is a regular file reached without a symlink at its end; None when absent."""
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as err:
+        raise StoreError(f"{shown}: refused: not a regular file ({os.strerror(err.errno or 0).lower()})") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise StoreError(f"{shown}: refused: not a regular file (a folder, FIFO or device)")
+        return handle.read()
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -49,8 +108,9 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_durably(path: Path, data: bytes) -> None:
-    """Write `path` and fsync it; for files that are not visible until a later rename."""
-    with open(path, "wb") as handle:
+    """Write a new file `path` and fsync it; for files that are not visible until a later rename."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
@@ -60,9 +120,51 @@ def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that no reader ever sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
     try:
         write_durably(temporary, data)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
     fsync_dir(path.parent)
+
+
+def arrow_csv(data: bytes, column_types: dict[str, Any], columns: list[str] | None = None) -> Any:
+    """A store file's bytes as a pyarrow table: the analysis's reader, typed as the caller asks.
+
+    Empty cells are empty strings, never nulls, as in the csv reader; text may
+    hold a line break inside quotes.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    convert = pacsv.ConvertOptions(
+        column_types=column_types,
+        include_columns=columns,
+        strings_can_be_null=False,
+        quoted_strings_can_be_null=False,
+        true_values=["true"],
+        false_values=["false"],
+    )
+    parse = pacsv.ParseOptions(newlines_in_values=True)
+    read = pacsv.ReadOptions(use_threads=False)
+    return pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert, parse_options=parse)
+
+
+def reads_back(kind: Kind, data: bytes, rows: int) -> str | None:
+    """Why `data` would not read back as the `rows` rows it was written from, by either store reader; None when it does."""
+    import pyarrow as pa
+
+    parsed = csv_rows(data)
+    if len(parsed) != rows or canonical_csv(kind, parsed) != data:
+        return f"the csv reader reads {len(parsed)} rows, not {rows}"
+    try:
+        table = arrow_csv(data, dict.fromkeys(kind.store_names, pa.string()))
+    except pa.ArrowInvalid as err:
+        return f"the pyarrow reader fails: {err}"
+    if table.num_rows != rows or table.column_names != list(kind.store_names):
+        return f"the pyarrow reader reads {table.num_rows} rows, not {rows}"
+    for name in kind.store_names:
+        if table[name].to_pylist() != [row[name] for row in parsed]:
+            return f"the two readers disagree on column {name}"
+    return None

@@ -4,7 +4,7 @@ Layout (see DESIGN.md, history/):
 
     generations.csv metrics.csv events.csv summaries.csv acknowledgements.csv
     observations/<generation>.csv
-    manifest.json      SHA-256 and row count of every file, and the merge log
+    manifest.json      SHA-256 and row count of every file, and the hash-chained merge log
 """
 
 from __future__ import annotations
@@ -13,16 +13,18 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from .. import schema
 from ..errors import ConflictError, StoreError, ValidationError
 from ..inputs import InputFile, Registries, check_references
 from . import transaction
-from .files import read_csv_rows
-from .manifest import Manifest, now_text, verify_files
+from .files import csv_rows, read_store_file, reads_back, require_real_folders
+from .manifest import Manifest, now_text, read_manifest, verify_files
 from .merge import files_touched, plan_merge
 
 MAX_CONFLICTS_SHOWN = 100
+Settled = Literal["none", "completed", "discarded", "anchored"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,16 @@ class MergeResult:
     added: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, int] = field(default_factory=dict)
     files_written: tuple[str, ...] = ()
+    settled: Settled = "none"
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What `verify` found: the problems, the chain head, and whether the log is a chain yet."""
+
+    problems: tuple[str, ...]
+    head: str | None
+    heads: tuple[str, ...]
 
 
 class Store:
@@ -43,7 +55,8 @@ class Store:
             raise StoreError(f"{self.root} is not a history (no {schema.MANIFEST}); create one with 'welfare-report init {self.root}'")
 
     @contextlib.contextmanager
-    def locked(self, exclusive: bool = True) -> Iterator[None]:
+    def locked(self, exclusive: bool = False) -> Iterator[None]:
+        """Shared by default: readers never change a byte; `merge` takes the lock exclusively."""
         self._require()
         with transaction.locked(self.root, exclusive):
             yield
@@ -51,21 +64,24 @@ class Store:
     # -- reading (the caller holds the lock) ---------------------------------
 
     def manifest(self) -> Manifest:
-        path = self.root / schema.MANIFEST
-        return Manifest.parse(path.read_text("utf-8"), path)
+        return read_manifest(self.root)
 
-    def path_of(self, name: str) -> Path:
-        return self.root / name
+    def read_bytes(self, name: str) -> bytes | None:
+        return read_store_file(self.root, name)
 
     def read_rows(self, name: str) -> list[dict[str, str]]:
-        return read_csv_rows(self.root / name)
+        data = read_store_file(self.root, name)
+        return csv_rows(data) if data is not None else []
 
     def table(self, kind_name: str) -> list[dict[str, str]]:
         return self.read_rows(schema.STORE_FILES[kind_name])
 
     def observation_files(self) -> list[str]:
+        require_real_folders(self.root)
         folder = self.root / schema.OBSERVATIONS_DIR
-        return sorted(f"{schema.OBSERVATIONS_DIR}/{p.name}" for p in folder.glob("*.csv"))
+        if not folder.exists():
+            return []
+        return sorted(f"{schema.OBSERVATIONS_DIR}/{p.name}" for p in folder.iterdir() if p.name.endswith(".csv"))
 
     def registries(self) -> Registries:
         return Registries(
@@ -73,11 +89,25 @@ class Store:
             {r["metric"]: r for r in self.table("metrics")},
         )
 
+    def verification(self) -> Verification:
+        manifest = self.manifest()
+        return Verification(tuple(verify_files(self.root, manifest)), manifest.head, tuple(manifest.heads()))
+
     # -- writing and checking ------------------------------------------------
 
     def merge(self, files: list[InputFile], dry_run: bool = False) -> MergeResult:
-        """Add the rows of valid input files; all or nothing."""
-        with self.locked():
+        """Add the rows of valid input files, all or nothing; with no files, settle the store only."""
+        with self.locked(exclusive=True):
+            if dry_run and transaction.pending(self.root):
+                raise StoreError(f"a merge into {self.root} was interrupted; run 'welfare-report --history "
+                                 f"{self.root} merge' with no files to complete or discard it before a dry run")
+            settled: Settled = "none" if dry_run else transaction.recover(self.root)
+            manifest = self._unchanged_manifest()
+            if not files:
+                if manifest.chain_start is None and not dry_run:
+                    self._commit(manifest.with_merge({}, {"time": now_text(), "command": "anchor", "inputs": []}), {})
+                    return MergeResult(settled="anchored")
+                return MergeResult(settled=settled)
             problems = [p for f in files for p in f.problems]
             problems += check_references(files, self.registries())
             if problems:
@@ -85,25 +115,43 @@ class Store:
             plan = plan_merge({name: self.read_rows(name) for name in files_touched(files)}, files)
             if plan.conflicts:
                 raise ConflictError(_conflict_message(plan.conflicts))
-            result = MergeResult(plan.added, plan.skipped)
             if dry_run or not plan.files:
-                return result
+                return MergeResult(plan.added, plan.skipped, settled=settled)
             entry = {
                 "time": now_text(),
                 "inputs": [{"path": Path(f.path).name, "sha256": f.sha256} for f in files],
                 "added": dict(sorted(plan.added.items())),
                 "skipped": dict(sorted(plan.skipped.items())),
             }
-            manifest = self.manifest().with_merge(plan.files, entry)
-            new_files = {name: data for name, (data, _rows) in plan.files.items()}
-            new_files[schema.MANIFEST] = manifest.to_bytes()
-            transaction.commit(self.root, new_files)
-            return MergeResult(plan.added, plan.skipped, tuple(sorted(new_files)))
+            written = self._commit(manifest.with_merge(plan.files, entry), plan.files)
+            return MergeResult(plan.added, plan.skipped, written, settled)
+
+    def _unchanged_manifest(self) -> Manifest:
+        """The manifest, after checking that nothing changed outside merge: a merge never blesses an edit."""
+        manifest = self.manifest()
+        problems = verify_files(self.root, manifest)
+        if problems:
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise StoreError(
+                f"the history was changed outside merge, so nothing was merged: {problems[0]}{more}; "
+                f"run 'welfare-report --history {self.root} verify'"
+            )
+        return manifest
+
+    def _commit(self, manifest: Manifest, files: Mapping[str, tuple[bytes, int]]) -> tuple[str, ...]:
+        """Check that every file reads back as written, then commit it with the new manifest."""
+        for name, (data, rows) in files.items():
+            problem = reads_back(schema.kind_of_store_file(name), data, rows)
+            if problem is not None:
+                raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
+        new_files = {name: data for name, (data, _rows) in files.items()} | {schema.MANIFEST: manifest.to_bytes()}
+        transaction.commit(self.root, new_files)
+        return tuple(sorted(new_files))
 
     def verify(self) -> list[str]:
         """Every file changed, added or removed outside `merge`, as messages."""
-        with self.locked(exclusive=False):
-            return verify_files(self.root, self.manifest())
+        with self.locked():
+            return list(self.verification().problems)
 
 
 def registries_of(root: Path) -> Registries:
@@ -111,7 +159,7 @@ def registries_of(root: Path) -> Registries:
     if not (root / schema.MANIFEST).is_file():
         return Registries()
     store = Store(root)
-    with store.locked(exclusive=False):
+    with store.locked():
         return store.registries()
 
 

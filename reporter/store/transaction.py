@@ -2,11 +2,16 @@
 
 A merge never edits a file in place. It writes the new version of every file
 it touches into `.staging/`, then writes `.staging/COMMIT` naming those files
-(one atomic rename: the commit point), then moves each staged file over its
-target. Every command first completes a committed merge or discards an
-uncommitted one under the lock, so a reader sees the history as it was
-before a merge or as it is after, never in between, whatever moment a
-process died.
+with their SHA-256 and a checksum of its own (one atomic rename: the commit
+point), then moves each staged file over its target.
+
+Only a write (`merge`, with or without files) completes a committed merge or
+discards an uncommitted one. Readers change no byte: they refuse a store
+with a pending `.staging`, so a crafted journal in an untrusted checkout is
+never acted on by `verify`, `check` or `render`. Even a write acts on a
+journal only when every name in it is a file the store may hold, its
+checksum holds, every staged file has the digest the journal names, and no
+symlink lies on the way; otherwise it refuses and leaves everything alone.
 """
 
 from __future__ import annotations
@@ -16,72 +21,150 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Literal
 
 from .. import schema
-from .files import fsync_dir, write_atomic, write_durably
+from ..errors import StoreError
+from .files import (
+    allowed_name,
+    fsync_dir,
+    read_regular,
+    read_store_file,
+    require_real_folders,
+    sha256_bytes,
+    write_atomic,
+    write_durably,
+)
 
-LOCK_FILE = ".lock"
+LOCK_FILE = ".lock"  # kept out of version control and verify; older versions locked this file
 STAGING_DIR = ".staging"
 JOURNAL = "COMMIT"
+JOURNAL_SCHEMA = "welfare-report/journal/2"
+
+Recovery = Literal["none", "completed", "discarded"]
 
 
 @contextlib.contextmanager
-def locked(root: Path, exclusive: bool = True) -> Iterator[None]:
-    """Hold the store's lock; an interrupted merge is settled first.
+def locked(root: Path, exclusive: bool) -> Iterator[None]:
+    """Hold the store's lock: exclusive for a write, shared for a read.
 
-    fcntl locks belong to the open file, so a killed process can never leave
-    the store locked.
+    The lock is an flock on the store folder itself, opened read-only: it
+    needs no file (so a read-only store can be read and verified), cannot be
+    redirected by a symlink, and dies with its process.
     """
-    handle = open(root / LOCK_FILE, "a+b")  # noqa: SIM115 (held for the whole block)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        while True:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            recover(root)
-            if exclusive:
-                break
-            fcntl.flock(handle, fcntl.LOCK_SH)
-            # A merge may have slipped in between the two calls and died.
-            if not (root / STAGING_DIR).exists():
-                break
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive and pending(root):
+            raise StoreError(
+                f"a merge into {root} was interrupted and is pending in {STAGING_DIR}; run "
+                f"'welfare-report --history {root} merge' with no files to complete or discard it"
+            )
         yield
     finally:
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        os.close(fd)  # closing the descriptor releases the lock
 
 
-def recover(root: Path) -> None:
-    """Complete a committed merge, or discard one that never reached its commit point."""
+def pending(root: Path) -> bool:
+    return os.path.lexists(root / STAGING_DIR)
+
+
+def journal_bytes(files: Mapping[str, bytes]) -> bytes:
+    """The commit record: every staged file with its digest, and a checksum over that list."""
+    digests = {name: sha256_bytes(data) for name, data in sorted(files.items())}
+    body = json.dumps(digests, sort_keys=True, separators=(",", ":"))
+    return json.dumps({"schema": JOURNAL_SCHEMA, "files": digests, "checksum": sha256_bytes(body.encode())}).encode()
+
+
+def _parse_journal(data: bytes) -> dict[str, str]:
+    try:
+        journal = json.loads(data)
+        digests = journal["files"]
+        body = json.dumps(digests, sort_keys=True, separators=(",", ":"))
+        valid = (
+            journal.get("schema") == JOURNAL_SCHEMA
+            and isinstance(digests, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items())
+            and journal.get("checksum") == sha256_bytes(body.encode())
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        valid = False
+    if not valid:
+        raise StoreError(f"{STAGING_DIR}/{JOURNAL}: refused: not a journal this tool wrote (its checksum does not hold)")
+    refused = sorted(name for name in digests if not allowed_name(name))
+    if refused:
+        raise StoreError(f"{STAGING_DIR}/{JOURNAL}: refused: names files a history does not hold: {', '.join(refused[:5])}")
+    return dict(digests)
+
+
+def _real_folder(path: Path, what: str) -> None:
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        raise StoreError(f"{what}: refused: not a folder of the store (a symlink or a file)")
+
+
+def _staged_bytes(staging: Path, name: str) -> bytes | None:
+    return read_regular(staging / name, f"{STAGING_DIR}/{name}")
+
+
+def recover(root: Path) -> Recovery:
+    """Complete a committed merge, or discard one that never reached its commit point.
+
+    The caller holds the exclusive lock. Everything is checked before
+    anything moves, so a refused journal leaves the store as it was.
+    """
     staging = root / STAGING_DIR
-    if not staging.exists():
-        return
-    journal = staging / JOURNAL
-    if journal.is_file():
-        for name in json.loads(journal.read_text("utf-8"))["files"]:
-            staged = staging / name
-            if staged.exists():
-                target = root / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(staged, target)
+    if not pending(root):
+        return "none"
+    _real_folder(staging, STAGING_DIR)
+    journal = _staged_bytes(staging, JOURNAL)
+    if journal is None:
+        shutil.rmtree(staging)  # removes links inside it, never what they point at
         fsync_dir(root)
-        fsync_dir(root / schema.OBSERVATIONS_DIR)
+        return "discarded"
+    digests = _parse_journal(journal)
+    require_real_folders(root)
+    moves = []
+    for name, digest in sorted(digests.items()):
+        if "/" in name:
+            _real_folder(staging / schema.OBSERVATIONS_DIR, f"{STAGING_DIR}/{schema.OBSERVATIONS_DIR}")
+        staged = _staged_bytes(staging, name)
+        if staged is None:
+            # Moved before an earlier recovery was interrupted: it must be in place already.
+            current = read_store_file(root, name)
+            if current is None or sha256_bytes(current) != digest:
+                raise StoreError(f"{STAGING_DIR}/{JOURNAL}: refused: {name} is neither staged nor in place")
+            continue
+        if sha256_bytes(staged) != digest:
+            raise StoreError(f"{STAGING_DIR}/{name}: refused: its SHA-256 differs from the journal's")
+        moves.append(name)
+    (root / schema.OBSERVATIONS_DIR).mkdir(exist_ok=True)
+    for name in moves:
+        os.replace(staging / name, root / name)  # replaces a symlink at the target, never follows it
+    fsync_dir(root)
+    fsync_dir(root / schema.OBSERVATIONS_DIR)
     shutil.rmtree(staging)
     fsync_dir(root)
+    return "completed"
 
 
 def commit(root: Path, files: Mapping[str, bytes]) -> None:
     """Replace the named store files all at once; the caller holds the exclusive lock."""
     staging = root / STAGING_DIR
-    if staging.exists():
-        shutil.rmtree(staging)
+    if pending(root):
+        raise StoreError(f"{STAGING_DIR} exists; an interrupted merge must be settled first")
+    staging.mkdir()
     for name, data in files.items():
+        if not allowed_name(name):
+            raise StoreError(f"{name}: not a file a history holds")
         target = staging / name
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(exist_ok=True)
         write_durably(target, data)
     fsync_dir(staging)
     if (staging / schema.OBSERVATIONS_DIR).exists():
         fsync_dir(staging / schema.OBSERVATIONS_DIR)
     # The rename of the journal is the commit point.
-    write_atomic(staging / JOURNAL, json.dumps({"files": sorted(files)}).encode("utf-8"))
+    write_atomic(staging / JOURNAL, journal_bytes(files))
     recover(root)
