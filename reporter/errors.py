@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+
+# Terminal output shows every control character as an escape and cuts a quoted value.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+SHOWN_CHARACTERS = 200
+
+
+def shown(text: str) -> str:
+    """`text` safe for a terminal: control and bidi characters escaped, cut at 200 characters."""
+    cut = text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + f"... ({len(text)} characters)"
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", cut)
 
 
 class ReporterError(Exception):
@@ -19,7 +30,7 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.column}: {self.message}"
+        return shown(f"{self.path}:{self.line}: ") + shown(self.column) + ": " + shown(self.message)
 
 
 class ValidationError(ReporterError):

@@ -12,15 +12,26 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import stat
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import schema
 from .errors import Problem
 from .schema import Kind
 
 csv.field_size_limit(1 << 30)  # the 64 KiB rule is ours to report, with a line number
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    """A Parquet value Python cannot hold (a date out of range): a problem at its row and column."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -62,6 +73,9 @@ def _read_csv(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str
             start = previous_end + 1
             previous_end = reader.line_num
             if not header:
+                if len(record) > schema.MAX_COLUMNS:
+                    problems.append(Problem(path, 1, "-", f"{len(record)} columns; at most {schema.MAX_COLUMNS}"))
+                    return [], []
                 header = [h.strip().lower() for h in record]
                 continue
             if not record or record == [""]:
@@ -93,71 +107,165 @@ def _scalar(value: object) -> object:
     return value
 
 
+class _JsonProblem(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique ignoring case and whose values are not nested."""
+    values: dict[str, object] = {}
+    for key, value in pairs:
+        name = key.strip().lower()
+        if name in values:
+            raise _JsonProblem(f"the key {key!r} appears more than once (keys are compared ignoring case)")
+        values[name] = value
+    return values
+
+
+def _json_row(raw: bytes, first: bool) -> dict[str, object]:
+    try:
+        value = json.loads(raw.decode("utf-8-sig" if first else "utf-8"), object_pairs_hook=_object)
+    except UnicodeDecodeError as err:
+        raise _JsonProblem(f"not UTF-8 text (byte at column {err.start + 1})") from None
+    except json.JSONDecodeError as err:
+        raise _JsonProblem(f"not a JSON object: {err.msg} at column {err.colno}") from None
+    except RecursionError:
+        raise _JsonProblem("nested too deeply") from None
+    except ValueError as err:  # an integer beyond Python's digit limit, among others
+        raise _JsonProblem(f"not a JSON object: {err}") from None
+    if not isinstance(value, dict):
+        raise _JsonProblem("not a JSON object")
+    if len(value) > schema.MAX_COLUMNS:
+        raise _JsonProblem(f"{len(value)} keys; at most {schema.MAX_COLUMNS}")
+    nested = sorted(k for k, v in value.items() if isinstance(v, dict | list))
+    if nested:
+        raise _JsonProblem(f"the value of {nested[0]!r} is nested (an object or a list); only plain values are read")
+    return {k: _scalar(v) for k, v in value.items()}
+
+
 def _read_jsonl(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str], list[RawRow]]:
-    header: list[str] = []
-    seen: set[str] = set()
+    header: dict[str, None] = {}
     rows: list[RawRow] = []
     for number, raw in enumerate(data.split(b"\n"), start=1):
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw.decode("utf-8-sig" if number == 1 else "utf-8"))
-        except UnicodeDecodeError as err:
-            problems.append(Problem(path, number, "-", f"not UTF-8 text (byte at column {err.start + 1})"))
+            values = _json_row(raw, number == 1)
+        except _JsonProblem as err:
+            problems.append(Problem(path, number, "-", str(err)))
             continue
-        except json.JSONDecodeError as err:
-            problems.append(Problem(path, number, "-", f"not a JSON object: {err.msg} at column {err.colno}"))
-            continue
-        if not isinstance(value, dict):
-            problems.append(Problem(path, number, "-", "not a JSON object"))
-            continue
-        values = {str(k).strip().lower(): _scalar(v) for k, v in value.items()}
-        for name in values:
-            if name not in seen:
-                seen.add(name)
-                header.append(name)
+        header.update(dict.fromkeys(values))
+        if len(header) > schema.MAX_COLUMNS:
+            problems.append(Problem(path, number, "-", f"more than {schema.MAX_COLUMNS} distinct keys"))
+            return [], []
         rows.append(RawRow(number, values))
-    return header, rows
+    return list(header), rows
 
 
 def _read_parquet(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str], list[RawRow]]:
+    """Rows of a Parquet file, its size checked from the metadata first and read in batches on one thread."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(io.BytesIO(data))
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        metadata = parquet.metadata
+        size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     except Exception as err:  # pyarrow raises several types for a broken file
         problems.append(Problem(path, 1, "-", f"not a readable Parquet file: {err}"))
         return [], []
-    header = [name.strip().lower() for name in table.column_names]
-    rows = [
-        RawRow(index + 2, {name: _scalar(v) for name, v in zip(header, record.values(), strict=True)})
-        for index, record in enumerate(table.to_pylist())
-    ]
+    if metadata.num_columns > schema.MAX_COLUMNS:
+        problems.append(Problem(path, 1, "-", f"{metadata.num_columns} columns; at most {schema.MAX_COLUMNS}"))
+        return [], []
+    if metadata.num_rows > schema.MAX_PARQUET_ROWS or size > schema.MAX_PARQUET_BYTES:
+        problems.append(Problem(
+            path, 1, "-",
+            f"{metadata.num_rows:,} rows and {size:,} bytes uncompressed; at most {schema.MAX_PARQUET_ROWS:,} rows "
+            f"and {schema.MAX_PARQUET_BYTES >> 30} GiB: split the file, or aggregate it into counts",
+        ))
+        return [], []
+    header = [name.strip().lower() for name in parquet.schema_arrow.names]
+    rows: list[RawRow] = []
+    line = 2
+    try:
+        for batch in parquet.iter_batches(batch_size=10_000, use_threads=False):
+            columns = [_parquet_column(batch.column(i)) for i in range(len(header))]
+            rows += [RawRow(line + j, dict(zip(header, values, strict=True))) for j, values in enumerate(zip(*columns, strict=True))]
+            line += batch.num_rows
+    except Exception as err:  # a damaged page surfaces only when it is read
+        problems.append(Problem(path, line, "-", f"not a readable Parquet file: {err}"))
     return header, rows
 
 
-def _format_of(path: str, data: bytes) -> str:
+def _parquet_column(column: Any) -> list[object]:
+    """One batch of one column as plain values; a value Python cannot hold is marked, to be reported at its row."""
+    try:
+        return [_scalar(v) for v in column.to_pylist()]
+    except (ValueError, OverflowError):
+        values: list[object] = []
+        for index in range(len(column)):
+            try:
+                values.append(_scalar(column[index].as_py()))
+            except (ValueError, OverflowError) as err:
+                values.append(_Unreadable(f"a value that cannot be read ({err})"))
+        return values
+
+
+def _format_of(path: str, head: bytes) -> str:
     lower = path.lower()
-    if lower.endswith(".parquet") or data[:4] == b"PAR1":
+    if lower.endswith(".parquet") or head[:4] == b"PAR1":
         return "parquet"
     if lower.endswith((".jsonl", ".ndjson")):
         return "jsonl"
     return "csv"
 
 
+CHUNK = 1 << 20
+
+
+def _read_bounded(path: str) -> tuple[bytes, str] | Problem:
+    """The bytes and format of a regular input file, or the problem that refuses it.
+
+    A text file is read a chunk at a time and refused at its first line over
+    the limit, so a huge line never has to fit in memory.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as err:
+        return Problem(path, 1, "-", f"cannot read: {err.strerror}")
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return Problem(path, 1, "-", "not a regular file (a device, FIFO or folder)")
+        first = handle.read(CHUNK)
+        fmt = _format_of(path, first)
+        if fmt == "parquet":
+            return first + handle.read(), fmt
+        chunks, line, length, chunk = [], 1, 0, first
+        while chunk:
+            pieces = chunk.split(b"\n")
+            for index, piece in enumerate(pieces):
+                length += len(piece)
+                if length > schema.MAX_LINE_BYTES:
+                    return Problem(path, line, "-", f"a line longer than {schema.MAX_LINE_BYTES >> 20} MiB")
+                if index < len(pieces) - 1:
+                    line, length = line + 1, 0
+            chunks.append(chunk)
+            chunk = handle.read(CHUNK)
+    return b"".join(chunks), fmt
+
+
 def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     """Read one input file and type its rows; problems are collected, never raised."""
     name = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        return InputFile(name, "", None, problems=[Problem(name, 1, "-", f"cannot read: {err.strerror}")])
+    read = _read_bounded(name)
+    if isinstance(read, Problem):
+        return InputFile(name, "", None, problems=[read])
+    data, fmt = read
     result = InputFile(name, hashlib.sha256(data).hexdigest(), None)
     problems = result.problems
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         problems.append(Problem(name, 1, "-", "empty file"))
         return result
-    fmt = _format_of(name, data)
     if fmt != "parquet" and b"\x00" in data:
         problems.append(Problem(name, _line_of_offset(data, data.index(b"\x00")), "-", "binary data (NUL byte)"))
         return result
@@ -188,7 +296,7 @@ def _resolve_kind(path: str, header: list[str], kind_name: str | None, problems:
         problems.append(
             Problem(path, 1, name, "a target, goal, threshold, objective or KPI column is refused (WR001): self-reports are never targets")
         )
-    duplicates = sorted({h for h in header if header.count(h) > 1})
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     for name in duplicates:
         problems.append(Problem(path, 1, name, "column appears more than once"))
     if targets or duplicates:
@@ -225,9 +333,15 @@ def _type_row(path: str, kind: Kind, raw: RawRow, problems: list[Problem]) -> di
 
 
 def _type_cell(kind: Kind, column: schema.Column, value: object) -> str:
+    if isinstance(value, _Unreadable):
+        raise schema.ValueProblem(value.reason)
     if not isinstance(value, str):
         raise schema.ValueProblem(f"unsupported value {value!r}")
-    if len(value.encode("utf-8")) > schema.FIELD_MAX_BYTES:
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise schema.ValueProblem("not valid Unicode text (a lone surrogate)") from None
+    if size > schema.FIELD_MAX_BYTES:
         raise schema.ValueProblem("field longer than 64 KiB")
     if value.strip():
         return column.parse(value)

@@ -18,6 +18,12 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 ID_MAX_LENGTH = 64
 # A larger field is almost always a broken quote swallowing the rest of a file.
 FIELD_MAX_BYTES = 64 * 1024
+# Limits checked before a file is parsed in full, so a small hostile file
+# cannot exhaust the machine: every one is refused with its file:line.
+MAX_COLUMNS = 64
+MAX_LINE_BYTES = 1 << 20
+MAX_PARQUET_ROWS = 10_000_000  # larger: split it, or aggregate it into counts
+MAX_PARQUET_BYTES = 2 << 30  # uncompressed, from the file's metadata
 # An answer carries a handful of tags; thousands would only blow up the report.
 MAX_TAGS = 32
 # Every statistic allocates a cell per scale point.
