@@ -47,6 +47,12 @@ class _Group(click.Group):
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except OSError as err:
+            # A full disk or a refused permission: the writes are all-or-nothing, so say what failed.
+            where = f" ({err.filename})" if err.filename else ""
+            click.echo(f"welfare-report: cannot complete: {err.strerror or err}{where}; nothing was changed "
+                       "(an interrupted merge is settled by the next 'welfare-report merge')", err=True)
+            ctx.exit(EXIT_ERROR)
         except Exception as err:
             if ctx.meta.get("verbose"):
                 traceback.print_exc()

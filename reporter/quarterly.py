@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,8 +16,9 @@ from .errors import ReporterError
 from .findings import Findings, to_json
 from .periods import Quarter, last_completed
 from .pipeline import findings_for
-from .render import FORMATS, render
-from .store.files import sha256_bytes, write_atomic
+from .publish import check_replaceable, folder_lock, write_folder
+from .render import FORMATS, render_outputs
+from .store.files import sha256_bytes
 
 MANIFEST_SCHEMA = "welfare-report/quarterly/1"
 MANIFEST = "manifest.json"
@@ -36,17 +36,16 @@ def _flag_key(flag: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     return (flag["rule"], flag["metric"] or "", tuple(flag["generations"]))
 
 
-def since_previous(history_root: Path, findings: Findings, quarter: Quarter, out: Path) -> dict[str, Any]:
-    """New generations, answers and events, and flags new, resolved or unchanged since the previous quarter."""
+def since_previous(history_root: Path, findings: Findings, quarter: Quarter) -> dict[str, Any]:
+    """New generations, answers and events, and flags new, resolved or unchanged since the previous quarter.
+
+    The previous quarter is always computed from the history at its end, never read from the previous
+    report's files: an edited old report cannot put words into a new one.
+    """
     previous = quarter.previous()
     previous_end = previous.last_day.isoformat()
-    recorded = out / str(previous) / "findings.json"
-    if recorded.is_file():
-        before = json.loads(recorded.read_text(encoding="utf-8"))
-        source = f"read from {previous}/findings.json"
-    else:
-        before = to_json(findings_for(history_root, previous_end))
-        source = f"computed from the history as of {previous_end}"
+    before = to_json(findings_for(history_root, previous_end))
+    source = f"computed from the history as of {previous_end}"
     history = findings.analysis.history
     per_generation = answers_per_generation(history, previous_end)
     now = {_flag_key(f.to_json()): f.to_json() for f in findings.flags}
@@ -90,15 +89,13 @@ def quarterly(
             f"{quarter} has not ended yet: it ends on {quarter.last_day.isoformat()} and today is {today.isoformat()}"
         )
     as_of = quarter.last_day.isoformat()
-    progress(f"analysing the history as of {as_of}")
-    findings = findings_for(history_root, as_of, with_excerpts=True)
-    since = since_previous(history_root, findings, quarter, out)
     target = out / str(quarter)
-    staging = out / f".{quarter}.partial-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        written = render(findings, staging, FORMATS, f"Model welfare, {quarter}", since=since,
-                         progress=progress)
+    # One quarterly run at a time per reports folder: a second waits, then finds the report unchanged.
+    with folder_lock(out):
+        progress(f"analysing the history as of {as_of}")
+        findings = findings_for(history_root, as_of, with_excerpts=True)
+        since = since_previous(history_root, findings, quarter)
+        outputs = render_outputs(findings, FORMATS, f"Model welfare, {quarter}", since=since, progress=progress)
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "quarter": str(quarter),
@@ -106,34 +103,30 @@ def quarterly(
             "tool_version": __version__,
             "ruleset": findings.ruleset,
             "command": _command(quarter, history_root, out),
-            "inputs": findings.inputs,
-            "outputs": {p.name: sha256_bytes(p.read_bytes()) for p in sorted(written)},
+            "inputs": list(findings.inputs),
+            "outputs": {name: sha256_bytes(data) for name, data in sorted(outputs.items())},
             "since": {key: len(value) if isinstance(value, list) else value for key, value in since.items()},
         }
-        write_atomic(staging / MANIFEST, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8"))
-        return _install(staging, target, quarter, force)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        outputs[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        return _install(outputs, target, quarter, force)
 
 
-def _install(staging: Path, target: Path, quarter: Quarter, force: bool) -> QuarterlyResult:
-    """Move the finished report into place in one rename; never overwrite a different one silently."""
-    if target.exists():
-        differing = sorted(
-            p.name for p in staging.iterdir()
-            if not (target / p.name).is_file() or (target / p.name).read_bytes() != p.read_bytes()
+def _install(outputs: dict[str, bytes], target: Path, quarter: Quarter, force: bool) -> QuarterlyResult:
+    """Put the finished report in place in one step; never replace a different one silently."""
+    if not os.path.lexists(target):
+        write_folder(target, outputs)
+        return QuarterlyResult(quarter, target, "written")
+    check_replaceable(target, set(outputs))
+    differing = sorted(
+        name for name, data in outputs.items()
+        if not (target / name).is_file() or (target / name).read_bytes() != data
+    )
+    if not differing:
+        return QuarterlyResult(quarter, target, "unchanged")
+    if not force:
+        raise ReporterError(
+            f"{target} already holds a different report for {quarter} ({', '.join(differing)} differ, "
+            "so the history or the tool changed since it was written); pass --force to replace it"
         )
-        if not differing:
-            return QuarterlyResult(quarter, target, "unchanged")
-        if not force:
-            raise ReporterError(
-                f"{target} already holds a different report for {quarter} ({', '.join(differing)} differ, "
-                "so the history or the tool changed since it was written); pass --force to replace it"
-            )
-        retired = target.with_name(f".{target.name}.replaced-{os.getpid()}")
-        os.replace(target, retired)
-        os.replace(staging, target)
-        shutil.rmtree(retired)
-        return QuarterlyResult(quarter, target, "replaced")
-    os.replace(staging, target)
-    return QuarterlyResult(quarter, target, "written")
+    write_folder(target, outputs)
+    return QuarterlyResult(quarter, target, "replaced")

@@ -22,8 +22,8 @@ from . import __version__, schema, words
 from .errors import ReporterError
 from .findings import Findings, dumps
 from .history import Excerpt
+from .publish import check_replaceable, write_folder
 from .rules import RULES, lint_notes
-from .store.files import write_atomic
 
 FORMATS = ("html", "fragment", "pdf", "json")
 OUTPUT_NAMES = {
@@ -317,12 +317,12 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 # -- the command --------------------------------------------------------------------
 
 
-def render(
-    findings: Findings, out: Path, formats: tuple[str, ...], title: str,
+def render_outputs(
+    findings: Findings, formats: tuple[str, ...], title: str,
     notes: str | None = None, since: dict[str, Any] | None = None,
     progress: Callable[[str], None] = lambda message: None,
-) -> list[Path]:
-    """Compute every requested output in memory, then write each atomically."""
+) -> dict[str, bytes]:
+    """Every requested output, computed in memory: file name -> bytes."""
     wanted = tuple(f for f in FORMATS if f in formats) or FORMATS
     findings_json = dumps(findings)
     outputs: dict[str, bytes] = {}
@@ -340,9 +340,15 @@ def render(
             outputs["pdf"] = render_pdf(page, findings_json, findings.as_of, title)
     if "json" in wanted:
         outputs["json"] = findings_json.encode("utf-8")
-    written = []
-    for fmt in wanted:
-        path = out / OUTPUT_NAMES[fmt]
-        write_atomic(path, outputs[fmt])
-        written.append(path)
-    return written
+    return {OUTPUT_NAMES[fmt]: outputs[fmt] for fmt in wanted}
+
+
+def render(
+    findings: Findings, out: Path, formats: tuple[str, ...], title: str,
+    notes: str | None = None, progress: Callable[[str], None] = lambda message: None,
+) -> list[Path]:
+    """Render into `out` as one complete set: the folder is swapped in whole, never file by file."""
+    check_replaceable(out, set(OUTPUT_NAMES.values()))
+    outputs = render_outputs(findings, formats, title, notes, progress=progress)
+    write_folder(out, outputs)
+    return [out / name for name in outputs]

@@ -65,6 +65,7 @@ def test_quarterly_writes_the_outputs_and_a_manifest(tmp_path: Path) -> None:
     assert "2025-Q2: written" in result.stderr
     folder = tmp_path / "reports" / "2025-Q2"
     assert sorted(p.name for p in folder.iterdir()) == [
+        ".welfare-report",
         "findings.json", "manifest.json", "welfare-section.fragment.html", "welfare-section.html", "welfare-section.pdf",
     ]
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -129,7 +130,7 @@ def test_a_quarter_with_no_new_data(tmp_path: Path) -> None:
     since = _since(tmp_path / "reports" / "2025-Q3")
     assert "No new generations." in since and "No new answers." in since and "No new events." in since
     assert "New (0)" in since and "Resolved (0)" in since and "Unchanged (1)" in since
-    assert "read from 2025-Q2/findings.json" in since
+    assert "computed from the history as of 2025-06-30" in since  # never read from the previous report
 
 
 def test_since_the_previous_quarter_lists_what_changed(tmp_path: Path) -> None:

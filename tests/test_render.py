@@ -51,7 +51,7 @@ def bundled_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_render_writes_the_four_outputs(bundled_render: Path) -> None:
-    assert sorted(p.name for p in bundled_render.iterdir()) == OUTPUTS
+    assert sorted(p.name for p in bundled_render.iterdir()) == [".welfare-report", *OUTPUTS]  # the marker first
     check = run("--history", ROOT / "history", "check", "--json").stdout
     assert (bundled_render / "findings.json").read_text() == check
 
@@ -67,7 +67,7 @@ def test_formats_are_repeatable_and_only_those_are_written(tmp_path: Path) -> No
     store = small_history(tmp_path)
     result = run("--history", store, "render", "--out", tmp_path / "out", "--format", "json", "--format", "fragment")
     assert result.exit_code == 0
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["findings.json", "welfare-section.fragment.html"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".welfare-report", "findings.json", "welfare-section.fragment.html"]
 
 
 def test_as_of_cuts_the_data(tmp_path: Path) -> None:

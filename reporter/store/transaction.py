@@ -156,15 +156,20 @@ def commit(root: Path, files: Mapping[str, bytes]) -> None:
     if pending(root):
         raise StoreError(f"{STAGING_DIR} exists; an interrupted merge must be settled first")
     staging.mkdir()
-    for name, data in files.items():
-        if not allowed_name(name):
-            raise StoreError(f"{name}: not a file a history holds")
-        target = staging / name
-        target.parent.mkdir(exist_ok=True)
-        write_durably(target, data)
-    fsync_dir(staging)
-    if (staging / schema.OBSERVATIONS_DIR).exists():
-        fsync_dir(staging / schema.OBSERVATIONS_DIR)
-    # The rename of the journal is the commit point.
-    write_atomic(staging / JOURNAL, journal_bytes(files))
+    try:
+        for name, data in files.items():
+            if not allowed_name(name):
+                raise StoreError(f"{name}: not a file a history holds")
+            target = staging / name
+            target.parent.mkdir(exist_ok=True)
+            write_durably(target, data)
+        fsync_dir(staging)
+        if (staging / schema.OBSERVATIONS_DIR).exists():
+            fsync_dir(staging / schema.OBSERVATIONS_DIR)
+        # The rename of the journal is the commit point.
+        write_atomic(staging / JOURNAL, journal_bytes(files))
+    except BaseException:
+        if not (staging / JOURNAL).exists():
+            shutil.rmtree(staging, ignore_errors=True)  # before the commit point: as if nothing happened
+        raise
     recover(root)
