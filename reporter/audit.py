@@ -1,22 +1,37 @@
 """`verify REPORT_DIR`: does a report still match the history it was drawn from?
 
-The report's findings record, for each store file, the SHA-256 and count of
-the rows it used (dated on or before its as-of date). Those digests and the
-findings are recomputed from the history now; data added later with later
-dates leaves an old report valid, and any change to what it saw is named.
+Three steps, as the contract states:
+1. the chain head the report recorded must be a head of the history's merge
+   log (the history grew; it was not rewritten);
+2. the rows the report used (dated on or before its as-of date) must still
+   match their digests, so later data with later dates leaves it valid;
+3. a report made by this tool and rule-set version is rendered again from
+   the history with the options it recorded, and its text outputs are
+   compared byte for byte, its PDF by attached findings, text and structure.
+An edited output is named whether or not a quarterly manifest was edited too.
 """
 
 from __future__ import annotations
 
+import io
 import json
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from . import __version__
 from .errors import ReporterError
-from .findings import Findings, dumps
+from .findings import EARLIER_SCHEMAS, SCHEMA, Findings, dumps
 from .pipeline import findings_of
+from .rules import RULESET_VERSION
 from .store import Store
 from .store.files import sha256_bytes
+
+
+@dataclass(frozen=True)
+class ReportCheck:
+    problems: list[str]
+    remarks: list[str]  # what was not checked, and why
 
 
 def _read_json(path: Path) -> tuple[dict[str, Any], str]:
@@ -26,24 +41,48 @@ def _read_json(path: Path) -> tuple[dict[str, Any], str]:
         data = json.loads(text)
     except FileNotFoundError:
         raise ReporterError(f"{path} does not exist; is {path.parent} a report folder?") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
         raise ReporterError(f"{path}: not a findings JSON file ({err})") from None
     if not isinstance(data, dict):
         raise ReporterError(f"{path}: not a findings JSON file")
     return data, text
 
 
-def verify_report(store: Store, report_dir: Path) -> list[str]:
-    """Every difference between a report and a recomputation from the history, as messages."""
+def verify_report(store: Store, report_dir: Path) -> ReportCheck:
+    """Every difference between a report and the history it claims to be drawn from."""
     report, recorded_text = _read_json(report_dir / "findings.json")
     as_of = report.get("as_of")
     if not isinstance(as_of, str):
         raise ReporterError(f"{report_dir / 'findings.json'}: no as_of date")
+    remarks: list[str] = []
+    with store.locked():
+        heads = store.manifest().heads()
+    problems = _chain_problems(report, heads, remarks)
     recomputed = findings_of(store, as_of)
-    problems = _input_differences(report.get("inputs", []), list(recomputed.inputs), as_of)
-    problems += _findings_differences(report, recorded_text, recomputed)
+    problems += _input_differences(report.get("inputs", []), list(recomputed.inputs), as_of)
+    if report.get("schema") in EARLIER_SCHEMAS:
+        remarks.append(f"made with findings schema {report.get('schema')}: its digests were checked, "
+                       "its outputs were not rendered again")
+    elif (report.get("tool_version"), report.get("ruleset"), report.get("schema")) != (__version__, RULESET_VERSION, SCHEMA):
+        remarks.append(f"made by welfare-report {report.get('tool_version')} with rule set {report.get('ruleset')}: "
+                       "its outputs were not rendered again")
+        problems += _findings_differences(report, recorded_text, recomputed)
+    else:
+        problems += _findings_differences(report, recorded_text, recomputed)
+        problems += _rendered_again_differences(store, report_dir, report)
     problems += _output_differences(report_dir)
-    return problems
+    return ReportCheck(problems, remarks)
+
+
+def _chain_problems(report: dict[str, Any], heads: list[str], remarks: list[str]) -> list[str]:
+    head = report.get("chain_head")
+    if report.get("schema") in EARLIER_SCHEMAS or head is None:
+        remarks.append("the report records no chain head: it was made before the merge log was a hash chain")
+        return []
+    if head not in heads:
+        return [f"findings.json: the chain head {head} it was drawn from is not in this history's merge log "
+                "(the history was rewritten, not grown)"]
+    return []
 
 
 def _input_differences(recorded: list[dict[str, Any]], inputs: list[dict[str, Any]], as_of: str) -> list[str]:
@@ -64,6 +103,8 @@ def _input_differences(recorded: list[dict[str, Any]], inputs: list[dict[str, An
 
 
 def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed: Findings) -> list[str]:
+    # Step 1 checked the recorded head against the chain; the rest must match as recorded.
+    recomputed = replace(recomputed, options=report.get("options") or {}, chain_head=report.get("chain_head"))
     if dumps(recomputed) == recorded_text:
         return []
     keys_then = {(f["rule"], f["metric"], tuple(f["generations"])) for f in report.get("flags", [])}
@@ -73,6 +114,82 @@ def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed
     if report.get("ruleset") != recomputed.ruleset:
         detail.append(f"rule set {report.get('ruleset')} in the report, {recomputed.ruleset} now")
     return ["findings.json: differs from the findings recomputed from the history" + (": " + "; ".join(detail) if detail else "")]
+
+
+def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str, Any]) -> list[str]:
+    """Render the report again with the options it recorded and name every output that differs."""
+    from .periods import Quarter
+    from .quarterly import since_previous
+    from .render import NOTES_COPY, render_outputs
+
+    options = report.get("options") or {}
+    if not isinstance(options.get("formats"), list) or not isinstance(options.get("title"), str):
+        return ["findings.json: its options record is incomplete, so the report cannot be rendered again"]
+    notes = None
+    if options.get("notes_sha256"):
+        copy = report_dir / NOTES_COPY
+        if not copy.is_file() or sha256_bytes(copy.read_bytes()) != options["notes_sha256"]:
+            return [f"{NOTES_COPY}: missing or changed, so the report cannot be rendered again with its notes"]
+        notes = copy.read_text("utf-8")
+    findings = replace(findings_of(store, report["as_of"], with_excerpts=True), options=options,
+                       chain_head=report.get("chain_head"))
+    since = since_previous(store.root, findings, Quarter.parse(options["quarter"])) if options.get("quarter") else None
+    problems = []
+    for name, data in render_outputs(findings, notes, since).items():
+        path = report_dir / name
+        if not path.is_file():
+            problems.append(f"{name}: missing from {report_dir}")
+        elif name.endswith(".pdf"):
+            problems += _pdf_differences(path.read_bytes(), data, name)
+        elif path.read_bytes() != data:
+            problems.append(f"{name}: differs from the report rendered again from the history (edited after it was written)")
+    return problems
+
+
+def _pdf_differences(recorded: bytes, fresh: bytes, name: str) -> list[str]:
+    """A PDF's bytes depend on the machine's fonts; where they differ, compare what it says and how it is built."""
+    if recorded == fresh:
+        return []
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        old = PdfReader(io.BytesIO(recorded))
+        old_text = [page.extract_text() for page in old.pages]
+    except (PyPdfError, ValueError, KeyError) as err:
+        return [f"{name}: not a readable PDF ({err})"]
+    new = PdfReader(io.BytesIO(fresh))
+    problems = []
+    if old.attachments.get("findings.json") != new.attachments.get("findings.json"):
+        problems.append(f"{name}: its attached findings differ from the findings rendered again")
+    if old_text != [page.extract_text() for page in new.pages]:
+        problems.append(f"{name}: its text differs from the report rendered again")
+    if dict(old.metadata or {}) != dict(new.metadata or {}):
+        problems.append(f"{name}: its document information (title, dates) differs from the report rendered again")
+    if _structure(old) != _structure(new):
+        problems.append(f"{name}: its tagged structure differs from the report rendered again")
+    return problems
+
+
+def _structure(reader: Any) -> list[str]:
+    """The kinds of the PDF's structure elements, in document order."""
+    kinds: list[str] = []
+
+    def walk(node: Any, depth: int) -> None:
+        node = node.get_object() if hasattr(node, "get_object") else node
+        if isinstance(node, dict):
+            if "/S" in node:
+                kinds.append(str(node["/S"]))
+            if depth < 60 and "/K" in node:
+                walk(node["/K"], depth + 1)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child, depth + 1)
+
+    root = reader.trailer["/Root"]
+    if "/StructTreeRoot" in root:
+        walk(root["/StructTreeRoot"], 0)
+    return kinds
 
 
 def _output_differences(report_dir: Path) -> list[str]:

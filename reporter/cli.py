@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from . import __version__, schema
-from .errors import ReporterError, ValidationError
+from .errors import ReporterError, ValidationError, shown
 
 EXIT_FLAGGED, EXIT_ERROR = 1, 2
 KIND_CHOICE = click.Choice(list(schema.KINDS))
@@ -234,8 +234,10 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
 @click.argument("report_dir", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--expect-head", metavar="SHA256",
               help="The chain head published elsewhere (in a card); it must be a head of this history's merge log.")
+@click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An SSH allowed-signers file; REPORT_DIR's manifest.json.sig must be signed by a key in it.")
 @click.pass_context
-def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None) -> None:
+def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None, allowed_signers: Path | None) -> None:
     """Check every history file against the manifest and the merge log's hash chain.
 
     With REPORT_DIR, also recompute the digests of the rows that report used
@@ -254,19 +256,32 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None)
     problems = list(checked.problems)
     if expect_head is not None and expect_head.lower() not in checked.heads:
         problems.append(f"the chain head {expect_head} is not in this history's merge log (the log was rewritten)")
+    remarks: list[str] = []
     if report_dir is not None:
         from .audit import verify_report
 
-        problems += verify_report(store, report_dir)
+        report = verify_report(store, report_dir)
+        problems += report.problems
+        remarks += report.remarks
+        if allowed_signers is not None:
+            from .signatures import SIGNATURE, signature_problems
+
+            manifest = report_dir / "manifest.json"
+            data = manifest.read_bytes() if manifest.is_file() else b""
+            problems += signature_problems(data, report_dir / SIGNATURE, allowed_signers)
+    elif allowed_signers is not None:
+        raise ReporterError("--allowed-signers checks a report's signature: name the REPORT_DIR too")
     for problem in problems:
-        click.echo(problem)
+        click.echo(shown(problem))
+    for remark in remarks:
+        _say(ctx, f"note: {remark}")
     if problems:
         ctx.exit(EXIT_FLAGGED)
     if checked.head is None:
-        _say(ctx, "history verified, but its merge log is not yet a hash chain: run 'welfare-report merge' "
-                  "with no files to anchor it")
+        _say(ctx, f"history {store.root} verified, but its merge log is not yet a hash chain: run "
+                  "'welfare-report merge' with no files to anchor it")
     else:
-        _say(ctx, f"history verified; chain head {checked.head}"
+        _say(ctx, f"history {store.root} verified; chain head {checked.head}"
                   + (f"; {report_dir} matches it" if report_dir is not None else ""))
 
 
@@ -375,8 +390,10 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
               help="Folder that holds one folder per quarter.")
 @click.option("--today", type=_DATE, help="Take this day as today (UTC), for back-fills and tests.")
 @click.option("--force", is_flag=True, help="Replace an existing, different report for the quarter.")
+@click.option("--sign-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An SSH private key; signs manifest.json into manifest.json.sig (namespace welfare-report).")
 @click.pass_context
-def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, force: bool) -> None:
+def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, force: bool, sign_key: Path | None) -> None:
     """Write the report as of a quarter's last day into OUT/YYYY-QN/.
 
     Without QUARTER, the last completed quarter (UTC). The four render
@@ -394,7 +411,8 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     from .quarterly import quarterly as run_quarterly
 
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
-    result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx))
+    result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx),
+                           today_option=_iso(today), sign_key=sign_key)
     if not _options(ctx).quiet:
         click.echo(f"welfare-report: {result.quarter}: {result.status} {result.directory}", err=True)
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from . import __version__
 
 if TYPE_CHECKING:
     from .analyze import Analysis, Comparison, Stat
 
-SCHEMA = "welfare-report/findings/1"
+SCHEMA = "welfare-report/findings/2"
+# Reports made before the chain head and options were recorded; verify checks their digests only.
+EARLIER_SCHEMAS = ("welfare-report/findings/1",)
 SCHEMA_FILE = "findings.schema.json"  # shipped in the package, beside this module
 Severity = Literal["error", "flag", "note"]
 SEVERITIES: tuple[Severity, ...] = ("error", "flag", "note")
@@ -64,6 +68,9 @@ class Findings:
     ruleset: str
     flags: tuple[Finding, ...]
     inputs: tuple[dict[str, Any], ...] = ()
+    # The merge-log chain head of the history drawn from, and the options of the report made from it.
+    chain_head: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def as_of(self) -> str:
@@ -150,6 +157,9 @@ def to_json(findings: Findings) -> dict[str, Any]:
         "schema": SCHEMA,
         "ruleset": findings.ruleset,
         "as_of": history.as_of,
+        "chain_head": findings.chain_head,
+        "tool_version": __version__,
+        "options": dict(findings.options),
         "generations": [
             {"generation": g.name, "release_date": g.release_date, "label": g.label} for g in history.generations
         ],

@@ -6,6 +6,7 @@ through here, so a report and its verification can never compute differently.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from .analyze import Analysis, analyze
@@ -21,7 +22,8 @@ def findings_of(store: Store, as_of: str | None = None, with_excerpts: bool = Fa
     with store.locked(exclusive=False):
         history = load_history(store, as_of, with_excerpts)
         inputs = used_inputs(store, history)
-    return apply_rules(analyze(history), inputs)
+        head = store.manifest().head
+    return replace(apply_rules(analyze(history), inputs), chain_head=head)
 
 
 def findings_for(history_root: str | Path, as_of: str | None = None, with_excerpts: bool = False) -> Findings:

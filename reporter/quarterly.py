@@ -6,7 +6,7 @@ import datetime as dt
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,7 +17,8 @@ from .findings import Findings, to_json
 from .periods import Quarter, last_completed
 from .pipeline import findings_for
 from .publish import check_replaceable, folder_lock, write_folder
-from .render import FORMATS, render_outputs
+from .render import FORMATS, render_outputs, report_options
+from .signatures import SIGNATURE, sign
 from .store.files import sha256_bytes
 
 MANIFEST_SCHEMA = "welfare-report/quarterly/1"
@@ -79,9 +80,23 @@ def _command(quarter: Quarter, history_root: Path, out: Path) -> str:
     return f"welfare-report --history {history_root.name} quarterly {quarter} --out {out.name}"
 
 
+def _recorded_run_options(target: Path, today_option: str | None) -> dict[str, Any]:
+    """`--today` and `--force` as the existing report recorded them, so that a plain re-run finds it unchanged.
+
+    They change nothing in the report but its record of how it was run; a cron job that runs without
+    them after someone back-filled with `--today` or replaced with `--force` must not see a different report.
+    """
+    try:
+        options = json.loads((target / "findings.json").read_text("utf-8"))["options"]
+        return {"today": options["today"], "force": options["force"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {"today": today_option, "force": False}
+
+
 def quarterly(
     history_root: Path, quarter_text: str | None, out: Path, today: dt.date, force: bool = False,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: Callable[[str], None] = lambda message: None, today_option: str | None = None,
+    sign_key: Path | None = None,
 ) -> QuarterlyResult:
     quarter = Quarter.parse(quarter_text) if quarter_text else last_completed(today)
     if not quarter.ended_by(today):
@@ -95,7 +110,9 @@ def quarterly(
         progress(f"analysing the history as of {as_of}")
         findings = findings_for(history_root, as_of, with_excerpts=True)
         since = since_previous(history_root, findings, quarter)
-        outputs = render_outputs(findings, FORMATS, f"Model welfare, {quarter}", since=since, progress=progress)
+        recorded = {"today": today_option, "force": force} if force else _recorded_run_options(target, today_option)
+        options = report_options(f"Model welfare, {quarter}", FORMATS, None, quarter=str(quarter), **recorded)
+        outputs = render_outputs(replace(findings, options=options), since=since, progress=progress)
         manifest = {
             "schema": MANIFEST_SCHEMA,
             "quarter": str(quarter),
@@ -108,6 +125,8 @@ def quarterly(
             "since": {key: len(value) if isinstance(value, list) else value for key, value in since.items()},
         }
         outputs[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
+        if sign_key is not None:
+            outputs[SIGNATURE] = sign(outputs[MANIFEST], sign_key)
         return _install(outputs, target, quarter, force)
 
 

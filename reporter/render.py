@@ -11,15 +11,18 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import hashlib
 import os
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__, schema, words
 from .errors import ReporterError
+from .findings import SCHEMA as FINDINGS_SCHEMA
 from .findings import Findings, dumps
 from .history import Excerpt
 from .publish import check_replaceable, write_folder
@@ -32,6 +35,8 @@ OUTPUT_NAMES = {
     "pdf": "welfare-section.pdf",
     "json": "findings.json",
 }
+# A report folder keeps the notes it was rendered with, so `verify` can render it again.
+NOTES_COPY = "welfare-section.notes.md"
 EXCERPTS_PER_GROUP = 3
 UNTAGGED = "untagged"
 
@@ -302,7 +307,7 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 
     with _source_date(as_of) as moment:
         attachment = weasyprint.Attachment(
-            string=findings_json.encode("utf-8"), name="findings.json", description="Findings JSON (welfare-report/findings/1)",
+            string=findings_json.encode("utf-8"), name="findings.json", description=f"Findings JSON ({FINDINGS_SCHEMA})",
             created=moment, modified=moment, relationship="Data",
         )
         document = weasyprint.HTML(string=html, base_url=str(_templates_dir()), url_fetcher=_fetcher())
@@ -317,13 +322,20 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 # -- the command --------------------------------------------------------------------
 
 
+def report_options(title: str, formats: tuple[str, ...], notes: str | None, **more: Any) -> dict[str, Any]:
+    """The options a report records in its findings, so that it can be rendered again exactly."""
+    wanted = [f for f in FORMATS if f in formats] or list(FORMATS)
+    notes_sha256 = hashlib.sha256(notes.encode("utf-8")).hexdigest() if notes is not None else None
+    return {"title": title, "formats": wanted, "notes_sha256": notes_sha256, "today": None, "force": False} | more
+
+
 def render_outputs(
-    findings: Findings, formats: tuple[str, ...], title: str,
-    notes: str | None = None, since: dict[str, Any] | None = None,
+    findings: Findings, notes: str | None = None, since: dict[str, Any] | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, bytes]:
-    """Every requested output, computed in memory: file name -> bytes."""
-    wanted = tuple(f for f in FORMATS if f in formats) or FORMATS
+    """Every output `findings.options` asks for, computed in memory: file name -> bytes."""
+    wanted = tuple(findings.options["formats"])
+    title = str(findings.options["title"])
     findings_json = dumps(findings)
     outputs: dict[str, bytes] = {}
     if {"html", "fragment", "pdf"} & set(wanted):
@@ -340,7 +352,10 @@ def render_outputs(
             outputs["pdf"] = render_pdf(page, findings_json, findings.as_of, title)
     if "json" in wanted:
         outputs["json"] = findings_json.encode("utf-8")
-    return {OUTPUT_NAMES[fmt]: outputs[fmt] for fmt in wanted}
+    files = {OUTPUT_NAMES[fmt]: outputs[fmt] for fmt in wanted}
+    if notes is not None:
+        files[NOTES_COPY] = notes.encode("utf-8")
+    return files
 
 
 def render(
@@ -348,7 +363,8 @@ def render(
     notes: str | None = None, progress: Callable[[str], None] = lambda message: None,
 ) -> list[Path]:
     """Render into `out` as one complete set: the folder is swapped in whole, never file by file."""
-    check_replaceable(out, set(OUTPUT_NAMES.values()))
-    outputs = render_outputs(findings, formats, title, notes, progress=progress)
+    check_replaceable(out, {*OUTPUT_NAMES.values(), NOTES_COPY})
+    findings = replace(findings, options=report_options(title, formats, notes))
+    outputs = render_outputs(findings, notes, progress=progress)
     write_folder(out, outputs)
     return [out / name for name in outputs]

@@ -171,7 +171,8 @@ def test_findings_json_follows_its_schema() -> None:
     schema = json.loads(resources.files("reporter").joinpath("findings.schema.json").read_text())
     document = json.loads(run("--history", ROOT / "history", "check", "--json").stdout)
     jsonschema.validate(document, schema)
-    assert document["schema"] == "welfare-report/findings/1"
+    assert document["schema"] == "welfare-report/findings/2"
+    assert document["chain_head"] and document["tool_version"] and document["options"] == {}
     assert [i["path"] for i in document["inputs"]][:5] == [
         "acknowledgements.csv", "events.csv", "generations.csv", "metrics.csv", "summaries.csv",
     ]

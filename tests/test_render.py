@@ -52,8 +52,12 @@ def bundled_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_render_writes_the_four_outputs(bundled_render: Path) -> None:
     assert sorted(p.name for p in bundled_render.iterdir()) == [".welfare-report", *OUTPUTS]  # the marker first
-    check = run("--history", ROOT / "history", "check", "--json").stdout
-    assert (bundled_render / "findings.json").read_text() == check
+    check = json.loads(run("--history", ROOT / "history", "check", "--json").stdout)
+    rendered = json.loads((bundled_render / "findings.json").read_text())
+    assert rendered.pop("options") == {"title": "Model welfare", "formats": ["html", "fragment", "pdf", "json"],
+                                       "notes_sha256": None, "today": None, "force": False}
+    assert check.pop("options") == {}
+    assert rendered == check
 
 
 def test_render_is_byte_identical_on_every_run(bundled_render: Path, tmp_path: Path) -> None:

@@ -1,0 +1,182 @@
+"""`verify REPORT_DIR` proves what a report claims: its chain head, its rows, and every output rendered again.
+
+Each test reproduces a way a published report could be changed, or made to
+say something the history does not, that `verify` used to miss.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader, PdfWriter
+
+from .conftest import run
+from .test_quarterly import history_over_quarters, quarterly
+
+INVENTED = "An independent review board found no welfare concern"
+
+
+@pytest.fixture
+def report(tmp_path: Path) -> tuple[Path, Path]:
+    store = history_over_quarters(tmp_path)
+    assert quarterly(store, tmp_path / "reports", "2025-Q2").exit_code == 0
+    return store, tmp_path / "reports" / "2025-Q2"
+
+
+def _verify(store: Path, folder: Path, *more: str | Path) -> tuple[int, str]:
+    result = run("--history", store, "verify", folder, *more)
+    return result.exit_code, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("manifest", ["kept", "edited", "deleted"])
+@pytest.mark.parametrize("name", ["welfare-section.html", "welfare-section.fragment.html", "findings.json"])
+def test_an_edited_output_is_named_whatever_happened_to_the_manifest(
+    report: tuple[Path, Path], name: str, manifest: str,
+) -> None:
+    store, folder = report
+    path = folder / name
+    path.write_text(path.read_text().replace("g2", "g2 ", 1))
+    if manifest == "edited":
+        document = json.loads((folder / "manifest.json").read_text())
+        document["outputs"][name] = __import__("hashlib").sha256(path.read_bytes()).hexdigest()
+        (folder / "manifest.json").write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    elif manifest == "deleted":
+        (folder / "manifest.json").unlink()
+    code, output = _verify(store, folder)
+    assert code == 1
+    assert f"{name}: differs" in output
+
+
+def _drop_last_page(data: bytes) -> bytes:
+    reader = PdfReader(io.BytesIO(data))
+    writer = PdfWriter()
+    for page in reader.pages[:-1]:
+        writer.add_page(page)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def _retitled(data: bytes, title: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.add_metadata({"/Title": title})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        pytest.param(lambda data: _retitled(data, "Approved by the welfare board"), "its document information", id="title"),
+        pytest.param(_drop_last_page, "its text differs", id="page-removed"),
+    ],
+)
+def test_an_edited_pdf_is_named_without_a_manifest(report: tuple[Path, Path], edit: Callable[[bytes], bytes], message: str) -> None:
+    store, folder = report
+    (folder / "manifest.json").unlink()
+    pdf = folder / "welfare-section.pdf"
+    pdf.write_bytes(edit(pdf.read_bytes()))
+    code, output = _verify(store, folder)
+    assert code == 1 and f"welfare-section.pdf: {message}" in output
+
+
+def test_a_render_folder_is_rendered_again(tmp_path: Path) -> None:
+    store = history_over_quarters(tmp_path)
+    out = tmp_path / "build"
+    assert run("--history", store, "render", "--out", out, "--format", "html", "--format", "json").exit_code == 0
+    assert _verify(store, out)[0] == 0
+    html = out / "welfare-section.html"
+    html.write_text(html.read_text().replace("</main>", f"<p>{INVENTED}</p></main>"))
+    code, output = _verify(store, out)
+    assert code == 1 and "welfare-section.html: differs from the report rendered again" in output
+
+
+def test_a_render_with_notes_keeps_them_and_is_rendered_again(tmp_path: Path) -> None:
+    store = history_over_quarters(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text("The interviews ran in June.\n")
+    out = tmp_path / "build"
+    assert run("--history", store, "render", "--out", out, "--notes", notes, "--format", "html",
+               "--format", "json").exit_code == 0
+    assert (out / "welfare-section.notes.md").read_text() == notes.read_text()
+    assert _verify(store, out)[0] == 0
+    (out / "welfare-section.notes.md").write_text(INVENTED + "\n")
+    code, output = _verify(store, out)
+    assert code == 1 and "welfare-section.notes.md: missing or changed" in output
+
+
+def test_an_edited_previous_report_never_reaches_the_next_one(report: tuple[Path, Path], tmp_path: Path) -> None:
+    store, folder = report
+    findings = folder / "findings.json"
+    document = json.loads(findings.read_text())
+    document["flags"].append({**document["flags"][0], "rule": "WR099", "message": INVENTED})
+    findings.write_text(json.dumps(document))
+    assert quarterly(store, tmp_path / "reports", "2025-Q3").exit_code == 0
+    assert INVENTED not in (tmp_path / "reports" / "2025-Q3" / "welfare-section.html").read_text()
+    assert _verify(store, tmp_path / "reports" / "2025-Q3")[0] == 0
+
+
+def test_a_rewritten_history_fails_the_recorded_chain_head(report: tuple[Path, Path], tmp_path: Path) -> None:
+    store, folder = report
+    rebuilt = history_over_quarters(tmp_path / "again")  # the same rows, a new log: the head differs
+    code, output = _verify(rebuilt, folder)
+    assert code == 1 and "is not in this history's merge log" in output
+    assert _verify(store, folder)[0] == 0
+
+
+def test_today_and_force_are_recorded(report: tuple[Path, Path], tmp_path: Path) -> None:
+    store, _ = report
+    out = tmp_path / "other"
+    assert quarterly(store, out, "2025-Q2", "--force", today="2026-02-01").exit_code == 0
+    options = json.loads((out / "2025-Q2" / "findings.json").read_text())["options"]
+    assert options["today"] == "2026-02-01" and options["force"] is True and options["quarter"] == "2025-Q2"
+    # A plain scheduled run afterwards finds the same report, not a different one.
+    again = quarterly(store, out, "2025-Q2", today="2026-03-01")
+    assert again.exit_code == 0 and "unchanged" in again.stderr
+
+
+def test_a_report_of_the_first_schema_has_its_digests_checked(report: tuple[Path, Path]) -> None:
+    store, folder = report
+    findings = folder / "findings.json"
+    document = json.loads(findings.read_text())
+    document["schema"] = "welfare-report/findings/1"
+    for key in ("chain_head", "tool_version", "options"):
+        document.pop(key)
+    findings.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    (folder / "manifest.json").unlink()
+    code, output = _verify(store, folder)
+    assert code == 0 and "its digests were checked, its outputs were not rendered again" in output
+
+
+@pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="openssh-client is not installed")
+def test_a_signed_report_verifies_only_with_its_key(tmp_path: Path) -> None:
+    store = history_over_quarters(tmp_path)
+    keys = {}
+    for name in ("team", "stranger"):
+        key = tmp_path / name
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(key)], check=True)
+        keys[name] = key
+    allowed = tmp_path / "allowed_signers"
+    allowed.write_text(f"welfare@example.org {(tmp_path / 'team.pub').read_text()}")
+    assert run("--history", store, "quarterly", "2025-Q2", "--out", tmp_path / "reports", "--today", "2026-01-15",
+               "--sign-key", keys["team"]).exit_code == 0
+    folder = tmp_path / "reports" / "2025-Q2"
+    assert (folder / "manifest.json.sig").read_text().startswith("-----BEGIN SSH SIGNATURE-----")
+    assert _verify(store, folder, "--allowed-signers", allowed)[0] == 0
+    manifest = folder / "manifest.json"
+    original = manifest.read_text()
+    manifest.write_text(original.replace('"quarter": "2025-Q2"', '"quarter": "2025-Q2" '))
+    code, output = _verify(store, folder, "--allowed-signers", allowed)
+    assert code == 1 and "does not match manifest.json" in output
+    manifest.write_text(original)
+    other = tmp_path / "stranger-signers"
+    other.write_text(f"someone@example.org {(tmp_path / 'stranger.pub').read_text()}")
+    code, output = _verify(store, folder, "--allowed-signers", other)
+    assert code == 1 and "signed by no key" in output
