@@ -133,7 +133,8 @@ def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str
         notes = copy.read_text("utf-8")
     findings = replace(findings_of(store, report["as_of"], with_excerpts=True), options=options,
                        chain_head=report.get("chain_head"))
-    since = since_previous(store.root, findings, Quarter.parse(options["quarter"])) if options.get("quarter") else None
+    quarter = Quarter.parse(options["quarter"]) if options.get("quarter") else None
+    since = since_previous(store.root, findings, quarter) if quarter is not None and quarter.has_previous else None
     problems = []
     for name, data in render_outputs(findings, notes, since).items():
         path = report_dir / name

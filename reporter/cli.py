@@ -16,9 +16,38 @@ from typing import Any
 import click
 
 from . import __version__, schema
-from .errors import ReporterError, ValidationError, shown
+from .errors import ReporterError, ValidationError, escaped, shown
 
 EXIT_FLAGGED, EXIT_ERROR = 1, 2
+EXIT_INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
+
+
+class StdoutClosed(ReporterError):
+    """Standard output is closed or full: what was asked for could not be printed."""
+
+
+def _emit(text: str, nl: bool = True) -> None:
+    """Print requested output; a closed or full standard output is an error, never silently lost data."""
+    if sys.stdout is None:
+        raise StdoutClosed("standard output is closed; nothing could be printed")
+    try:
+        click.echo(text, nl=nl)
+    except (BrokenPipeError, OSError) as err:
+        raise StdoutClosed(f"could not print to standard output ({err.strerror or err})") from None
+
+
+def _flush_stdout() -> None:
+    if sys.stdout is None:
+        return
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError) as err:
+        raise StdoutClosed(f"could not print to standard output ({err.strerror or err})") from None
+
+
+def shown_lines(text: str) -> str:
+    """Each line of a message made safe for a terminal: its control characters escaped."""
+    return "\n".join(escaped(line) for line in text.split("\n"))
 KIND_CHOICE = click.Choice(list(schema.KINDS))
 
 
@@ -36,14 +65,24 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Output lost to a closed or full stdout must not end in a clean exit code.
+                _flush_stdout()
+        except KeyboardInterrupt:
+            click.echo("welfare-report: interrupted; every write is all-or-nothing, so nothing was half-written", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except StdoutClosed as err:
+            click.echo(f"welfare-report: {err}", err=True)
+            ctx.exit(EXIT_ERROR)
         except ValidationError as err:
             click.echo(str(err), err=True)
             files = len({p.path for p in err.problems})
             click.echo(f"welfare-report: {len(err.problems)} problem(s) in {files} file(s); the history is unchanged", err=True)
             ctx.exit(EXIT_ERROR)
         except ReporterError as err:
-            click.echo(f"welfare-report: {err}", err=True)
+            click.echo(f"welfare-report: {shown_lines(str(err))}", err=True)
             ctx.exit(EXIT_ERROR)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
@@ -75,7 +114,7 @@ def _options(ctx: click.Context) -> Options:
 
 def _say(ctx: click.Context, text: str) -> None:
     if not _options(ctx).quiet:
-        click.echo(text)
+        _emit(text)
 
 
 def progress_printer(stream: Any, quiet: bool = False) -> Callable[[str], None]:
@@ -272,7 +311,7 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
     elif allowed_signers is not None:
         raise ReporterError("--allowed-signers checks a report's signature: name the REPORT_DIR too")
     for problem in problems:
-        click.echo(shown(problem))
+        _emit(shown(problem))
     for remark in remarks:
         _say(ctx, f"note: {remark}")
     if problems:
@@ -313,7 +352,7 @@ def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
 
     _progress(ctx)("analysing the history")
     findings = findings_for(_options(ctx).history, _iso(as_of))
-    click.echo(dumps(findings) if as_json else check_summary(findings), nl=not as_json)
+    _emit(dumps(findings) if as_json else shown_lines(check_summary(findings)), nl=not as_json)
     if findings.errors():
         ctx.exit(EXIT_ERROR)
     if findings.open_flags():
@@ -340,9 +379,9 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
         raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
     rows = trend_rows(analysis, metric)
     if fmt == "csv":
-        click.echo(to_csv(rows), nl=False)
+        _emit(to_csv(rows), nl=False)
     elif fmt == "json":
-        click.echo(to_json(rows), nl=False)
+        _emit(to_json(rows), nl=False)
     else:
         from rich.console import Console
 

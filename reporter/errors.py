@@ -10,10 +10,14 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 SHOWN_CHARACTERS = 200
 
 
+def escaped(text: str) -> str:
+    """`text` safe for a terminal: control and bidirectional-override characters shown as escapes."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def shown(text: str) -> str:
-    """`text` safe for a terminal: control and bidi characters escaped, cut at 200 characters."""
-    cut = text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + f"... ({len(text)} characters)"
-    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", cut)
+    """A value quoted in a message: escaped, and cut at 200 characters."""
+    return escaped(text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + f"... ({len(text)} characters)")
 
 
 class ReporterError(Exception):

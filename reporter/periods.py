@@ -21,6 +21,8 @@ class Quarter:
         match = _QUARTER.match(text.strip().upper())
         if not match:
             raise ReporterError(f"{text!r} is not a quarter such as 2026-Q3")
+        if int(match[1]) < 1:
+            raise ReporterError(f"{text!r} is not a quarter such as 2026-Q3 (years start at 0001)")
         return cls(int(match[1]), int(match[2]))
 
     @classmethod
@@ -33,13 +35,16 @@ class Quarter:
 
     @property
     def last_day(self) -> dt.date:
-        following = self.next()
-        return following.first_day - dt.timedelta(days=1)
+        month = 3 * self.number
+        return dt.date(self.year, month, 31 if month in (3, 12) else 30)
 
-    def next(self) -> Quarter:
-        return Quarter(self.year + self.number // 4, self.number % 4 + 1)
+    @property
+    def has_previous(self) -> bool:
+        return (self.year, self.number) != (1, 1)
 
     def previous(self) -> Quarter:
+        if not self.has_previous:
+            raise ReporterError("0001-Q1 has no previous quarter")
         return Quarter(self.year - (self.number == 1), (self.number - 2) % 4 + 1)
 
     def ended_by(self, today: dt.date) -> bool:
@@ -47,7 +52,7 @@ class Quarter:
         return today > self.last_day
 
     def __str__(self) -> str:
-        return f"{self.year}-Q{self.number}"
+        return f"{self.year:04d}-Q{self.number}"
 
 
 def last_completed(today: dt.date) -> Quarter:

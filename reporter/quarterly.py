@@ -109,7 +109,7 @@ def quarterly(
     with folder_lock(out):
         progress(f"analysing the history as of {as_of}")
         findings = findings_for(history_root, as_of, with_excerpts=True)
-        since = since_previous(history_root, findings, quarter)
+        since = since_previous(history_root, findings, quarter) if quarter.has_previous else None
         recorded = {"today": today_option, "force": force} if force else _recorded_run_options(target, today_option)
         options = report_options(f"Model welfare, {quarter}", FORMATS, None, quarter=str(quarter), **recorded)
         outputs = render_outputs(replace(findings, options=options), since=since, progress=progress)
@@ -122,7 +122,7 @@ def quarterly(
             "command": _command(quarter, history_root, out),
             "inputs": list(findings.inputs),
             "outputs": {name: sha256_bytes(data) for name, data in sorted(outputs.items())},
-            "since": {key: len(value) if isinstance(value, list) else value for key, value in since.items()},
+            "since": {key: len(value) if isinstance(value, list) else value for key, value in (since or {}).items()},
         }
         outputs[MANIFEST] = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
         if sign_key is not None:

@@ -60,7 +60,7 @@ def read_notes(path: Path) -> str:
         raise ReporterError(f"{path}: cannot read the notes ({err})") from None
     offending = lint_notes(text)
     if offending:
-        lines = "\n".join(f"{path}:{number}: WR001: {line.strip()}" for number, line in offending)
+        lines = "\n".join(f"{path}:{p.line}: WR001: {p.sentence} (the word {p.word!r})" for p in offending)
         raise NotesError(
             f"the notes use target, optimisation or ranking language (WR001); nothing was written:\n{lines}"
         )

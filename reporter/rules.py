@@ -10,6 +10,7 @@ disables or loosens a rule; the thresholds live in `thresholds`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -55,9 +56,70 @@ class Rule:
     check: Callable[[Analysis], list[Found]]
 
 
-def lint_notes(text: str) -> list[tuple[int, str]]:
-    """WR001 for `--notes`: every line with target, optimisation or ranking language."""
-    return [(number, line) for number, line in enumerate(text.splitlines(), start=1) if TARGET_LANGUAGE.search(line)]
+@dataclass(frozen=True)
+class NotesSentence:
+    line: int  # where the sentence starts in the notes file
+    text: str
+
+
+@dataclass(frozen=True)
+class NotesProblem:
+    line: int
+    sentence: str
+    word: str
+
+
+def notes_sentences(markdown: str) -> list[NotesSentence]:
+    """The sentences a reader of the rendered notes sees, so that markup cannot hide a word.
+
+    Markdown is parsed as it is rendered (entities decoded, emphasis and links
+    reduced to their text), then NFKC-normalised with invisible characters
+    removed, and lines inside a paragraph or cell joined.
+    """
+    from markdown_it import MarkdownIt
+
+    sentences = []
+    for token in MarkdownIt("commonmark", {"html": False}).enable("table").parse(markdown):
+        if token.type != "inline" or token.map is None:
+            continue
+        line, text, lines = token.map[0] + 1, "", []
+        for child in _inline_leaves(token.children or []):
+            if child.type in ("softbreak", "hardbreak"):
+                line += 1
+                piece = " "
+            else:
+                piece = _visible(child.content)
+            text += piece
+            lines += [line] * len(piece)
+        for found in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", text):
+            sentences.append(NotesSentence(lines[found.start()], " ".join(found.group().split())))
+    return sentences
+
+
+def _inline_leaves(children: list[Any]) -> list[Any]:
+    leaves = []
+    for child in children:
+        if child.children:  # an image's alternative text
+            leaves += _inline_leaves(child.children)
+        elif child.type in ("text", "code_inline", "softbreak", "hardbreak"):
+            leaves.append(child)
+    return leaves
+
+
+def _visible(text: str) -> str:
+    """NFKC, with format characters (soft hyphens, zero-width joiners and spaces) removed."""
+    normal = unicodedata.normalize("NFKC", text)
+    return "".join(c for c in normal if unicodedata.category(c) != "Cf")
+
+
+def lint_notes(markdown: str) -> list[NotesProblem]:
+    """WR001 for `--notes`: every sentence with target, optimisation or ranking language, with the word."""
+    problems = []
+    for sentence in notes_sentences(markdown):
+        found = TARGET_LANGUAGE.search(sentence.text)
+        if found:
+            problems.append(NotesProblem(sentence.line, sentence.text, found.group()))
+    return problems
 
 
 # -- evidence helpers -------------------------------------------------------------------

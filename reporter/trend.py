@@ -16,6 +16,9 @@ COLUMNS = (
     "delta_ci_high", "p_value", "p_holm", "jump",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+# The full-width forms of = + - @, which spreadsheets also read as a formula.
+FULL_WIDTH_PREFIXES = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+CONTROL_STARTS = ("\t", "\r", "\n", "\x00")
 
 
 def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, Any]]:
@@ -48,8 +51,16 @@ def _cell(value: Any) -> str:
     if isinstance(value, int | float):
         return str(value)
     text = str(value)
-    # A spreadsheet would run a text cell that starts like a formula.
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+    # A spreadsheet would run a text cell that starts like a formula (OWASP CSV injection),
+    # also behind leading whitespace or in full-width characters.
+    return "'" + text if _looks_like_a_formula(text) else text
+
+
+def _looks_like_a_formula(text: str) -> bool:
+    if text[:1] in CONTROL_STARTS:
+        return True
+    first = text.lstrip(" \t\r\n")[:1]
+    return first != "" and (first in FORMULA_PREFIXES or first in FULL_WIDTH_PREFIXES or first in CONTROL_STARTS)
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

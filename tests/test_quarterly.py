@@ -27,7 +27,26 @@ from .scenario import Scenario
 def test_quarters(text: str, first: str, last: str, previous: str) -> None:
     q = Quarter.parse(text)
     assert (q.first_day.isoformat(), q.last_day.isoformat(), str(q.previous())) == (first, last, previous)
-    assert q.previous().next() == q
+    assert Quarter.containing(q.previous().last_day + dt.timedelta(days=1)) == q
+
+
+@pytest.mark.parametrize(
+    ("text", "first", "last", "shown"),
+    [("9999-Q4", "9999-10-01", "9999-12-31", "9999-Q4"), ("0001-Q1", "0001-01-01", "0001-03-31", "0001-Q1"),
+     ("0001-Q2", "0001-04-01", "0001-06-30", "0001-Q2")],
+)
+def test_the_first_and_last_quarters_a_calendar_holds(text: str, first: str, last: str, shown: str) -> None:
+    q = Quarter.parse(text)
+    assert (q.first_day.isoformat(), q.last_day.isoformat(), str(q)) == (first, last, shown)
+    assert q.has_previous == (text != "0001-Q1")
+
+
+def test_quarterly_at_the_ends_of_the_calendar(tmp_path: Path) -> None:
+    store = history_over_quarters(tmp_path)
+    for quarter, today in (("0001-Q1", "0001-04-02"), ("0001-Q2", "0001-07-02"), ("9999-Q3", "9999-10-02")):
+        result = quarterly(store, tmp_path / "reports", quarter, today=today)
+        assert result.exit_code == 0, result.stderr
+        assert (tmp_path / "reports" / quarter / "findings.json").is_file()
 
 
 def test_a_quarter_ends_after_its_last_day() -> None:

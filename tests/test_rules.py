@@ -213,7 +213,28 @@ def test_wr001_quiet_on_a_clean_store(tmp_path: Path) -> None:
      "a new leaderboard", "the best model so far", "Goals: higher scores", "minimising distress", "objective: x"],
 )
 def test_wr001_notes_language_is_found(line: str) -> None:
-    assert lint_notes(f"fine line\n{line}\n") == [(2, line)]
+    [problem] = lint_notes(f"A fine line.\n{line}\n")
+    assert (problem.line, problem.sentence) == (2, line)
+    assert problem.word.lower() in line.lower()
+
+
+@pytest.mark.parametrize(
+    ("notes", "word"),
+    [
+        pytest.param("Our tar&#103;et for the circumstances score is 6.", "target", id="entity"),
+        pytest.param("We opti&shy;mize the welfare score.", "optimize", id="soft-hyphen-entity"),
+        pytest.param("We opti\u00admize the welfare score.", "optimize", id="soft-hyphen"),
+        pytest.param("A ran**king** of welfare scores.", "ranking", id="emphasis-inside-a-word"),
+        pytest.param("This is the best\nmodel for welfare.", "best model", id="line-break"),
+        pytest.param("See [our leaderboard](https://example.org).", "leaderboard", id="link-text"),
+        pytest.param("| a | b |\n|---|---|\n| our KPI | 3 |\n", "KPI", id="table-cell"),
+        pytest.param("We \uff4f\uff50\uff54\uff49\uff4d\uff49\uff53\uff45 it.", "optimise", id="full-width"),
+        pytest.param("We opti\u200bmise it.", "optimise", id="zero-width-space"),
+    ],
+)
+def test_wr001_markup_cannot_hide_a_word(notes: str, word: str) -> None:
+    problems = lint_notes(notes)
+    assert [p.word.lower().replace("\n", " ") for p in problems] == [word.lower()]
 
 
 @pytest.mark.parametrize(
