@@ -186,6 +186,21 @@ def test_hostile_text_never_becomes_markup_fetches_or_reads_files(tmp_path: Path
     assert b"TOP-SECRET-CONTENT" not in (tmp_path / "out" / "welfare-section.pdf").read_bytes()
 
 
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_long_unbroken_text_wraps_inside_the_pdf_page(tmp_path: Path) -> None:
+    """A 300-character label, reference and description used to run off the page and out of pdftotext."""
+    unbroken = "Z" + "".join(chr(ord("a") + i % 26) for i in range(298)) + "Q"
+    store = small_history(tmp_path, unbroken, reference=f"https://example.org/{unbroken}")
+    assert run("--history", store, "render", "--out", tmp_path / "out", "--format", "pdf").exit_code == 0
+    boxes = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "out" / "welfare-section.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))  # type: ignore[union-attr]
+    right_edges = [float(x) for x in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)"', boxes)]
+    words = re.findall(r">([^<]*)</word>", boxes)
+    assert sum(unbroken[:20] in w for w in words) >= 3  # the text is there, in label, event and excerpts
+    assert max(right_edges) <= width  # and no word runs off the page
+
+
 def test_pdf_fetcher_refuses_everything_but_data_and_assets(tmp_path: Path, trap_server: str) -> None:
     fetcher = render_module._fetcher()
     for url in (f"{trap_server}/x", f"file://{tmp_path}", "file:///etc/passwd", "ftp://example.org/x"):
