@@ -31,6 +31,7 @@ $(OTAVA)/.installed:
 bench: $(STAMP) $(OTAVA)/.installed
 	$(BIN)/python benchmarks/detection.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/hostile.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check reporter tests benchmarks

@@ -154,6 +154,7 @@ def build_context(
         "as_of": history.as_of,
         "ruleset": findings.ruleset,
         "tool_version": __version__,
+        "chain_head": findings.chain_head,
         "summary_sentence": _flag_sentence(findings),
         "open_flags": findings.open_flags(),
         "acknowledged_flags": [f for f in findings.flags if f.acknowledged],
@@ -201,6 +202,7 @@ def _environment(raster: bool = False) -> Any:
         evidence=_evidence_items,
         safe_link=_safe_link,
         kind=lambda k: k.replace("_", " "),
+        bdi=_isolated,
     )
     # The PDF gets PNG charts (its engine draws them far faster than SVG); the HTML keeps vector SVG.
     env.globals["raster"] = raster
@@ -215,6 +217,13 @@ def _markup(text: str) -> Any:
     from markupsafe import Markup
 
     return Markup(text)
+
+
+def _isolated(text: str) -> Any:
+    """Untrusted text in <bdi>: its direction cannot spill into the tool's own words around it."""
+    from markupsafe import Markup
+
+    return Markup("<bdi>{}</bdi>").format(text) if text else ""
 
 
 def _p_value(value: float | None) -> str:

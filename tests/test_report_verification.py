@@ -180,3 +180,11 @@ def test_a_signed_report_verifies_only_with_its_key(tmp_path: Path) -> None:
     other.write_text(f"someone@example.org {(tmp_path / 'stranger.pub').read_text()}")
     code, output = _verify(store, folder, "--allowed-signers", other)
     assert code == 1 and "signed by no key" in output
+
+
+def test_the_report_shows_the_chain_head_it_was_drawn_from(report: tuple[Path, Path]) -> None:
+    store, folder = report
+    head = json.loads((folder / "findings.json").read_text())["chain_head"]
+    assert f"chain head {head}" in run("--history", store, "verify").stdout
+    for name in ("welfare-section.html", "welfare-section.fragment.html"):
+        assert f'chain head is <span class="wr-hash">{head}</span>' in (folder / name).read_text()
