@@ -22,19 +22,29 @@ from .. import schema
 from ..errors import StoreError
 from ..schema import Kind
 
+Records = list[list[str]]  # a header and one list of cells per row, as a CSV reader returns them
 
-def canonical_csv(kind: Kind, rows: list[dict[str, str]]) -> bytes:
-    """The store's form of a file: contract column order, LF, minimal quoting, sorted.
+
+def canonical_records(kind: Kind, rows: list[dict[str, str]]) -> Records:
+    """A store file's records: the contract's columns in order, then the rows in canonical order."""
+    names = list(kind.store_names)
+    return [names, *([row.get(n, "") for n in names] for row in sorted(rows, key=schema.sort_key(kind)))]
+
+
+def csv_bytes(records: Records) -> bytes:
+    """Records as the store writes them: LF, minimal quoting.
 
     Text never holds a CR (inputs store CR and CRLF as LF), so no record can
     be split by a reader that treats a lone CR as a line end.
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    names = kind.store_names
-    writer.writerow(names)
-    writer.writerows([row.get(n, "") for n in names] for row in sorted(rows, key=schema.sort_key(kind)))
+    csv.writer(buffer, lineterminator="\n").writerows(records)
     return buffer.getvalue().encode("utf-8")
+
+
+def canonical_csv(kind: Kind, rows: list[dict[str, str]]) -> bytes:
+    """The store's form of a file: contract column order, LF, minimal quoting, sorted."""
+    return csv_bytes(canonical_records(kind, rows))
 
 
 def csv_rows(data: bytes) -> list[dict[str, str]]:
@@ -147,24 +157,25 @@ def arrow_csv(data: bytes, column_types: dict[str, Any], columns: list[str] | No
         false_values=["false"],
     )
     parse = pacsv.ParseOptions(newlines_in_values=True)
-    read = pacsv.ReadOptions(use_threads=False)
-    return pacsv.read_csv(pa.py_buffer(data), read_options=read, convert_options=convert, parse_options=parse)
+    return pacsv.read_csv(pa.py_buffer(data), convert_options=convert, parse_options=parse)
 
 
-def reads_back(kind: Kind, data: bytes, rows: int) -> str | None:
-    """Why `data` would not read back as the `rows` rows it was written from, by either store reader; None when it does."""
+def reads_back(data: bytes, records: Records) -> str | None:
+    """Why `data` would not read back as `records` through both store readers; None when it does."""
     import pyarrow as pa
 
-    parsed = csv_rows(data)
-    if len(parsed) != rows or canonical_csv(kind, parsed) != data:
-        return f"the csv reader reads {len(parsed)} rows, not {rows}"
+    parsed = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    if parsed != records:
+        return f"the csv reader reads {len(parsed) - 1} rows, not {len(records) - 1}, or other values"
+    header, rows = records[0], records[1:]
     try:
-        table = arrow_csv(data, dict.fromkeys(kind.store_names, pa.string()))
+        table = arrow_csv(data, dict.fromkeys(header, pa.string()))
     except pa.ArrowInvalid as err:
         return f"the pyarrow reader fails: {err}"
-    if table.num_rows != rows or table.column_names != list(kind.store_names):
-        return f"the pyarrow reader reads {table.num_rows} rows, not {rows}"
-    for name in kind.store_names:
-        if table[name].to_pylist() != [row[name] for row in parsed]:
-            return f"the two readers disagree on column {name}"
+    if table.num_rows != len(rows) or table.column_names != header:
+        return f"the pyarrow reader reads {table.num_rows} rows, not {len(rows)}"
+    for index, name in enumerate(header):
+        # Python lists on both sides: pa.array() of a list would import pandas, which costs more than this.
+        if table.column(index).to_pylist() != [row[index] for row in rows]:
+            return f"the pyarrow reader reads other values in column {name}"
     return None

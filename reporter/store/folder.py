@@ -123,6 +123,10 @@ class Store:
                 "added": dict(sorted(plan.added.items())),
                 "skipped": dict(sorted(plan.skipped.items())),
             }
+            for name, records in plan.records.items():
+                problem = reads_back(plan.files[name][0], records)
+                if problem is not None:
+                    raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
             written = self._commit(manifest.with_merge(plan.files, entry), plan.files)
             return MergeResult(plan.added, plan.skipped, written, settled)
 
@@ -139,11 +143,7 @@ class Store:
         return manifest
 
     def _commit(self, manifest: Manifest, files: Mapping[str, tuple[bytes, int]]) -> tuple[str, ...]:
-        """Check that every file reads back as written, then commit it with the new manifest."""
-        for name, (data, rows) in files.items():
-            problem = reads_back(schema.kind_of_store_file(name), data, rows)
-            if problem is not None:
-                raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
+        """Commit the files with the new manifest, all at once."""
         new_files = {name: data for name, (data, _rows) in files.items()} | {schema.MANIFEST: manifest.to_bytes()}
         transaction.commit(self.root, new_files)
         return tuple(sorted(new_files))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from .. import schema
 from ..inputs import InputFile
 from ..schema import Kind
-from .files import canonical_csv
+from .files import Records, canonical_records, csv_bytes
 
 Row = dict[str, str]
 
@@ -26,8 +26,9 @@ class MergePlan:
     added: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, int] = field(default_factory=dict)
     conflicts: tuple[str, ...] = ()
-    # Store path -> (canonical bytes, row count) of every file to rewrite.
+    # Store path -> (canonical bytes, row count) of every file to rewrite, and the records they hold.
     files: Mapping[str, tuple[bytes, int]] = field(default_factory=dict)
+    records: Mapping[str, Records] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def plan_merge(existing: Mapping[str, list[Row]], files: Sequence[InputFile]) ->
     skipped: Counter[str] = Counter()
     conflicts: list[str] = []
     new_files: dict[str, tuple[bytes, int]] = {}
+    records: dict[str, Records] = {}
     for name, (kind, incoming) in sorted(_by_store_file(files).items(), key=lambda item: _order(item[0])):
         current = existing.get(name, [])
         names = [n for n in kind.store_names if n != "key"]
@@ -79,11 +81,11 @@ def plan_merge(existing: Mapping[str, list[Row]], files: Sequence[InputFile]) ->
                 )
         added[kind.name] += len(fresh)
         if fresh:
-            rows = current + fresh
-            new_files[name] = (canonical_csv(kind, rows), len(rows))
+            records[name] = canonical_records(kind, current + fresh)
+            new_files[name] = (csv_bytes(records[name]), len(records[name]) - 1)
     if conflicts:
-        return MergePlan(dict(added), dict(skipped), tuple(conflicts), {})
-    return MergePlan(dict(added), dict(skipped), (), new_files)
+        return MergePlan(dict(added), dict(skipped), tuple(conflicts))
+    return MergePlan(dict(added), dict(skipped), (), new_files, records)
 
 
 def _order(name: str) -> tuple[int, str]:
