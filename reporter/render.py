@@ -39,6 +39,7 @@ OUTPUT_NAMES = {
 NOTES_COPY = "welfare-section.notes.md"
 EXCERPTS_PER_GROUP = 3
 UNTAGGED = "untagged"
+OTHER_TAGS = "other tags"
 
 
 class NotesError(ReporterError):
@@ -84,10 +85,13 @@ def excerpt_groups(excerpts: list[Excerpt], generations: list[str]) -> list[dict
     """At most three excerpts per generation and tag, chosen by key order."""
     grouped: dict[tuple[str, str], list[Excerpt]] = defaultdict(list)
     for e in excerpts:
-        for tag in e.tags or (UNTAGGED,):
+        # Concern tags each have a group; any other tags share one, so an answer with
+        # many tags is shown a bounded number of times.
+        shown = [t for t in e.tags if t in schema.CONCERN_TAGS] or [OTHER_TAGS if e.tags else UNTAGGED]
+        for tag in shown:
             grouped[(e.generation, tag)].append(e)
     order = {g: i for i, g in enumerate(generations)}
-    tag_order = {t: i for i, t in enumerate((*schema.CONCERN_TAGS, UNTAGGED))}
+    tag_order = {t: i for i, t in enumerate((*schema.CONCERN_TAGS, OTHER_TAGS, UNTAGGED))}
     return [
         {"generation": g, "tag": t, "items": sorted(items, key=lambda e: e.key)[:EXCERPTS_PER_GROUP]}
         for (g, t), items in sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], tag_order.get(kv[0][1], 99), kv[0][1]))

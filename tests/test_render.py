@@ -20,6 +20,7 @@ import pytest
 from pypdf import PdfReader
 
 from reporter import render as render_module
+from reporter import schema
 
 from .conftest import run
 from .scenario import Scenario
@@ -199,6 +200,19 @@ def test_long_unbroken_text_wraps_inside_the_pdf_page(tmp_path: Path) -> None:
     words = re.findall(r">([^<]*)</word>", boxes)
     assert sum(unbroken[:20] in w for w in words) >= 3  # the text is there, in label, event and excerpts
     assert max(right_edges) <= width  # and no word runs off the page
+
+
+def test_an_answer_with_many_tags_and_a_long_excerpt_is_shown_a_bounded_number_of_times(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01")
+    long_quote = "Opening-of-the-quote " + "word " * 4000  # 20 KB
+    tags = ";".join([*schema.CONCERN_TAGS, *(f"extra-{i}" for i in range(26))])
+    s.normal("g1", 4.0, n=40, excerpt=lambda i: long_quote if i == 0 else "", tags=lambda i: tags if i == 0 else "")
+    store = s.write()
+    assert run("--history", store, "render", "--out", tmp_path / "out", "--format", "html").exit_code == 0
+    html = (tmp_path / "out" / "welfare-section.html").read_text()
+    assert 1 <= html.count("Opening-of-the-quote") <= len(schema.CONCERN_TAGS)
+    assert len(html) < 400_000
 
 
 def test_pdf_fetcher_refuses_everything_but_data_and_assets(tmp_path: Path, trap_server: str) -> None:

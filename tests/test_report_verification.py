@@ -188,3 +188,18 @@ def test_the_report_shows_the_chain_head_it_was_drawn_from(report: tuple[Path, P
     assert f"chain head {head}" in run("--history", store, "verify").stdout
     for name in ("welfare-section.html", "welfare-section.fragment.html"):
         assert f'chain head is <span class="wr-hash">{head}</span>' in (folder / name).read_text()
+
+
+def test_two_quarterly_runs_at_once_write_one_report(tmp_path: Path) -> None:
+    """The loser used to exit 2 with 'Directory not empty'; it waits for the lock and finds the report unchanged."""
+    import sys
+
+    store = history_over_quarters(tmp_path)
+    command = [sys.executable, "-m", "reporter", "--history", str(store), "quarterly", "2025-Q2",
+               "--out", str(tmp_path / "reports"), "--today", "2026-01-15"]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    results = [(run.wait(timeout=300), run.communicate()[1]) for run in runs]
+    assert [code for code, _ in results] == [0, 0], results
+    statuses = sorted("written" if "written" in err else "unchanged" if "unchanged" in err else err for _, err in results)
+    assert statuses == ["unchanged", "written"]
+    assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2025-Q2"]
