@@ -317,11 +317,12 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
     if problems:
         ctx.exit(EXIT_FLAGGED)
     if checked.head is None:
-        _say(ctx, f"history {store.root} verified, but its merge log is not yet a hash chain: run "
-                  "'welfare-report merge' with no files to anchor it")
+        _say(ctx, f"verified the history in {store.root}, but its merge log is not yet a hash chain: "
+                  "run 'welfare-report merge' with no files to anchor it")
     else:
-        _say(ctx, f"history {store.root} verified; chain head {checked.head}"
-                  + (f"; {report_dir} matches it" if report_dir is not None else ""))
+        _say(ctx, f"verified the history in {store.root}"
+                  + (f"; the report in {report_dir} matches it" if report_dir is not None else "")
+                  + f"\nchain head {checked.head}")
 
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
