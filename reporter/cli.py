@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,33 @@ class Options:
 class _Group(click.Group):
     """Turns every expected error into one sentence on stderr and exit 2."""
 
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """As click's, but a usage error is one line that says where the help is."""
+        standalone = standalone_mode
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as err:
+            where = f"welfare-report {err.ctx.info_name} --help" if err.ctx and err.ctx.parent else "welfare-report --help"
+            if not standalone:
+                raise
+            click.echo(f"welfare-report: {err.format_message().rstrip('.')} (see '{where}')", err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            if not standalone:
+                raise
+            click.echo(f"welfare-report: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            if not standalone:
+                raise
+            click.echo("welfare-report: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        if not standalone:
+            return result
+        # Without standalone mode click hands back the exit code of ctx.exit(); commands return nothing.
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             try:
@@ -79,7 +106,8 @@ class _Group(click.Group):
         except ValidationError as err:
             click.echo(str(err), err=True)
             files = len({p.path for p in err.problems})
-            click.echo(f"welfare-report: {len(err.problems)} problem(s) in {files} file(s); the history is unchanged", err=True)
+            outcome = "; nothing was merged" if ctx.invoked_subcommand == "merge" else ""
+            click.echo(f"welfare-report: {_count(len(err.problems), 'problem')} in {_count(files, 'file')}{outcome}", err=True)
             ctx.exit(EXIT_ERROR)
         except ReporterError as err:
             click.echo(f"welfare-report: {shown_lines(str(err))}", err=True)
@@ -113,8 +141,19 @@ def _options(ctx: click.Context) -> Options:
 
 
 def _say(ctx: click.Context, text: str) -> None:
+    """A command's result, on stdout."""
     if not _options(ctx).quiet:
         _emit(text)
+
+
+def _tell(ctx: click.Context, text: str) -> None:
+    """What a command did (files written), on stderr: stdout is kept for results a script reads."""
+    if not _options(ctx).quiet:
+        click.echo(f"welfare-report: {text}", err=True)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def progress_printer(stream: Any, quiet: bool = False) -> Callable[[str], None]:
@@ -174,7 +213,7 @@ def init(ctx: click.Context, directory: Path) -> None:
     from .store import init_store
 
     init_store(directory)
-    _say(ctx, f"created an empty history in {directory}")
+    _tell(ctx, f"created an empty history in {directory}")
 
 
 @cli.command()
@@ -200,7 +239,7 @@ def example(ctx: click.Context, directory: Path, observations: int, seed: int, e
     from .example import write_example
 
     rows = write_example(directory, observations, seed, extra_generations, extra_metrics)
-    _say(ctx, f"wrote a synthetic history of {rows} answers to {directory}")
+    _tell(ctx, f"wrote a synthetic history of {rows:,} answers to {directory}")
 
 
 @cli.command()
@@ -225,7 +264,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
     problems = validate_files(list(files), kind, registries_of(_options(ctx).history))
     if problems:
         raise ValidationError(problems)
-    _say(ctx, f"{len(files)} file(s) valid")
+    _say(ctx, f"{_count(len(files), 'file')} valid")
 
 
 @cli.command()
@@ -421,7 +460,7 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
     findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
     written = render_section(findings, out, formats, title, text, progress=show)
     for path in written:
-        _say(ctx, f"wrote {path}")
+        _tell(ctx, f"wrote {path}")
 
 
 @cli.command()
@@ -453,8 +492,47 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
     result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx),
                            today_option=_iso(today), sign_key=sign_key)
-    if not _options(ctx).quiet:
-        click.echo(f"welfare-report: {result.quarter}: {result.status} {result.directory}", err=True)
+    _tell(ctx, f"{result.quarter}: {result.status} {result.directory}")
+
+
+def _set_history(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        _replace_options(ctx, history=value)
+
+
+def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            _replace_options(ctx, **{name: True})
+            if name == "verbose":
+                ctx.meta["verbose"] = True
+
+    return set_flag
+
+
+def _replace_options(ctx: click.Context, **changes: Any) -> None:
+    """Options given after the command override those given before it, in every context that holds them."""
+    options = replace(_options(ctx), **changes)
+    context: click.Context | None = ctx
+    while context is not None:
+        context.obj = options
+        context = context.parent
+
+
+def _shared_options() -> list[click.Parameter]:
+    """--history, -q and -v, accepted after the command as well as before it."""
+    return [
+        click.Option(["--history"], type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+                     callback=_set_history, help="The history store (default ./history); also accepted before the command."),
+        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_flag("quiet"),
+                     help="Print only errors and requested data."),
+        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_set_flag("verbose"),
+                     help="Show tracebacks and details."),
+    ]
+
+
+for _command in cli.commands.values():
+    _command.params.extend(_shared_options())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -38,16 +38,41 @@ class Problem:
 
 
 class ValidationError(ReporterError):
-    """Input files hold problems; every problem found is listed."""
+    """Input files hold problems; every problem found is listed.
+
+    Files keep the order given (the caller puts the root cause first); the
+    same message on consecutive rows is one line naming the row range.
+    """
 
     def __init__(self, problems: list[Problem], shown: int = 100) -> None:  # schema.MAX_PROBLEMS_SHOWN
         order = {path: i for i, path in reversed(list(enumerate(p.path for p in problems)))}
         self.problems = sorted(problems, key=lambda p: (order[p.path], p.line))
-        problems = self.problems
-        lines = [str(p) for p in problems[:shown]]
-        if len(problems) > shown:
-            lines.append(f"... and {len(problems) - shown} more problems")
+        lines = grouped_lines(self.problems)
+        more = len(lines) - shown
+        lines = lines[:shown] + ([f"... and {more} more problems"] if more > 0 else [])
         super().__init__("\n".join(lines))
+
+
+def grouped_lines(problems: list[Problem]) -> list[str]:
+    """One line per problem, with runs of the same message on consecutive rows folded into one."""
+    runs: list[tuple[Problem, int]] = []  # first problem of a run, last line of the run
+    for problem in problems:
+        if runs:
+            first, last = runs[-1]
+            same = (first.path, first.column, first.message) == (problem.path, problem.column, problem.message)
+            if same and problem.line == last + 1:
+                runs[-1] = (first, problem.line)
+                continue
+        runs.append((problem, problem.line))
+    lines = []
+    for first, last in runs:
+        if last == first.line:
+            lines.append(str(first))
+        else:
+            rows = last - first.line + 1
+            lines.append(shown(f"{first.path}:{first.line}-{last}: ") + shown(first.column) + ": "
+                         + shown(first.message) + f" ({rows:,} rows)")
+    return lines
 
 
 class ConflictError(ReporterError):

@@ -49,6 +49,9 @@ class InputFile:
     kind: Kind | None
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    # The kind the file was meant to be, even when its header is wrong: a broken
+    # registry is the root cause of every reference to it that fails.
+    meant: Kind | None = None
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:
@@ -61,7 +64,7 @@ def _read_csv(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str
     except UnicodeDecodeError as err:
         line = _line_of_offset(data, err.start)
         problems.append(
-            Problem(path, line, "-", f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})")
+            Problem(path, line, "row", f"not UTF-8 text (byte 0x{data[err.start]:02x} at offset {err.start})")
         )
         return [], []
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -74,7 +77,7 @@ def _read_csv(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str
             previous_end = reader.line_num
             if not header:
                 if len(record) > schema.MAX_COLUMNS:
-                    problems.append(Problem(path, 1, "-", f"{len(record)} columns; at most {schema.MAX_COLUMNS}"))
+                    problems.append(Problem(path, 1, "file", f"{len(record)} columns; at most {schema.MAX_COLUMNS}"))
                     return [], []
                 header = [h.strip().lower() for h in record]
                 continue
@@ -82,12 +85,12 @@ def _read_csv(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str
                 continue  # a blank line carries nothing
             if len(record) != len(header):
                 problems.append(
-                    Problem(path, start, "-", f"expected {len(header)} fields, found {len(record)}")
+                    Problem(path, start, "row", f"expected {len(header)} fields, found {len(record)}")
                 )
                 continue
             rows.append(RawRow(start, dict(zip(header, record, strict=True))))
     except csv.Error as err:
-        problems.append(Problem(path, reader.line_num, "-", f"malformed CSV: {err}"))
+        problems.append(Problem(path, reader.line_num, "row", f"malformed CSV: {err}"))
     return header, rows
 
 
@@ -152,11 +155,11 @@ def _read_jsonl(path: str, data: bytes, problems: list[Problem]) -> tuple[list[s
         try:
             values = _json_row(raw, number == 1)
         except _JsonProblem as err:
-            problems.append(Problem(path, number, "-", str(err)))
+            problems.append(Problem(path, number, "row", str(err)))
             continue
         header.update(dict.fromkeys(values))
         if len(header) > schema.MAX_COLUMNS:
-            problems.append(Problem(path, number, "-", f"more than {schema.MAX_COLUMNS} distinct keys"))
+            problems.append(Problem(path, number, "row", f"more than {schema.MAX_COLUMNS} distinct keys"))
             return [], []
         rows.append(RawRow(number, values))
     return list(header), rows
@@ -172,14 +175,14 @@ def _read_parquet(path: str, data: bytes, problems: list[Problem]) -> tuple[list
         metadata = parquet.metadata
         size = sum(metadata.row_group(i).total_byte_size for i in range(metadata.num_row_groups))
     except Exception as err:  # pyarrow raises several types for a broken file
-        problems.append(Problem(path, 1, "-", f"not a readable Parquet file: {err}"))
+        problems.append(Problem(path, 1, "file", f"not a readable Parquet file: {err}"))
         return [], []
     if metadata.num_columns > schema.MAX_COLUMNS:
-        problems.append(Problem(path, 1, "-", f"{metadata.num_columns} columns; at most {schema.MAX_COLUMNS}"))
+        problems.append(Problem(path, 1, "file", f"{metadata.num_columns} columns; at most {schema.MAX_COLUMNS}"))
         return [], []
     if metadata.num_rows > schema.MAX_PARQUET_ROWS or size > schema.MAX_PARQUET_BYTES:
         problems.append(Problem(
-            path, 1, "-",
+            path, 1, "file",
             f"{metadata.num_rows:,} rows and {size:,} bytes uncompressed; at most {schema.MAX_PARQUET_ROWS:,} rows "
             f"and {schema.MAX_PARQUET_BYTES >> 30} GiB: split the file, or aggregate it into counts",
         ))
@@ -193,7 +196,7 @@ def _read_parquet(path: str, data: bytes, problems: list[Problem]) -> tuple[list
             rows += [RawRow(line + j, dict(zip(header, values, strict=True))) for j, values in enumerate(zip(*columns, strict=True))]
             line += batch.num_rows
     except Exception as err:  # a damaged page surfaces only when it is read
-        problems.append(Problem(path, line, "-", f"not a readable Parquet file: {err}"))
+        problems.append(Problem(path, line, "row", f"not a readable Parquet file: {err}"))
     return header, rows
 
 
@@ -232,10 +235,10 @@ def _read_bounded(path: str) -> tuple[bytes, str] | Problem:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as err:
-        return Problem(path, 1, "-", f"cannot read: {err.strerror}")
+        return Problem(path, 1, "file", f"cannot read: {err.strerror}")
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            return Problem(path, 1, "-", "not a regular file (a device, FIFO or folder)")
+            return Problem(path, 1, "file", "not a regular file (a device, FIFO or folder)")
         first = handle.read(CHUNK)
         fmt = _format_of(path, first)
         if fmt == "parquet":
@@ -246,7 +249,7 @@ def _read_bounded(path: str) -> tuple[bytes, str] | Problem:
             for index, piece in enumerate(pieces):
                 length += len(piece)
                 if length > schema.MAX_LINE_BYTES:
-                    return Problem(path, line, "-", f"a line longer than {schema.MAX_LINE_BYTES >> 20} MiB")
+                    return Problem(path, line, "row", f"a line longer than {schema.MAX_LINE_BYTES >> 20} MiB")
                 if index < len(pieces) - 1:
                     line, length = line + 1, 0
             chunks.append(chunk)
@@ -264,21 +267,22 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     result = InputFile(name, hashlib.sha256(data).hexdigest(), None)
     problems = result.problems
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
-        problems.append(Problem(name, 1, "-", "empty file"))
+        problems.append(Problem(name, 1, "file", "empty file"))
         return result
     if fmt != "parquet" and b"\x00" in data:
-        problems.append(Problem(name, _line_of_offset(data, data.index(b"\x00")), "-", "binary data (NUL byte)"))
+        problems.append(Problem(name, _line_of_offset(data, data.index(b"\x00")), "row", "binary data (NUL byte)"))
         return result
     reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
     header, raw_rows = reader(name, data, problems)
     if problems and not header:
         return result
+    result.meant = schema.KINDS[kind_name] if kind_name else schema.detect_kind(header) or schema.closest_kind(header)
     kind = _resolve_kind(name, header, kind_name, problems)
     if kind is None:
         return result
     result.kind = kind
     if not raw_rows and not problems:
-        problems.append(Problem(name, 1, "-", "no rows after the header"))
+        problems.append(Problem(name, 1, "file", "no rows after the header"))
         return result
     for raw in raw_rows:
         row = _type_row(name, kind, raw, problems)
@@ -300,6 +304,11 @@ def _resolve_kind(path: str, header: list[str], kind_name: str | None, problems:
     for name in duplicates:
         problems.append(Problem(path, 1, name, "column appears more than once"))
     if targets or duplicates:
+        return None
+    if len(header) == 1 and any(mark in header[0] for mark in ";\t|"):
+        mark = next(m for m in ";\t|" if m in header[0])
+        problems.append(Problem(path, 1, "file", f"the header is one column whose names are separated by {mark!r}; "
+                                                 "welfare-report reads comma-separated files"))
         return None
     if kind_name is not None:
         kind = schema.KINDS[kind_name]
@@ -399,13 +408,36 @@ class Registries:
         table.setdefault(row[kind.key[0]], row)
 
 
+def file_problems(files: list[InputFile]) -> list[Problem]:
+    """Every file's own problems, registry files first: a broken registry is the root cause of what follows."""
+    def registry_first(f: InputFile) -> int:
+        return 0 if f.meant is not None and f.meant.name in schema.REGISTRY_KINDS else 1
+
+    return [p for f in sorted(files, key=registry_first) for p in f.problems]
+
+
 def check_references(files: list[InputFile], known: Registries) -> list[Problem]:
-    """Problems that need more than one file to see: unknown ids, scales, id case clashes."""
+    """Problems that need more than one file to see: unknown ids, scales, id case clashes.
+
+    When a generations or metrics file of the same call has problems of its own, an unknown id of
+    that kind may well be one of its broken rows: such rows are counted in one line, not listed.
+    """
     problems: list[Problem] = []
     registries = _registries_with(files, known, problems)
+    broken = {f.meant.key[0]: f.path for f in files
+              if f.problems and f.meant is not None and f.meant.name in schema.REGISTRY_KINDS}
     for f in files:
+        unchecked: dict[str, list[int]] = {}
         for line, row in f.rows if f.kind is not None else ():
-            problems += _reference_problems(f, line, row, registries)
+            for problem in _reference_problems(f, line, row, registries):
+                what = problem.message.split(" ")[1] if problem.message.startswith("unknown ") else ""
+                if what in broken:
+                    unchecked.setdefault(what, []).append(line)
+                else:
+                    problems.append(problem)
+        for what, lines in unchecked.items():
+            problems.append(Problem(f.path, lines[0], what, f"{len(lines):,} rows name a {what} that is not known; "
+                                    f"not listed one by one, because {broken[what]} has problems: fix it first"))
     return problems
 
 
@@ -467,5 +499,4 @@ def _check_scale(f: InputFile, line: int, row: dict[str, str], metric: dict[str,
 def validate_files(paths: list[Path], kind: str | None, known: Registries) -> list[Problem]:
     """`validate`: file-local problems first, then references against `known` and the files themselves."""
     files = [read_input(p, kind) for p in paths]
-    problems = [p for f in files for p in f.problems]
-    return problems + check_references(files, known)
+    return file_problems(files) + check_references(files, known)

@@ -166,7 +166,7 @@ def build_context(
         "notes_findings": [f for f in findings.flags if f.severity == "note"],
         "counts": {
             "generations": len(history.generations),
-            "answers": len(history.answers),
+            "answers": f"{len(history.answers):,}",
             "summaries": sum(1 for s in analysis.stats if s.source == "summaries"),
         },
         "metrics": metrics,

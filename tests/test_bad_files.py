@@ -28,13 +28,13 @@ CASES = [
     ("missing_required_column.csv", 1, "collected_on", "required column"),
     ("unknown_column.csv", 1, "mood_note", "unknown column"),
     ("duplicate_column.csv", 1, "score", "more than once"),
-    ("empty.csv", 1, "-", "empty file"),
-    ("header_only.csv", 1, "-", "no rows"),
-    ("not_utf8.csv", 3, "-", "not UTF-8"),
-    ("binary_garbage.csv", 1, "-", "binary data"),
-    ("broken_line.jsonl", 2, "-", "not a JSON object"),
-    ("unterminated_quote.csv", 3, "-", "malformed CSV"),
-    ("wrong_field_count.csv", 3, "-", "expected 4 fields, found 5"),
+    ("empty.csv", 1, "file", "empty file"),
+    ("header_only.csv", 1, "file", "no rows"),
+    ("not_utf8.csv", 3, "row", "not UTF-8"),
+    ("binary_garbage.csv", 1, "row", "binary data"),
+    ("broken_line.jsonl", 2, "row", "not a JSON object"),
+    ("unterminated_quote.csv", 3, "row", "malformed CSV"),
+    ("wrong_field_count.csv", 3, "row", "expected 4 fields, found 5"),
     ("id_parent_dir.csv", 2, "generation", "not a valid id"),
     ("id_absolute.csv", 2, "generation", "not a valid id"),
     ("id_too_long.csv", 2, "generation", "longer than 64"),
@@ -77,13 +77,36 @@ def test_bad_file_is_refused(store: Path, command: str, name: str, line: int, co
 
 def test_problems_are_capped_with_a_count(store: Path, tmp_path: Path) -> None:
     bad = tmp_path / "many.csv"
-    bad.write_text("generation,metric,collected_on,score\n" + "m-1,mood,2025-01-03,99\n" * 150)
+    # Alternating scores: every row's message differs from its neighbour's, so nothing folds.
+    bad.write_text("generation,metric,collected_on,score\n" + "m-1,mood,2025-01-03,98\nm-1,mood,2025-01-03,99\n" * 75)
     result = run("--history", store, "validate", bad)
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
     assert len([x for x in lines if x.startswith(str(bad))]) == 100
     assert "... and 50 more problems" in lines
-    assert lines[-1].endswith("150 problem(s) in 1 file(s); the history is unchanged")
+    assert lines[-1] == "welfare-report: 150 problems in 1 file"
+
+
+def test_one_message_on_consecutive_rows_is_one_line(store: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "many.csv"
+    bad.write_text("generation,metric,collected_on,score\n" + "m-1,mood,2025-01-03,99\n" * 150)
+    result = run("--history", store, "validate", bad)
+    assert result.stderr.splitlines()[0] == f"{bad}:2-151: score: 99 is outside the scale 1-7 of 'mood' (150 rows)"
+
+
+def test_a_broken_registry_is_the_root_cause_and_its_echoes_are_counted(tmp_path: Path) -> None:
+    metrics = tmp_path / "metrics.csv"
+    metrics.write_text("metric,scale_min,scale_max,label\nsentiment,1,7,How, it feels\n")  # an unquoted comma
+    generations = tmp_path / "generations.csv"
+    generations.write_text("generation,release_date\nm-1,2025-01-01\n")
+    answers = tmp_path / "answers.csv"
+    answers.write_text("generation,metric,collected_on,score\n" + "m-1,sentiment,2025-01-03,4\n" * 440)
+    result = run("--history", tmp_path / "none", "validate", answers, generations, metrics)
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"{metrics}:2: row: expected 4 fields, found 5"
+    assert lines[1] == (f"{answers}:2: metric: 440 rows name a metric that is not known; not listed one by one, "
+                        f"because {metrics} has problems: fix it first")
+    assert len(lines) == 3
 
 
 def test_all_problems_of_a_file_are_listed_together(store: Path, tmp_path: Path) -> None:

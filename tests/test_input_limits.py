@@ -53,16 +53,16 @@ def test_a_tiny_parquet_file_of_twenty_million_rows(tmp_path: Path) -> None:
     path = tmp_path / "bomb.parquet"
     pq.write_table(table, path, compression="zstd")
     assert path.stat().st_size < 2_000_000
-    refused(validate(path), f"{path}:1: -: 20,000,000 rows")
+    refused(validate(path), f"{path}:1: file: 20,000,000 rows")
 
 
 def test_a_csv_with_too_many_columns(tmp_path: Path) -> None:
     wide = tmp_path / "wide.csv"
     wide.write_text(",".join(f"c{i}" for i in range(1000)) + "\n" + ",".join("1" for _ in range(1000)) + "\n")
-    refused(validate(wide), f"{wide}:1: -: 1000 columns; at most 64")
+    refused(validate(wide), f"{wide}:1: file: 1000 columns; at most 64")
     huge = tmp_path / "huge-header.csv"
     huge.write_text(",".join("a" for _ in range(1_000_000)) + "\n1\n")
-    refused(validate(huge), f"{huge}:1: -: a line longer than 1 MiB")
+    refused(validate(huge), f"{huge}:1: row: a line longer than 1 MiB")
 
 
 def test_a_150_mb_line(tmp_path: Path) -> None:
@@ -73,11 +73,11 @@ def test_a_150_mb_line(tmp_path: Path) -> None:
         for _ in range(150):
             handle.write(block)
         handle.write(b"\"\n")
-    refused(validate(path), f"{path}:2: -: a line longer than 1 MiB")
+    refused(validate(path), f"{path}:2: row: a line longer than 1 MiB")
 
 
 def test_a_device_is_not_read(tmp_path: Path) -> None:
-    refused(validate(Path("/dev/zero")), "/dev/zero:1: -: not a regular file")
+    refused(validate(Path("/dev/zero")), "/dev/zero:1: file: not a regular file")
 
 
 def test_json_lines_that_cannot_be_typed_are_problems_at_their_line(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ def test_init_writes_an_empty_verifiable_store(tmp_path: Path) -> None:
 def test_init_refuses_an_existing_store(store: Path) -> None:
     result = run("init", store)
     assert result.exit_code == 2
-    assert "already a history" in result.stderr
+    assert "already holds a history" in result.stderr
 
 
 def test_commands_refuse_a_folder_that_is_not_a_store(tmp_path: Path) -> None:

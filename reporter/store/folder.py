@@ -17,7 +17,7 @@ from typing import Literal
 
 from .. import schema
 from ..errors import ConflictError, StoreError, ValidationError
-from ..inputs import InputFile, Registries, check_references
+from ..inputs import InputFile, Registries, check_references, file_problems
 from . import transaction
 from .files import csv_rows, read_store_file, reads_back, require_real_folders
 from .manifest import Manifest, now_text, read_manifest, verify_files
@@ -108,7 +108,7 @@ class Store:
                     self._commit(manifest.with_merge({}, {"time": now_text(), "command": "anchor", "inputs": []}), {})
                     return MergeResult(settled="anchored")
                 return MergeResult(settled=settled)
-            problems = [p for f in files for p in f.problems]
+            problems = file_problems(files)
             problems += check_references(files, self.registries())
             if problems:
                 raise ValidationError(problems, schema.MAX_PROBLEMS_SHOWN)

@@ -176,7 +176,7 @@ def init_store(
     """Create a store; `files` (store path -> canonical bytes, rows) lets `example` write one in one pass."""
     root = Path(root)
     if os.path.lexists(root / schema.MANIFEST):
-        raise StoreError(f"{root} is already a history")
+        raise StoreError(f"{root} already holds a history (it has a {schema.MANIFEST}); nothing was created")
     if root.exists() and (not stat.S_ISDIR(os.lstat(root).st_mode) or any(root.iterdir())):
         raise StoreError(f"{root} exists and is not an empty folder")
     contents = {name: (canonical_csv(schema.KINDS[kind], []), 0) for kind, name in schema.STORE_FILES.items()}
