@@ -161,7 +161,9 @@ def to_json(findings: Findings) -> dict[str, Any]:
         "tool_version": __version__,
         "options": dict(findings.options),
         "generations": [
-            {"generation": g.name, "release_date": g.release_date, "label": g.label} for g in history.generations
+            {"generation": g.name, "release_date": g.release_date, "label": g.label,
+             "released": g.release_date <= history.as_of}
+            for g in history.generations
         ],
         "stats": [stat_json(s) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],

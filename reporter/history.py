@@ -285,7 +285,9 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
         for r in store.table("summaries")
     ]
     answers, files, excerpts = _read_answers(store, with_excerpts)
-    dates = [s.collected_on for s in summaries] + [e.date for e in events]
+    # The default as-of date is the latest date of any row: reviews are dated after the data
+    # they review, and a card is written before its model's release.
+    dates = [s.collected_on for s in summaries] + [e.date for e in events] + [a.date for a in acknowledgements]
     if len(answers):
         dates.append(day_text(int(answers.day.max())))
     latest = max(dates, default=max((g.release_date for g in generations), default=EPOCH.isoformat()))
@@ -296,10 +298,15 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
             {k: v[keep] for k, v in answers.codes.items()}, answers.categories, answers.day[keep],
             answers.score[keep], answers.redirected[keep], answers.declined[keep], answers.concern[keep],
         )
-    released = sorted((g for g in generations if g.release_date <= cut), key=lambda g: (g.release_date, g.name))
-    names = {g.name for g in released}
+    # A generation appears once it is released or has data dated on or before the as-of date.
+    with_data = {s.generation for s in summaries if s.collected_on <= cut}
+    if len(answers):
+        with_data |= {answers.categories["generation"][code] for code in np.unique(answers.codes["generation"])}
+    shown = sorted((g for g in generations if g.release_date <= cut or g.name in with_data),
+                   key=lambda g: (g.release_date, g.name))
+    names = {g.name for g in shown}
     return History(
-        generations=released,
+        generations=shown,
         metrics=dict(sorted(metrics.items())),
         events=[e for e in events if e.date <= cut],
         acknowledgements=[a for a in acknowledgements if a.date <= cut],

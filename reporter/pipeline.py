@@ -10,29 +10,61 @@ from dataclasses import replace
 from pathlib import Path
 
 from .analyze import Analysis, analyze
+from .errors import StoreError
 from .findings import Findings
-from .history import load_history
+from .history import History, load_history
 from .provenance import used_inputs
 from .rules import apply_rules
 from .store import Store
 
 
-def findings_of(store: Store, as_of: str | None = None, with_excerpts: bool = False) -> Findings:
-    """Findings as of a date; `with_excerpts` also reads the quotes a report shows."""
+def findings_of(
+    store: Store, as_of: str | None = None, with_excerpts: bool = False, require_verified: bool = True,
+) -> Findings:
+    """Findings as of a date; `with_excerpts` also reads the quotes a report shows.
+
+    Only `verify REPORT_DIR`, which lists the store's problems itself, reads an unverified history.
+    """
     with store.locked(exclusive=False):
-        history = load_history(store, as_of, with_excerpts)
+        if require_verified:
+            _require_verified(store)
+        history = _with_data(load_history(store, as_of, with_excerpts))
         inputs = used_inputs(store, history)
         head = store.manifest().head
     return replace(apply_rules(analyze(history), inputs), chain_head=head)
 
 
-def findings_for(history_root: str | Path, as_of: str | None = None, with_excerpts: bool = False) -> Findings:
-    return findings_of(Store(history_root), as_of, with_excerpts)
+def _require_verified(store: Store) -> None:
+    """An edited history never yields a clean-looking report: it is refused until `verify` passes."""
+    problems = store.verification().problems
+    if problems:
+        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+        raise StoreError(f"{store.root} fails verification ({problems[0]}{more}); "
+                         f"run 'welfare-report --history {store.root} verify' to see every problem")
+
+
+class NothingToAnalyse(StoreError):
+    """The history holds no answers or summaries at the as-of date."""
+
+
+def _with_data(history: History) -> History:
+    """An empty history never yields a report that says nothing was flagged."""
+    if not len(history.answers) and not history.summaries:
+        raise NothingToAnalyse(f"the history has no answers or summaries dated on or before {history.as_of}; "
+                         "there is nothing to analyse")
+    return history
+
+
+def findings_for(
+    history_root: str | Path, as_of: str | None = None, with_excerpts: bool = False, require_verified: bool = True,
+) -> Findings:
+    return findings_of(Store(history_root), as_of, with_excerpts, require_verified)
 
 
 def analysis_for(history_root: str | Path, as_of: str | None = None) -> Analysis:
     """The analysis alone, for `trend`: no rules, no digests of the inputs."""
     store = Store(history_root)
     with store.locked(exclusive=False):
-        history = load_history(store, as_of)
+        _require_verified(store)
+        history = _with_data(load_history(store, as_of))
     return analyze(history)

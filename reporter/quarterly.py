@@ -15,7 +15,7 @@ from .analyze import answers_per_generation
 from .errors import ReporterError
 from .findings import Findings, to_json
 from .periods import Quarter, last_completed
-from .pipeline import findings_for
+from .pipeline import NothingToAnalyse, findings_for
 from .publish import check_replaceable, folder_lock, write_folder
 from .render import FORMATS, render_outputs, report_options
 from .signatures import SIGNATURE, sign
@@ -37,7 +37,7 @@ def _flag_key(flag: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
     return (flag["rule"], flag["metric"] or "", tuple(flag["generations"]))
 
 
-def since_previous(history_root: Path, findings: Findings, quarter: Quarter) -> dict[str, Any]:
+def since_previous(history_root: Path, findings: Findings, quarter: Quarter, require_verified: bool = True) -> dict[str, Any]:
     """New generations, answers and events, and flags new, resolved or unchanged since the previous quarter.
 
     The previous quarter is always computed from the history at its end, never read from the previous
@@ -45,7 +45,10 @@ def since_previous(history_root: Path, findings: Findings, quarter: Quarter) -> 
     """
     previous = quarter.previous()
     previous_end = previous.last_day.isoformat()
-    before = to_json(findings_for(history_root, previous_end))
+    try:
+        before = to_json(findings_for(history_root, previous_end, require_verified=require_verified))
+    except NothingToAnalyse:
+        before = {"flags": []}  # the first quarter with data: everything is new
     source = f"computed from the history as of {previous_end}"
     history = findings.analysis.history
     per_generation = answers_per_generation(history, previous_end)

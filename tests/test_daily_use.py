@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,58 @@ def test_render_and_quarterly_report_on_stderr_and_leave_stdout_to_data(tmp_path
     assert result.exit_code == 0
     assert result.stdout == ""
     assert "wrote" in result.stderr
+
+
+def test_a_card_written_before_release_shows_the_model_it_is_about(tmp_path: Path) -> None:
+    """Data is collected before a model's release; the default as-of date must not drop it."""
+    from .scenario import Scenario
+
+    s = Scenario(tmp_path)
+    s.generation("g1", "2025-01-01").generation("g2", "2025-09-01")
+    s.normal("g1", 4.0).normal("g2", 4.7, collected_on="2025-06-15")
+    s.event("2025-05-01", "training_change", "g2")
+    store = s.write()
+    result = run("--history", store, "check", "--json")
+    document = json.loads(result.stdout)
+    assert document["as_of"] == "2025-06-15"
+    assert {g["generation"]: g["released"] for g in document["generations"]} == {"g1": True, "g2": False}
+    assert [f["rule"] for f in document["flags"] if f["generations"] == ["g1", "g2"]] == ["WR002"]
+    assert result.exit_code == 1
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--format", "html").exit_code == 0
+    assert "(not yet released)" in (out / "welfare-section.html").read_text()
+
+
+def test_the_default_as_of_includes_acknowledgements(store: Path, tmp_path: Path) -> None:
+    run("--history", store, "merge", GOOD / "observations.csv")
+    reviews = tmp_path / "acknowledgements.csv"
+    reviews.write_text("rule,generations,reason,by,date\nWR009,m-1,small pilot,ann,2026-02-01\n")
+    assert run("--history", store, "merge", reviews).exit_code == 0
+    document = json.loads(run("--history", store, "check", "--json").stdout)
+    assert document["as_of"] == "2026-02-01"
+    assert [f["acknowledged"]["by"] for f in document["flags"] if f["acknowledged"]] == ["ann"]
+
+
+@pytest.mark.parametrize("command", [["check"], ["trend"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
+def test_an_empty_history_is_refused_and_nothing_is_written(store: Path, tmp_path: Path, command: list[str]) -> None:
+    out = tmp_path / "out"
+    result = run("--history", store, *command, *(["--out", out] if command[0] in ("render", "quarterly") else []),
+                 *(["--today", "2026-01-15"] if command[0] == "quarterly" else []))
+    assert result.exit_code == 2
+    assert "no answers or summaries" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+@pytest.mark.parametrize("command", [["check"], ["trend"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
+def test_a_history_edited_outside_merge_is_refused_and_nothing_is_written(
+    store: Path, tmp_path: Path, command: list[str],
+) -> None:
+    run("--history", store, "merge", GOOD / "observations.csv")
+    path = store / "observations/m-1.csv"
+    path.write_text(path.read_text().replace(",4,", ",7,", 1))
+    out = tmp_path / "out"
+    result = run("--history", store, *command, *(["--out", out] if command[0] in ("render", "quarterly") else []),
+                 *(["--today", "2026-01-15"] if command[0] == "quarterly" else []))
+    assert result.exit_code == 2
+    assert "fails verification (observations/m-1.csv" in result.stderr and "verify" in result.stderr
+    assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]

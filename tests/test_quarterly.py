@@ -43,10 +43,12 @@ def test_the_first_and_last_quarters_a_calendar_holds(text: str, first: str, las
 
 def test_quarterly_at_the_ends_of_the_calendar(tmp_path: Path) -> None:
     store = history_over_quarters(tmp_path)
-    for quarter, today in (("0001-Q1", "0001-04-02"), ("0001-Q2", "0001-07-02"), ("9999-Q3", "9999-10-02")):
+    for quarter, today in (("0001-Q1", "0001-04-02"), ("0001-Q2", "0001-07-02")):
         result = quarterly(store, tmp_path / "reports", quarter, today=today)
-        assert result.exit_code == 0, result.stderr
-        assert (tmp_path / "reports" / quarter / "findings.json").is_file()
+        assert result.exit_code == 2 and "0001-" in result.stderr and "nothing to analyse" in result.stderr
+    result = quarterly(store, tmp_path / "reports", "9999-Q3", today="9999-10-02")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "reports" / "9999-Q3" / "findings.json").is_file()
 
 
 def test_a_quarter_ends_after_its_last_day() -> None:
@@ -242,3 +244,12 @@ def test_verify_a_render_output_folder(tmp_path: Path) -> None:
     store = history_over_quarters(tmp_path)
     run("--history", store, "render", "--out", tmp_path / "build", "--format", "json", "--as-of", "2025-05-01")
     assert run("--history", store, "verify", tmp_path / "build").exit_code == 0
+
+
+def test_the_first_quarter_with_data_has_everything_new(tmp_path: Path) -> None:
+    s = Scenario(tmp_path)
+    s.generation("g1", "2025-04-10").normal("g1", 4.0)
+    store = s.write()
+    result = quarterly(store, tmp_path / "reports", "2025-Q2")
+    assert result.exit_code == 0, result.stderr
+    assert "No new generations." not in _since(tmp_path / "reports" / "2025-Q2")

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from reporter.errors import StoreError
 from reporter.findings import SEVERITIES
+from reporter.pipeline import findings_of
 from reporter.rules import RULES, lint_notes
+from reporter.store import Store
 
 from .conftest import run
 from .scenario import Scenario, random_scores
@@ -184,13 +187,17 @@ def test_rules_are_a_fixed_ordered_tuple() -> None:
 
 
 def test_wr001_store_column_is_an_error(tmp_path: Path) -> None:
+    """A target column can only reach the store by an edit: check refuses it, and the rule names it."""
     store = two(_scenario(tmp_path)).normal("g1", 4.0).write()
     path = store / "metrics.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0] + ",target_score"] + [line + ",5" for line in lines[1:]]) + "\n")
     result = run("--history", store, "check")
     assert result.exit_code == 2
-    assert "WR001 metrics.csv has a column 'target_score'" in result.stdout
+    assert "fails verification (metrics.csv: SHA-256 differs" in result.stderr
+    findings = findings_of(Store(store), require_verified=False)
+    assert [f.message for f in findings.flags if f.rule == "WR001"] == [
+        "metrics.csv has a column 'target_score' that names a target; self-reports are never targets"]
 
 
 def test_a_store_file_with_other_columns_is_refused(tmp_path: Path) -> None:
@@ -199,7 +206,9 @@ def test_a_store_file_with_other_columns_is_refused(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace("description", "notes", 1))
     result = run("--history", store, "check")
     assert result.exit_code == 2
-    assert "metrics.csv: the columns differ from the store's form (description, notes)" in result.stderr
+    assert "fails verification (metrics.csv: SHA-256 differs" in result.stderr
+    with pytest.raises(StoreError, match="the columns differ from the store's form"):
+        findings_of(Store(store), require_verified=False)
 
 
 def test_wr001_quiet_on_a_clean_store(tmp_path: Path) -> None:
