@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .findings import SEVERITIES, Findings
+import csv
+import io
+
+from .findings import SEVERITIES, Findings, acknowledgement_key
 
 
 def check_summary(findings: Findings) -> str:
@@ -25,4 +28,21 @@ def check_summary(findings: Findings) -> str:
                 a = f.acknowledged
                 line += f" [acknowledged by {a['by']} on {a['date']}: {a['reason']}]"
             lines.append(line)
+            if severity == "flag" and not f.acknowledged:
+                lines.append(f"      key: {f.key}")
+    if findings.unmatched:
+        lines += ["", "ACKNOWLEDGEMENTS THAT MATCH NOTHING"]
+        for a in findings.unmatched:
+            key = acknowledgement_key(a.rule, a.metric, a.generations)
+            lines.append(f"  {key} (by {a.by} on {a.date}): no finding has this rule, metric and generations")
     return "\n".join(lines)
+
+
+def acknowledgements_template(findings: Findings) -> bytes:
+    """The open flags as an acknowledgements file: fill in reason, by and date, then merge it."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["rule", "generations", "metric", "reason", "by", "date"])
+    for f in findings.open_flags():
+        writer.writerow([f.rule, ";".join(f.generations), f.metric or "", "", "", ""])
+    return buffer.getvalue().encode("utf-8")

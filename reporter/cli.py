@@ -374,8 +374,10 @@ def _iso(value: Any) -> str | None:
 @cli.command()
 @click.option("--as-of", type=_DATE, help="Cut answers, events and generations dated after this day (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings JSON instead of a summary.")
+@click.option("--acknowledgements-template", "template", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the open flags as an acknowledgements CSV to fill in (reason, by, date) and merge.")
 @click.pass_context
-def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
+def check(ctx: click.Context, as_of: Any, as_json: bool, template: Path | None) -> None:
     """Analyse the history and apply the fixed rule set.
 
     Exit 0 when nothing is flagged, 1 when a flag is open (acknowledged flags
@@ -393,6 +395,12 @@ def check(ctx: click.Context, as_of: Any, as_json: bool) -> None:
     _progress(ctx)("analysing the history")
     findings = findings_for(_options(ctx).history, _iso(as_of))
     _emit(dumps(findings) if as_json else shown_lines(check_summary(findings)), nl=not as_json)
+    if template is not None:
+        from .check_text import acknowledgements_template
+        from .store.files import write_atomic
+
+        write_atomic(template, acknowledgements_template(findings))
+        _tell(ctx, f"wrote {template} with {_count(len(findings.open_flags()), 'open flag')} to review")
     if findings.errors():
         ctx.exit(EXIT_ERROR)
     if findings.open_flags():

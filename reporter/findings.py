@@ -48,12 +48,18 @@ class Finding:
     def of(cls, rule: str, severity: Severity, found: Found) -> Finding:
         return cls(rule, severity, found.metric, tuple(found.generations), found.message, found.evidence)
 
+    @property
+    def key(self) -> str:
+        """What an acknowledgement names: RULE|metric|g1;g2 (an empty metric for a whole transition)."""
+        return acknowledgement_key(self.rule, self.metric or "", self.generations)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "severity": self.severity,
             "metric": self.metric,
             "generations": list(self.generations),
+            "key": self.key,
             "message": self.message,
             "evidence": self.evidence,
             "acknowledged": self.acknowledged,
@@ -68,6 +74,8 @@ class Findings:
     ruleset: str
     flags: tuple[Finding, ...]
     inputs: tuple[dict[str, Any], ...] = ()
+    # Acknowledgements dated on or before the as-of date that match no finding.
+    unmatched: tuple[Any, ...] = ()
     # The merge-log chain head of the history drawn from, and the options of the report made from it.
     chain_head: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -81,6 +89,10 @@ class Findings:
 
     def errors(self) -> list[Finding]:
         return [f for f in self.flags if f.severity == "error"]
+
+
+def acknowledgement_key(rule: str, metric: str, generations: Sequence[str]) -> str:
+    return f"{rule}|{metric}|{';'.join(generations)}"
 
 
 def round_number(value: Any) -> Any:
@@ -168,6 +180,10 @@ def to_json(findings: Findings) -> dict[str, Any]:
         "stats": [stat_json(s) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
         "flags": [f.to_json() for f in findings.flags],
+        "unmatched_acknowledgements": [
+            {"rule": a.rule, "metric": a.metric, "generations": list(a.generations), "by": a.by, "date": a.date}
+            for a in findings.unmatched
+        ],
         "inputs": list(findings.inputs),
     }
     return dict(round_number(document))

@@ -473,6 +473,13 @@ _REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
+def _rule_ids() -> set[str]:
+    # The rule set is read only when an acknowledgement is checked: it imports the analysis.
+    from .rules import RULES
+
+    return {rule.id for rule in RULES}
+
+
 def _reference_problems(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
     assert f.kind is not None
     problems = []
@@ -481,6 +488,9 @@ def _reference_problems(f: InputFile, line: int, row: dict[str, str], registries
         for value in row[column].split(";"):
             if value and value not in table:
                 problems.append(Problem(f.path, line, column, f"unknown {what} {value!r}"))
+    if f.kind is schema.ACKNOWLEDGEMENTS and row["rule"] not in _rule_ids():
+        problems.append(Problem(f.path, line, "rule", f"unknown rule {row['rule']!r}; the rule set has "
+                                                      f"{min(_rule_ids())} to {max(_rule_ids())}"))
     if f.kind is schema.GENERATIONS and row["predecessor"] == row["generation"]:
         problems.append(Problem(f.path, line, "predecessor", "a generation cannot be its own predecessor"))
     if f.kind in (schema.OBSERVATIONS, schema.SUMMARIES) and row["metric"] in registries.metrics:

@@ -23,7 +23,7 @@ from typing import Any
 from . import __version__, schema, words
 from .errors import ReporterError
 from .findings import SCHEMA as FINDINGS_SCHEMA
-from .findings import Findings, dumps
+from .findings import Findings, acknowledgement_key, dumps
 from .history import Excerpt
 from .publish import check_replaceable, write_folder
 from .rules import RULES, lint_notes
@@ -162,6 +162,10 @@ def build_context(
         "summary_sentence": _flag_sentence(findings),
         "open_flags": findings.open_flags(),
         "acknowledged_flags": [f for f in findings.flags if f.acknowledged],
+        "unmatched": [
+            {"key": acknowledgement_key(a.rule, a.metric, a.generations), "by": a.by, "date": a.date, "reason": a.reason}
+            for a in findings.unmatched
+        ],
         "errors": findings.errors(),
         "notes_findings": [f for f in findings.flags if f.severity == "note"],
         "counts": {

@@ -18,6 +18,7 @@ from typing import Any
 from . import schema, stats, words
 from .analyze import Analysis, Comparison, Stat, Variation, ancestors
 from .findings import Finding, Findings, Found, Severity, event_json
+from .history import Acknowledgement
 from .thresholds import (
     CONCERN_SHIFT,
     JUMP_FRACTION,
@@ -467,19 +468,23 @@ def apply_rules(analysis: Analysis, inputs: list[dict[str, Any]] | None = None) 
         for found in rule.check(analysis):
             finding = Finding.of(rule.id, rule.severity, found)
             flags.append(replace(finding, acknowledged=_acknowledgement(analysis, finding)))
-    return Findings(analysis, RULESET_VERSION, tuple(flags), tuple(inputs or ()))
+    current = [a for a in analysis.history.acknowledgements if a.date <= analysis.history.as_of]
+    unmatched = tuple(a for a in current if not any(_matches(a, f) for f in flags))
+    return Findings(analysis, RULESET_VERSION, tuple(flags), tuple(inputs or ()), unmatched=unmatched)
+
+
+def _matches(acknowledgement: Acknowledgement, finding: Finding) -> bool:
+    """Same rule, same metric (or an empty one), the same generations as a set."""
+    return (
+        finding.rule != "WR001"
+        and acknowledgement.rule == finding.rule
+        and acknowledgement.metric in ("", finding.metric or "")
+        and set(acknowledgement.generations) == set(finding.generations)
+    )
 
 
 def _acknowledgement(analysis: Analysis, finding: Finding) -> dict[str, str] | None:
-    if finding.rule == "WR001":
-        return None
-    matching = [
-        a for a in analysis.history.acknowledgements
-        if a.rule == finding.rule
-        and a.metric in ("", finding.metric or "")
-        and set(a.generations) == set(finding.generations)
-        and a.date <= analysis.history.as_of
-    ]
+    matching = [a for a in analysis.history.acknowledgements if a.date <= analysis.history.as_of and _matches(a, finding)]
     if not matching:
         return None
     latest = max(matching, key=lambda a: (a.date, a.by, a.reason))

@@ -110,11 +110,15 @@ def test_the_default_as_of_includes_acknowledgements(store: Path, tmp_path: Path
     assert [f["acknowledged"]["by"] for f in document["flags"] if f["acknowledged"]] == ["ann"]
 
 
+def _output_options(command: str, out: Path) -> list[str | Path]:
+    where: list[str | Path] = ["--out", out] if command in ("render", "quarterly") else []
+    return where + (["--today", "2026-01-15"] if command == "quarterly" else [])
+
+
 @pytest.mark.parametrize("command", [["check"], ["trend"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
 def test_an_empty_history_is_refused_and_nothing_is_written(store: Path, tmp_path: Path, command: list[str]) -> None:
     out = tmp_path / "out"
-    result = run("--history", store, *command, *(["--out", out] if command[0] in ("render", "quarterly") else []),
-                 *(["--today", "2026-01-15"] if command[0] == "quarterly" else []))
+    result = run("--history", store, *command, *_output_options(command[0], out))
     assert result.exit_code == 2
     assert "no answers or summaries" in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
@@ -128,8 +132,7 @@ def test_a_history_edited_outside_merge_is_refused_and_nothing_is_written(
     path = store / "observations/m-1.csv"
     path.write_text(path.read_text().replace(",4,", ",7,", 1))
     out = tmp_path / "out"
-    result = run("--history", store, *command, *(["--out", out] if command[0] in ("render", "quarterly") else []),
-                 *(["--today", "2026-01-15"] if command[0] == "quarterly" else []))
+    result = run("--history", store, *command, *_output_options(command[0], out))
     assert result.exit_code == 2
     assert "fails verification (observations/m-1.csv" in result.stderr and "verify" in result.stderr
     assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
