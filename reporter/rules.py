@@ -47,6 +47,13 @@ TARGET_LANGUAGE = re.compile(
     r")\b",
     re.IGNORECASE,
 )
+# ...when the sentence is about one of these: a score, rating, self-report, metric or welfare measure.
+SCORE_LANGUAGE = re.compile(
+    r"\b(scores?|scored|scoring|ratings?|rated|self[-\s]?reports?|self[-\s]?reported|metrics?|welfare)\b",
+    re.IGNORECASE,
+)
+# ...and the clause does not negate it before the word.
+NEGATION = re.compile(r"\b(never|not|no|without|neither|nor|rather\s+than)\b|\w+n't\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -114,13 +121,25 @@ def _visible(text: str) -> str:
 
 
 def lint_notes(markdown: str) -> list[NotesProblem]:
-    """WR001 for `--notes`: every sentence with target, optimisation or ranking language, with the word."""
+    """WR001 for `--notes`: every sentence that uses target, optimisation or ranking language about a
+    score, rating, self-report, metric or welfare measure without negating it, with the word."""
     problems = []
     for sentence in notes_sentences(markdown):
-        found = TARGET_LANGUAGE.search(sentence.text)
-        if found:
-            problems.append(NotesProblem(sentence.line, sentence.text, found.group()))
+        word = target_word(sentence.text)
+        if word is not None:
+            problems.append(NotesProblem(sentence.line, sentence.text, word))
     return problems
+
+
+def target_word(sentence: str) -> str | None:
+    """The target, optimisation or ranking word a sentence uses about a score, unless its clause negates it."""
+    if not SCORE_LANGUAGE.search(sentence):
+        return None
+    for found in TARGET_LANGUAGE.finditer(sentence):
+        clause_start = max(sentence.rfind(mark, 0, found.start()) for mark in ",;:()")
+        if not NEGATION.search(sentence, clause_start + 1, found.start()):
+            return found.group()
+    return None
 
 
 # -- evidence helpers -------------------------------------------------------------------

@@ -121,12 +121,12 @@ def test_notes_appear_as_markdown_without_raw_html(tmp_path: Path) -> None:
 def test_notes_with_target_language_are_refused(tmp_path: Path) -> None:
     store = small_history(tmp_path)
     notes = tmp_path / "notes.md"
-    notes.write_text("Context first.\nOur goal is to maximise this score next time.\nFine line.\nWe rank models here.\n")
+    notes.write_text("Context first.\nOur goal is to maximise this score next time.\nFine line.\nWe rank models by score here.\n")
     out = tmp_path / "out"
     result = run("--history", store, "render", "--out", out, "--notes", notes)
     assert result.exit_code == 2
     assert f"{notes}:2: WR001: Our goal is to maximise this score next time." in result.stderr
-    assert f"{notes}:4: WR001: We rank models here." in result.stderr
+    assert f"{notes}:4: WR001: We rank models by score here. (the word 'rank')" in result.stderr
     assert not out.exists()
 
 

@@ -216,15 +216,60 @@ def test_wr001_quiet_on_a_clean_store(tmp_path: Path) -> None:
     assert not [f for f in findings.flags if f.rule == "WR001"]
 
 
-@pytest.mark.parametrize(
-    "line",
-    ["Our target is a 5/7.", "We optimised the prompt.", "maximize wellbeing", "the KPIs for Q3", "It ranks first.",
-     "a new leaderboard", "the best model so far", "Goals: higher scores", "minimising distress", "objective: x"],
-)
-def test_wr001_notes_language_is_found(line: str) -> None:
-    [problem] = lint_notes(f"A fine line.\n{line}\n")
-    assert (problem.line, problem.sentence) == (2, line)
-    assert problem.word.lower() in line.lower()
+# WR001 for notes: target, optimisation or ranking language about a score, rating, self-report,
+# metric or welfare measure, not negated in its clause. Each case is named for what it protects.
+REFUSED = [
+    ("goal-to-raise-a-score", "Our goal is to raise the circumstances score to 5.", "goal"),
+    ("target-for-a-rating", "The target for the rating is 6 out of 7.", "target"),
+    ("targeted-self-reports", "We targeted higher self-reports this quarter.", "targeted"),
+    ("optimise-the-welfare-score", "We optimise the welfare score in post-training.", "optimise"),
+    ("optimize-american", "Training optimized the metric directly.", "optimized"),
+    ("optimisation-noun", "The optimisation of these scores continues.", "optimisation"),
+    ("maximise-ratings", "We maximise ratings across releases.", "maximise"),
+    ("minimize-low-scores", "The aim is to minimize low scores.", "minimize"),
+    ("kpi-on-a-metric", "This metric is now a KPI.", "KPI"),
+    ("objective-for-welfare", "A welfare objective was set for the next model.", "objective"),
+    ("rank-generations-by-score", "We rank generations by their score.", "rank"),
+    ("ranking-of-ratings", "A ranking of the ratings follows.", "ranking"),
+    ("leaderboard-of-self-reports", "The self-reports feed a leaderboard.", "leaderboard"),
+    ("best-model-for-welfare", "This is the best model for welfare so far.", "best model"),
+    ("worst-model-by-score", "By score, it was the worst model.", "worst model"),
+    ("goals-plural", "Goals: higher scores next time.", "Goals"),
+    ("negation-in-another-clause", "We did not change the prompt, but we optimise the score now.", "optimise"),
+    ("self-report-unhyphenated", "Higher self reports are the target.", "target"),
+]
+PASSING = [
+    ("never-optimise", "We never optimise against these self-reports, and they are not a training target."),
+    ("own-goals-no-score", "The model described its own goals and preferences."),
+    ("target-of-abuse", "It spoke of being a target of abuse from users."),
+    ("not-a-ranking", "This is not a ranking of models."),
+    ("no-target-for-the-score", "There is no target for the score."),
+    ("without-optimising", "Scores are reported without optimising for them."),
+    ("rather-than", "We read the ratings rather than rank them."),
+    ("contraction", "The metric isn't a target and wasn't optimised."),
+    ("nor", "The welfare score is neither a goal nor a KPI."),
+    ("scores-rose", "Scores rose from 4.0 to 4.5."),
+    ("goalkeeper", "The goalkeeper metaphor came up in a self-report."),
+    ("objectively", "The ratings were objectively described."),
+    ("rankle", "Frank words that rankle appeared in the self-reports."),
+    ("worst-case", "A worst-case bound on the score is given."),
+    ("optimise-without-a-score", "We optimise the serving stack for latency."),
+]
+
+
+@pytest.mark.parametrize(("sentence", "word"), [pytest.param(t, w, id=i) for i, t, w in REFUSED])
+def test_wr001_notes_refuse_target_language_about_a_score(sentence: str, word: str) -> None:
+    [problem] = lint_notes(f"A fine line.\n{sentence}\n")
+    assert (problem.line, problem.sentence, problem.word) == (2, sentence, word)
+
+
+@pytest.mark.parametrize("sentence", [pytest.param(t, id=i) for i, t in PASSING])
+def test_wr001_notes_pass_other_and_negated_uses(sentence: str) -> None:
+    assert lint_notes(sentence) == []
+
+
+def test_wr001_has_a_table_of_at_least_30_named_cases() -> None:
+    assert len(REFUSED) + len(PASSING) >= 30
 
 
 @pytest.mark.parametrize(
@@ -235,24 +280,15 @@ def test_wr001_notes_language_is_found(line: str) -> None:
         pytest.param("We opti\u00admize the welfare score.", "optimize", id="soft-hyphen"),
         pytest.param("A ran**king** of welfare scores.", "ranking", id="emphasis-inside-a-word"),
         pytest.param("This is the best\nmodel for welfare.", "best model", id="line-break"),
-        pytest.param("See [our leaderboard](https://example.org).", "leaderboard", id="link-text"),
-        pytest.param("| a | b |\n|---|---|\n| our KPI | 3 |\n", "KPI", id="table-cell"),
-        pytest.param("We \uff4f\uff50\uff54\uff49\uff4d\uff49\uff53\uff45 it.", "optimise", id="full-width"),
-        pytest.param("We opti\u200bmise it.", "optimise", id="zero-width-space"),
+        pytest.param("See [our leaderboard](https://example.org) of scores.", "leaderboard", id="link-text"),
+        pytest.param("| a | b |\n|---|---|\n| our KPI metric | 3 |\n", "KPI", id="table-cell"),
+        pytest.param("We \uff4f\uff50\uff54\uff49\uff4d\uff49\uff53\uff45 the score.", "optimise", id="full-width"),
+        pytest.param("We opti\u200bmise the score.", "optimise", id="zero-width-space"),
     ],
 )
 def test_wr001_markup_cannot_hide_a_word(notes: str, word: str) -> None:
     problems = lint_notes(notes)
     assert [p.word.lower().replace("\n", " ") for p in problems] == [word.lower()]
-
-
-@pytest.mark.parametrize(
-    "line",
-    ["The goalkeeper metaphor", "Objectively described", "We bestow no verdict", "rankle and frank words",
-     "Scores rose from 4.0 to 4.5.", "a worst-case bound"],
-)
-def test_wr001_notes_quiet_on_other_words(line: str) -> None:
-    assert lint_notes(line) == []
 
 
 def test_acknowledged_flag_stays_and_exit_ignores_it(tmp_path: Path) -> None:
