@@ -19,7 +19,7 @@ import numpy as np
 
 from . import schema, stats
 from .history import Answers, Event, Generation, History, Metric, Summary, day_number, day_text
-from .thresholds import JUMP_FRACTION, MIN_N
+from .thresholds import JUMP_FRACTION, MIN_N, reaches
 
 ELICITATION_COLUMNS = ("method", "framing", "topic", "system_prompt")
 # Columns whose values' means are compared inside one generation (WR007, WR012):
@@ -410,7 +410,7 @@ def compare(metric: Metric, before: Stat, after: Stat) -> tuple[float | None, fl
 def is_jump(metric: Metric, before: Stat, after: Stat, delta: float | None, low: float | None, high: float | None) -> bool:
     if delta is None or low is None or high is None:
         return False
-    big = abs(delta) >= JUMP_FRACTION * metric.range
+    big = reaches(abs(delta), JUMP_FRACTION * metric.range)
     return before.n >= MIN_N and after.n >= MIN_N and big and (low > 0 or high < 0)
 
 

@@ -29,6 +29,8 @@ from .thresholds import (
     SD_COLLAPSE,
     UNIFORM_SHARE,
     VARIANT_SPREAD,
+    at_most,
+    reaches,
 )
 
 RULESET_VERSION = "wr-2026.11"
@@ -274,8 +276,8 @@ def deflection(analysis: Analysis) -> list[Found]:
             rise, low, high = stats.newcombe(c.before.redirected, c.before.answers, stat.redirected, stat.answers)
             evidence |= {"from": c.from_, "redirect_rate_from": c.before.redirect_rate,
                          "answers_from": c.before.answers, "rise": rise, "rise_ci_low": low, "rise_ci_high": high}
-        rose = rise is not None and rise >= REDIRECT_RISE and evidence["rise_ci_low"] > 0
-        high_level = stat.redirect_rate >= REDIRECT_LEVEL
+        rose = rise is not None and reaches(rise, REDIRECT_RISE) and evidence["rise_ci_low"] > 0
+        high_level = reaches(stat.redirect_rate, REDIRECT_LEVEL)
         if not (rose or high_level):
             continue
         parts = []
@@ -303,12 +305,12 @@ def uniformity(analysis: Analysis) -> list[Found]:
         if stat.shares:
             point, top = max(stat.shares.items(), key=lambda kv: (kv[1], kv[0]))
             evidence |= {"top_point": int(point), "top_share": top}
-            if top >= UNIFORM_SHARE:
+            if reaches(top, UNIFORM_SHARE):
                 reasons.append(f"{words.share(top)} of answers are at {point}")
         c = _incoming(analysis, stat)
         if c is not None and c.before.n >= MIN_N and not c.before.sd_assumed and c.before.sd and stat.sd is not None:
             evidence |= {"from": c.from_, "sd_from": c.before.sd, "n_from": c.before.n}
-            if stat.sd <= SD_COLLAPSE * c.before.sd:
+            if at_most(stat.sd, SD_COLLAPSE * c.before.sd):
                 reasons.append(f"the sd fell from {c.before.sd:.2f} in {c.from_} to {stat.sd:.2f}")
         if reasons:
             generations = [c.from_, stat.generation] if c is not None and "from" in evidence else [stat.generation]
@@ -337,7 +339,7 @@ class VariantSpread:
             if len(groups) < 2:
                 continue
             spread = max(groups.values()) - min(groups.values())
-            if spread >= limit:
+            if reaches(spread, limit):
                 high = max(groups, key=lambda k: groups[k])
                 low = min(groups, key=lambda k: groups[k])
                 result.append(Found(
@@ -364,7 +366,7 @@ class LeadGap:
             if self.higher not in groups or self.lower not in groups:
                 continue
             gap = groups[self.higher] - groups[self.lower]
-            if gap >= limit:
+            if reaches(gap, limit):
                 result.append(Found(
                     v.metric, [v.generation],
                     f"{v.metric}: inside {v.generation} answers to positively leading questions are {gap:.2f} points "
@@ -427,8 +429,8 @@ def divergence(analysis: Analysis) -> list[Found]:
         if not c.jump or c.delta is None or c.before.source != "observations" or c.after.source != "observations":
             continue
         shift, low, high = stats.newcombe(c.before.concerns, c.before.answers, c.after.concerns, c.after.answers)
-        up = c.delta > 0 and shift >= CONCERN_SHIFT and low > 0
-        down = c.delta < 0 and shift <= -CONCERN_SHIFT and high < 0
+        up = c.delta > 0 and reaches(shift, CONCERN_SHIFT) and low > 0
+        down = c.delta < 0 and at_most(shift, -CONCERN_SHIFT) and high < 0
         if up or down:
             result.append(Found(c.metric, _generations(c),
                 f"{c.metric}: {_movement(c)} while the share of answers with a concern tag {words.moved(shift)} "

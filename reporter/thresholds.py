@@ -31,3 +31,17 @@ LEAD_GAP = 0.10
 # WR010: the share of answers with a concern tag moving ten points the other
 # way from the scores means the two kinds of evidence disagree.
 CONCERN_SHIFT = 0.10
+
+# Thresholds are met exactly: 4.8 - 4.5 is 0.2999999999999998 in floating point, so a
+# value within this much of a threshold, in the threshold's own unit, meets it.
+TOLERANCE = 1e-9
+
+
+def reaches(value: float, threshold: float) -> bool:
+    """value >= threshold, with floating-point error on the threshold counted as reaching it."""
+    return value >= threshold - TOLERANCE
+
+
+def at_most(value: float, threshold: float) -> bool:
+    """value <= threshold, likewise."""
+    return value <= threshold + TOLERANCE
