@@ -47,13 +47,13 @@ def history_of(scores: list[np.ndarray]) -> History:
     generations = [Generation(name, day_text(20000 + 30 * i), "sim", "", "", "") for i, name in enumerate(names)]
     total = sum(len(s) for s in scores)
     zeros = np.zeros(total, dtype=np.int32)
-    codes = {c: zeros for c in ("metric", "method", "framing", "topic", "prompt_variant", "system_prompt")}
+    codes = {c: zeros for c in ("metric", "method", "framing", "topic", "prompt_variant", "system_prompt", "tags")}
     codes["generation"] = np.concatenate([np.full(len(s), i, dtype=np.int32) for i, s in enumerate(scores)])
     day = np.concatenate([np.full(len(s), 20000 + 30 * i, dtype=np.int32) for i, s in enumerate(scores)])
     answers = Answers(
         codes=codes,
         categories={"generation": names, "metric": ["m"], "method": ["automated_interview"], "framing": ["neutral"],
-                    "topic": [""], "prompt_variant": [""], "system_prompt": [""]},
+                    "topic": [""], "prompt_variant": [""], "system_prompt": [""], "tags": [""]},
         day=day, score=np.concatenate(scores), redirected=np.zeros(total, dtype=bool),
         declined=np.zeros(total, dtype=bool), concern=np.zeros(total, dtype=bool),
     )
