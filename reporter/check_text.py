@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 
 from .findings import SEVERITIES, Findings, acknowledgement_key
+
+# A finding wraps to fit a terminal of 100 columns; keys and ids are never broken.
+WIDTH = 100
 
 
 def check_summary(findings: Findings) -> str:
@@ -23,13 +27,14 @@ def check_summary(findings: Findings) -> str:
         lines.append("")
         lines.append(f"{severity.upper()}S")
         for f in group:
-            line = f"  {f.rule} {f.message}"
+            line = f"{f.rule} {f.message}"
             if f.acknowledged:
                 a = f.acknowledged
                 line += f" [acknowledged by {a['by']} on {a['date']}: {a['reason']}]"
-            lines.append(line)
+            lines += textwrap.wrap(line, WIDTH, initial_indent="  ", subsequent_indent="        ",
+                                   break_long_words=False, break_on_hyphens=False)
             if severity == "flag" and not f.acknowledged:
-                lines.append(f"      key: {f.key}")
+                lines.append(f"        key: {f.key}")
     if findings.unmatched:
         lines += ["", "ACKNOWLEDGEMENTS THAT MATCH NOTHING"]
         for a in findings.unmatched:

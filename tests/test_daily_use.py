@@ -136,3 +136,9 @@ def test_a_history_edited_outside_merge_is_refused_and_nothing_is_written(
     assert result.exit_code == 2
     assert "fails verification (observations/m-1.csv" in result.stderr and "verify" in result.stderr
     assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
+
+
+def test_check_fits_a_100_column_terminal() -> None:
+    output = run("--history", ROOT / "history", "check").stdout
+    assert max(len(line) for line in output.splitlines()) <= 100
+    assert "        key: WR002|circumstances|aster-4;aster-5" in output.splitlines()
