@@ -68,7 +68,9 @@ def remove_stale(target: Path) -> None:
 
 
 def check_replaceable(target: Path, names: set[str]) -> None:
-    """Refuse to replace a folder that holds files a render did not write."""
+    """Refuse to replace a folder that holds files a render did not write, or the folder a user stands in."""
+    if Path.cwd().resolve().is_relative_to(target.resolve()):
+        raise ReporterError(f"{target} is the current folder or one above it; choose a folder of its own for --out")
     if not os.path.lexists(target):
         return
     if target.is_symlink() or not target.is_dir():

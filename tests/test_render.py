@@ -346,3 +346,14 @@ def test_the_pdf_dates_follow_the_as_of_date(tmp_path: Path) -> None:
     data = (tmp_path / "out" / "welfare-section.pdf").read_bytes()
     dates = set(re.findall(rb"D:(\d{8})", data))
     assert dates == {b"20250315"}
+
+
+def test_the_current_folder_is_never_swapped_away(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = small_history(tmp_path / "source")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.chdir(empty)
+    for out in (".", ".."):
+        result = run("--history", store, "render", "--out", out, "--format", "json")
+        assert result.exit_code == 2 and "choose a folder of its own" in result.stderr
+    assert list(empty.iterdir()) == []
