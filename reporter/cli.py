@@ -6,9 +6,10 @@ commands that need them so that `welfare-report --help` stays quick.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,23 +27,27 @@ class StdoutClosed(ReporterError):
     """Standard output is closed or full: what was asked for could not be printed."""
 
 
+@contextlib.contextmanager
+def _stdout_errors() -> Iterator[None]:
+    """A closed or full standard output is an error, never silently lost data."""
+    try:
+        yield
+    except OSError as err:  # BrokenPipeError included
+        raise StdoutClosed(f"could not print to standard output ({err.strerror or err})") from None
+
+
 def _emit(text: str, nl: bool = True) -> None:
-    """Print requested output; a closed or full standard output is an error, never silently lost data."""
+    """Print requested output."""
     if sys.stdout is None:
         raise StdoutClosed("standard output is closed; nothing could be printed")
-    try:
+    with _stdout_errors():
         click.echo(text, nl=nl)
-    except (BrokenPipeError, OSError) as err:
-        raise StdoutClosed(f"could not print to standard output ({err.strerror or err})") from None
 
 
 def _flush_stdout() -> None:
-    if sys.stdout is None:
-        return
-    try:
-        sys.stdout.flush()
-    except (BrokenPipeError, OSError) as err:
-        raise StdoutClosed(f"could not print to standard output ({err.strerror or err})") from None
+    if sys.stdout is not None:
+        with _stdout_errors():
+            sys.stdout.flush()
 
 
 def shown_lines(text: str) -> str:
@@ -66,27 +71,20 @@ class _Group(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
         """As click's, but a usage error is one line that says where the help is."""
-        standalone = standalone_mode
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
         try:
             result = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as err:
             where = f"welfare-report {err.ctx.info_name} --help" if err.ctx and err.ctx.parent else "welfare-report --help"
-            if not standalone:
-                raise
             click.echo(f"welfare-report: {err.format_message().rstrip('.')} (see '{where}')", err=True)
             sys.exit(err.exit_code)
         except click.ClickException as err:
-            if not standalone:
-                raise
             click.echo(f"welfare-report: {err.format_message()}", err=True)
             sys.exit(err.exit_code)
         except click.Abort:
-            if not standalone:
-                raise
             click.echo("welfare-report: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
-        if not standalone:
-            return result
         # Without standalone mode click hands back the exit code of ctx.exit(); commands return nothing.
         sys.exit(result if isinstance(result, int) else 0)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
@@ -427,14 +428,16 @@ def check_references(files: list[InputFile], known: Registries) -> list[Problem]
     broken = {f.meant.key[0]: f.path for f in files
               if f.problems and f.meant is not None and f.meant.name in schema.REGISTRY_KINDS}
     for f in files:
+        if f.kind is None:
+            continue
         unchecked: dict[str, list[int]] = {}
-        for line, row in f.rows if f.kind is not None else ():
-            for problem in _reference_problems(f, line, row, registries):
-                what = problem.message.split(" ")[1] if problem.message.startswith("unknown ") else ""
+        for line, row in f.rows:
+            for column, what, value in _unknown_ids(f.kind, row, registries):
                 if what in broken:
                     unchecked.setdefault(what, []).append(line)
                 else:
-                    problems.append(problem)
+                    problems.append(Problem(f.path, line, column, f"unknown {what} {value!r}"))
+            problems += _row_problems_across_files(f, line, row, registries)
         for what, lines in unchecked.items():
             problems.append(Problem(f.path, lines[0], what, f"{len(lines):,} rows name a {what} that is not known; "
                                     f"not listed one by one, because {broken[what]} has problems: fix it first"))
@@ -473,21 +476,26 @@ _REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-def _rule_ids() -> set[str]:
+@functools.cache
+def _rule_ids() -> frozenset[str]:
     # The rule set is read only when an acknowledgement is checked: it imports the analysis.
     from .rules import RULES
 
-    return {rule.id for rule in RULES}
+    return frozenset(rule.id for rule in RULES)
 
 
-def _reference_problems(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
-    assert f.kind is not None
-    problems = []
-    for column, what in _REFERENCES.get(f.kind.name, ()):
+def _unknown_ids(kind: Kind, row: dict[str, str], registries: Registries) -> Iterator[tuple[str, str, str]]:
+    """(column, 'generation' or 'metric', value) for every id the row names that no registry knows."""
+    for column, what in _REFERENCES.get(kind.name, ()):
         table = registries.generations if what == "generation" else registries.metrics
         for value in row[column].split(";"):
             if value and value not in table:
-                problems.append(Problem(f.path, line, column, f"unknown {what} {value!r}"))
+                yield column, what, value
+
+
+def _row_problems_across_files(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
+    """Rule ids, self-predecessors and scales: what a row can get wrong besides an unknown id."""
+    problems: list[Problem] = []
     if f.kind is schema.ACKNOWLEDGEMENTS and row["rule"] not in _rule_ids():
         problems.append(Problem(f.path, line, "rule", f"unknown rule {row['rule']!r}; the rule set has "
                                                       f"{min(_rule_ids())} to {max(_rule_ids())}"))

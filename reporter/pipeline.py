@@ -26,21 +26,20 @@ def findings_of(
     Only `verify REPORT_DIR`, which lists the store's problems itself, reads an unverified history.
     """
     with store.locked(exclusive=False):
-        if require_verified:
-            _require_verified(store)
-        history = _with_data(load_history(store, as_of, with_excerpts))
+        history = _history_to_analyse(store, as_of, with_excerpts, require_verified)
         inputs = used_inputs(store, history)
         head = store.manifest().head
     return replace(apply_rules(analyze(history), inputs), chain_head=head)
 
 
-def _require_verified(store: Store) -> None:
-    """An edited history never yields a clean-looking report: it is refused until `verify` passes."""
-    problems = store.verification().problems
-    if problems:
-        more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
-        raise StoreError(f"{store.root} fails verification ({problems[0]}{more}); "
-                         f"run 'welfare-report --history {store.root} verify' to see every problem")
+def _history_to_analyse(store: Store, as_of: str | None, with_excerpts: bool, require_verified: bool) -> History:
+    """The history as of a date; the caller holds the lock.
+
+    An edited or empty history never yields a clean-looking report: both are refused.
+    """
+    if require_verified:
+        store.require_verified("it is not analysed")
+    return _with_data(load_history(store, as_of, with_excerpts))
 
 
 class NothingToAnalyse(StoreError):
@@ -65,6 +64,5 @@ def analysis_for(history_root: str | Path, as_of: str | None = None) -> Analysis
     """The analysis alone, for `trend`: no rules, no digests of the inputs."""
     store = Store(history_root)
     with store.locked(exclusive=False):
-        _require_verified(store)
-        history = _with_data(load_history(store, as_of))
+        history = _history_to_analyse(store, as_of, False, True)
     return analyze(history)

@@ -66,15 +66,16 @@ def allowed_name(name: str) -> bool:
     )
 
 
+def require_folder(path: Path, shown: str) -> None:
+    """`path` must be a real folder, not a symlink to one elsewhere or a file."""
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        raise StoreError(f"{shown}: refused: not a folder of the store (a symlink or a file)")
+
+
 def require_real_folders(root: Path) -> None:
-    """The observations folder must be a folder of the store, not a symlink to one elsewhere."""
-    folder = root / schema.OBSERVATIONS_DIR
-    try:
-        mode = os.lstat(folder).st_mode
-    except FileNotFoundError:
-        return
-    if not stat.S_ISDIR(mode):
-        raise StoreError(f"{schema.OBSERVATIONS_DIR}: refused: not a folder of the store (a symlink or a file)")
+    """The observations folder, where there is one, must be a folder of the store."""
+    if os.path.lexists(root / schema.OBSERVATIONS_DIR):
+        require_folder(root / schema.OBSERVATIONS_DIR, schema.OBSERVATIONS_DIR)
 
 
 def read_store_file(root: Path, name: str) -> bytes | None:

@@ -98,11 +98,11 @@ class Store:
     def merge(self, files: list[InputFile], dry_run: bool = False) -> MergeResult:
         """Add the rows of valid input files, all or nothing; with no files, settle the store only."""
         with self.locked(exclusive=True):
-            if dry_run and transaction.pending(self.root):
-                raise StoreError(f"a merge into {self.root} was interrupted; run 'welfare-report --history "
-                                 f"{self.root} merge' with no files to complete or discard it before a dry run")
+            if dry_run:
+                transaction.require_settled(self.root)
             settled: Settled = "none" if dry_run else transaction.recover(self.root)
-            manifest = self._unchanged_manifest()
+            # A merge never blesses an edit made outside it.
+            manifest = self.require_verified("nothing was merged")
             if not files:
                 if manifest.chain_start is None and not dry_run:
                     self._commit(manifest.with_merge({}, {"time": now_text(), "command": "anchor", "inputs": []}), {})
@@ -130,16 +130,14 @@ class Store:
             written = self._commit(manifest.with_merge(plan.files, entry), plan.files)
             return MergeResult(plan.added, plan.skipped, written, settled)
 
-    def _unchanged_manifest(self) -> Manifest:
-        """The manifest, after checking that nothing changed outside merge: a merge never blesses an edit."""
+    def require_verified(self, consequence: str) -> Manifest:
+        """The manifest, once the whole store verifies; otherwise refused, naming the first problem."""
         manifest = self.manifest()
         problems = verify_files(self.root, manifest)
         if problems:
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise StoreError(
-                f"the history was changed outside merge, so nothing was merged: {problems[0]}{more}; "
-                f"run 'welfare-report --history {self.root} verify'"
-            )
+            more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
+            raise StoreError(f"{self.root} fails verification ({problems[0]}{more}), so {consequence}; "
+                             f"run 'welfare-report --history {self.root} verify' to see every problem")
         return manifest
 
     def _commit(self, manifest: Manifest, files: Mapping[str, tuple[bytes, int]]) -> tuple[str, ...]:
@@ -147,12 +145,6 @@ class Store:
         new_files = {name: data for name, (data, _rows) in files.items()} | {schema.MANIFEST: manifest.to_bytes()}
         transaction.commit(self.root, new_files)
         return tuple(sorted(new_files))
-
-    def verify(self) -> list[str]:
-        """Every file changed, added or removed outside `merge`, as messages."""
-        with self.locked():
-            return list(self.verification().problems)
-
 
 def registries_of(root: Path) -> Registries:
     """The generations and metrics of the store at `root`; none when there is no store yet."""

@@ -21,7 +21,6 @@ import fcntl
 import json
 import os
 import shutil
-import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Literal
@@ -33,6 +32,7 @@ from .files import (
     fsync_dir,
     read_regular,
     read_store_file,
+    require_folder,
     require_real_folders,
     sha256_bytes,
     write_atomic,
@@ -58,11 +58,8 @@ def locked(root: Path, exclusive: bool) -> Iterator[None]:
     fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        if not exclusive and pending(root):
-            raise StoreError(
-                f"a merge into {root} was interrupted and is pending in {STAGING_DIR}; run "
-                f"'welfare-report --history {root} merge' with no files to complete or discard it"
-            )
+        if not exclusive:
+            require_settled(root)
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
@@ -72,23 +69,34 @@ def pending(root: Path) -> bool:
     return os.path.lexists(root / STAGING_DIR)
 
 
+def require_settled(root: Path) -> None:
+    """Refuse to read a store whose interrupted merge only a write may complete or discard."""
+    if pending(root):
+        raise StoreError(
+            f"a merge into {root} was interrupted and is pending in {STAGING_DIR}; run "
+            f"'welfare-report --history {root} merge' with no files to complete or discard it"
+        )
+
+
+def _checksum(digests: Mapping[str, str]) -> str:
+    return sha256_bytes(json.dumps(digests, sort_keys=True, separators=(",", ":")).encode())
+
+
 def journal_bytes(files: Mapping[str, bytes]) -> bytes:
     """The commit record: every staged file with its digest, and a checksum over that list."""
     digests = {name: sha256_bytes(data) for name, data in sorted(files.items())}
-    body = json.dumps(digests, sort_keys=True, separators=(",", ":"))
-    return json.dumps({"schema": JOURNAL_SCHEMA, "files": digests, "checksum": sha256_bytes(body.encode())}).encode()
+    return json.dumps({"schema": JOURNAL_SCHEMA, "files": digests, "checksum": _checksum(digests)}).encode()
 
 
 def _parse_journal(data: bytes) -> dict[str, str]:
     try:
         journal = json.loads(data)
         digests = journal["files"]
-        body = json.dumps(digests, sort_keys=True, separators=(",", ":"))
         valid = (
             journal.get("schema") == JOURNAL_SCHEMA
             and isinstance(digests, dict)
             and all(isinstance(k, str) and isinstance(v, str) for k, v in digests.items())
-            and journal.get("checksum") == sha256_bytes(body.encode())
+            and journal.get("checksum") == _checksum(digests)
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         valid = False
@@ -98,11 +106,6 @@ def _parse_journal(data: bytes) -> dict[str, str]:
     if refused:
         raise StoreError(f"{STAGING_DIR}/{JOURNAL}: refused: names files a history does not hold: {', '.join(refused[:5])}")
     return dict(digests)
-
-
-def _real_folder(path: Path, what: str) -> None:
-    if not stat.S_ISDIR(os.lstat(path).st_mode):
-        raise StoreError(f"{what}: refused: not a folder of the store (a symlink or a file)")
 
 
 def _staged_bytes(staging: Path, name: str) -> bytes | None:
@@ -118,7 +121,7 @@ def recover(root: Path) -> Recovery:
     staging = root / STAGING_DIR
     if not pending(root):
         return "none"
-    _real_folder(staging, STAGING_DIR)
+    require_folder(staging, STAGING_DIR)
     journal = _staged_bytes(staging, JOURNAL)
     if journal is None:
         shutil.rmtree(staging)  # removes links inside it, never what they point at
@@ -129,7 +132,7 @@ def recover(root: Path) -> Recovery:
     moves = []
     for name, digest in sorted(digests.items()):
         if "/" in name:
-            _real_folder(staging / schema.OBSERVATIONS_DIR, f"{STAGING_DIR}/{schema.OBSERVATIONS_DIR}")
+            require_folder(staging / schema.OBSERVATIONS_DIR, f"{STAGING_DIR}/{schema.OBSERVATIONS_DIR}")
         staged = _staged_bytes(staging, name)
         if staged is None:
             # Moved before an earlier recovery was interrupted: it must be in place already.
