@@ -1,9 +1,10 @@
-"""Analysis: per generation and metric statistics, comparisons and splits.
+"""Analysis: per generation and metric statistics, comparisons, splits and their verdicts.
 
 Headline figures use neutral-framing answers and pool methods, topics and
 system prompts; each figure records what it pooled (`elicitation`). Leading
 framings only feed the suggestibility rule. Every figure says whether it
-comes from answers or from a published summary.
+comes from answers or from a published summary. Answers that share an
+`interview_id` are one cluster for every interval and test.
 """
 
 from __future__ import annotations
@@ -19,15 +20,21 @@ import numpy as np
 
 from . import schema, stats
 from .history import Answers, Event, Generation, History, Metric, Summary, day_number, day_text
-from .thresholds import JUMP_FRACTION, MIN_N, reaches
+from .stats import Difference, Moments
+from .thresholds import JUMP_FRACTION, MIN_N, reaches, significant
 
-ELICITATION_COLUMNS = ("method", "framing", "topic", "system_prompt")
+ELICITATION_COLUMNS = ("method", "instrument", "framing", "topic", "system_prompt")
+# The ways of asking whose mix WR008 compares between the two sides of a comparison.
+MIX_COLUMNS = ("method", "instrument", "system_prompt")
 # Columns whose values' means are compared inside one generation (WR007, WR012):
 # framing over every answer, the others over neutral answers.
 VARIATION_COLUMNS = ("prompt_variant", "framing", "method", "topic", "system_prompt")
+# Like-for-like deltas compare answers within these strata present on both sides.
+STRATA_COLUMNS = ("method", "topic")
 
 Source = Literal["observations", "summaries"]
 SplitKind = Literal["system_prompt", "event"]
+Verdict = Literal["changed", "stable", "inconclusive"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,7 +65,12 @@ class Stat:
     last_collected: str
     other_summaries: list[dict[str, Any]] = field(default_factory=list)
     counts: np.ndarray | None = None
-    resamples: np.ndarray | None = None
+    moments: Moments | None = None
+    interviews: int | None = None  # distinct interviews, where answers name one
+    # How much clustering inflates the variance of each share (1: answers are independent).
+    design_effects: dict[str, float] = field(default_factory=dict)
+    # The neutral answers of each method x topic stratum, for like-for-like deltas.
+    strata: dict[tuple[str, str], Moments] = field(default_factory=dict)
 
     @property
     def has_data(self) -> bool:
@@ -67,12 +79,6 @@ class Stat:
     @property
     def concern_share(self) -> float | None:
         return self.concerns / self.answers if self.source == "observations" and self.answers else None
-
-    def dominant(self, column: str) -> str | None:
-        values = self.elicitation.get(column, {})
-        if not values:
-            return None
-        return max(sorted(values), key=lambda v: values[v])
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,46 @@ class Split:
         return {"by": self.by, "before": self.before, "after": self.after, "date": self.date}
 
 
+@dataclass(frozen=True)
+class Test:
+    """One test a rule reads: the size its threshold is compared with, and its p-values.
+
+    `p_holm` is corrected across the metrics of the same transition (or, inside
+    a generation, across that generation's metrics).
+    """
+
+    size: float
+    p_value: float | None
+    p_holm: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+    @property
+    def significant(self) -> bool:
+        return significant(self.p_holm)
+
+
+@dataclass(frozen=True)
+class LikeForLike:
+    """The change within the method x topic strata present on both sides, weighted by their combined answers."""
+
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_holm: float | None
+    strata: int
+    n_from: int
+    n_to: int
+    difference: Difference
+    verdict: Verdict = "inconclusive"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"delta": self.delta, "ci_low": self.ci_low, "ci_high": self.ci_high, "p_value": self.p_value,
+                "p_holm": self.p_holm, "strata": self.strata, "n_from": self.n_from, "n_to": self.n_to,
+                "verdict": self.verdict}
+
+
 @dataclass(frozen=True, eq=False)
 class Comparison:
     metric: str
@@ -106,21 +152,35 @@ class Comparison:
     ci_high: float | None
     p_value: float | None
     p_holm: float | None
-    jump: bool
+    verdict: Verdict
     events: tuple[Event, ...]
-    test: str  # "bootstrap, Mann-Whitney U" | "Welch t"
+    test: str  # "Welch t" | "Welch t, cluster-robust"
     before: Stat
     after: Stat
+    difference: Difference | None = None
+    cliffs_delta: float | None = None
+    like_for_like: LikeForLike | None = None
+    # What the rules test besides the mean: "redirect", "concern", "shape", "mix:<column>".
+    tests: Mapping[str, Test] = field(default_factory=dict)
+
+    @property
+    def jump(self) -> bool:
+        """A jump is a 'changed' verdict."""
+        return self.verdict == "changed"
 
 
 @dataclass(frozen=True)
 class Variation:
-    """Means of one generation and metric by prompt variant or by framing."""
+    """Means of one generation and metric by the values of one column (prompt variant, framing, ...)."""
 
     generation: str
     metric: str
     by: str
-    groups: dict[str, tuple[int, float | None]]
+    groups: dict[str, Moments]
+    # The spread across values with MIN_N answers each (Welch's ANOVA), and for framing the
+    # positive_lead - negative_lead gap (Welch's t).
+    spread: Test | None = None
+    lead: Test | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +203,21 @@ class Analysis:
 
     def metric(self, name: str) -> Metric:
         return self.history.metrics[name]
+
+    def variation(self, generation: str, metric: str, by: str) -> Variation | None:
+        return next((v for v in self.variations if (v.generation, v.metric, v.by) == (generation, metric, by)), None)
+
+
+def verdict(difference: Difference | None, p_holm: float | None, n_from: int, n_to: int, jump_size: float) -> Verdict:
+    """changed: |delta| reaches the jump size with p_holm < 0.05; stable: the 90% interval lies inside
+    +-jump size (two one-sided tests at 5%); inconclusive otherwise, and whenever a side has fewer than MIN_N."""
+    if difference is None or n_from < MIN_N or n_to < MIN_N:
+        return "inconclusive"
+    if reaches(abs(difference.delta), jump_size) and significant(p_holm):
+        return "changed"
+    if difference.within(jump_size):
+        return "stable"
+    return "inconclusive"
 
 
 # -- predecessors ---------------------------------------------------------------
@@ -224,6 +299,26 @@ def summary_contaminated(history: History, summary: Summary) -> bool:
 # -- statistics per cell ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MomentTable:
+    """Per index (a cell, or a cell and a group): n, the sum, and per cluster g the sums of
+    s_g^2, s_g * n_g and n_g^2 that a cluster-robust variance needs."""
+
+    n: np.ndarray
+    total: np.ndarray
+    squares: np.ndarray
+    cross: np.ndarray
+    sizes: np.ndarray
+    clusters: np.ndarray
+    interviews: np.ndarray
+
+    def at(self, index: int) -> Moments | None:
+        return Moments.of_sums(
+            int(self.n[index]), float(self.total[index]), float(self.squares[index]),
+            float(self.cross[index]), float(self.sizes[index]), int(self.clusters[index]),
+        )
+
+
 class _Tally:
     """Counts of answers per (generation, metric) cell and scale point, in one pass each."""
 
@@ -245,6 +340,12 @@ class _Tally:
         self.neutral = self.valid & (answers.codes["framing"] == neutral)
         self.scored = answers.score >= 0
         self.answers = answers
+        interview = answers.codes["interview_id"]
+        self.in_interview = interview != answers.code("interview_id", "")
+        self.has_interviews = bool(self.in_interview.any())
+        self.topics = max(1, len(answers.categories["topic"]))
+        self.strata = max(1, len(answers.categories["method"])) * self.topics
+        self.stratum = answers.codes["method"].astype(np.int64) * self.topics + answers.codes["topic"]
 
     def index(self, generation: str, metric: str) -> int:
         return self.generations.index(generation) * len(self.metric_names) + self.metric_names.index(metric)
@@ -252,9 +353,48 @@ class _Tally:
     def per_cell(self, mask: np.ndarray) -> np.ndarray:
         return np.bincount(self.cell[mask], minlength=self.cells)
 
-    def point_counts(self, mask: np.ndarray) -> np.ndarray:
-        flat = self.cell[mask] * self.points + self.offset[mask]
-        return np.bincount(flat, minlength=self.cells * self.points).reshape(self.cells, self.points)
+    def _group_index(self, mask: np.ndarray, group: np.ndarray | None, width: int) -> np.ndarray:
+        index: np.ndarray = self.cell[mask].astype(np.int64) * width
+        return index if group is None else index + group[mask]
+
+    def point_counts(self, mask: np.ndarray, group: np.ndarray | None = None, width: int = 1) -> np.ndarray:
+        flat = self._group_index(mask, group, width) * self.points + self.offset[mask]
+        size = self.cells * width
+        return np.bincount(flat, minlength=size * self.points).reshape(size, self.points)
+
+    def moments(self, mask: np.ndarray, values: np.ndarray | None = None,
+                group: np.ndarray | None = None, width: int = 1) -> MomentTable:
+        """Sums per cell (and group) for means and their cluster-robust variances.
+
+        An answer without an interview is a cluster of its own, so without any
+        interviews the sums reduce to those of independent answers.
+        """
+        size = self.cells * width
+        index = self._group_index(mask, group, width)
+        y = (self.answers.score if values is None else values)[mask].astype(float)
+        n = np.bincount(index, minlength=size)
+        total = np.bincount(index, y, minlength=size)
+        squares = np.bincount(index, y * y, minlength=size)
+        nothing = np.zeros(size, dtype=np.int64)
+        if not self.has_interviews:
+            return MomentTable(n, total, squares, total, n.astype(float), n, nothing)
+        clustered = self.in_interview[mask]
+        alone = ~clustered
+        interviews = len(self.answers.categories["interview_id"])
+        key = index[clustered] * interviews + self.answers.codes["interview_id"][mask][clustered]
+        unique, inverse = np.unique(key, return_inverse=True)
+        owner = unique // interviews
+        cluster_n = np.bincount(inverse).astype(float)
+        cluster_sum = np.bincount(inverse, y[clustered])
+        per_interview = np.bincount(owner, minlength=size)
+        return MomentTable(
+            n, total,
+            np.bincount(index[alone], y[alone] ** 2, minlength=size) + np.bincount(owner, cluster_sum**2, minlength=size),
+            np.bincount(index[alone], y[alone], minlength=size) + np.bincount(owner, cluster_sum * cluster_n, minlength=size),
+            np.bincount(index[alone], minlength=size) + np.bincount(owner, cluster_n**2, minlength=size),
+            np.bincount(index[alone], minlength=size) + per_interview,
+            per_interview,
+        )
 
     def by_code(self, mask: np.ndarray, column: str, weights: np.ndarray | None = None) -> np.ndarray:
         """Counts (or sums of `weights`) per cell and value of a coded column."""
@@ -283,6 +423,36 @@ class _Tally:
         return first, last
 
 
+@dataclass(frozen=True)
+class _Tables:
+    """Point counts, moments and method x topic stratum moments of chosen answers, per cell (and side)."""
+
+    counts: np.ndarray
+    moments: MomentTable
+    strata: MomentTable
+    width: int
+
+    def strata_at(self, tally: _Tally, index: int) -> dict[tuple[str, str], Moments]:
+        methods, topics = tally.answers.categories["method"], tally.answers.categories["topic"]
+        start = index * tally.strata
+        result = {}
+        for stratum in np.flatnonzero(self.strata.n[start:start + tally.strata]):
+            moments = self.strata.at(start + int(stratum))
+            if moments is not None:
+                result[(methods[stratum // tally.topics], topics[stratum % tally.topics])] = moments
+        return result
+
+
+def _tables(tally: _Tally, mask: np.ndarray, group: np.ndarray | None = None, width: int = 1) -> _Tables:
+    stratum_group = tally.stratum if group is None else group.astype(np.int64) * tally.strata + tally.stratum
+    return _Tables(
+        tally.point_counts(mask, group, width),
+        tally.moments(mask, group=group, width=width),
+        tally.moments(mask, group=stratum_group, width=width * tally.strata),
+        width,
+    )
+
+
 def _code_map(answers: Answers, column: str, names: list[str]) -> np.ndarray:
     position = {name: i for i, name in enumerate(names)}
     return np.array([position.get(v, -1) for v in answers.categories[column]] or [-1], dtype=np.int64)
@@ -297,35 +467,46 @@ def _elicitation(tally: _Tally, tables: dict[str, np.ndarray], cell: int) -> dic
     return result
 
 
-def _observation_stat(
-    metric: Metric, generation: str, counts: np.ndarray, split: str, **fields: Any
-) -> Stat:
+def _share_design_effect(table: MomentTable, index: int) -> float:
+    """The variance of a share across interviews over its variance were answers independent (>= 1)."""
+    moments = table.at(index)
+    if moments is None or not moments.usable or not 0 < moments.mean < 1:
+        return 1.0
+    return max(1.0, moments.variance_of_mean / (moments.mean * (1 - moments.mean) / moments.n))
+
+
+def _observation_stat(metric: Metric, generation: str, tally: _Tally, tables: _Tables, index: int,
+                      **fields: Any) -> Stat:
     points = metric.points
+    counts = tables.counts[index, : metric.range + 1]
     summary = stats.summarise(counts, points)
-    ci_low = ci_high = None
-    resamples = None
-    if summary.n >= 1:
-        resamples = stats.bootstrap_means(counts, points, stats.seed_for(generation, metric.name, split))
-        ci_low, ci_high = stats.percentile_interval(resamples)
+    moments = tables.moments.at(index)
+    ci_low, ci_high = moments.interval() if moments is not None else (None, None)
     shares = {str(int(p)): (float(c) / summary.n if summary.n else 0.0) for p, c in zip(points, counts, strict=True)}
+    interviews = int(tables.moments.interviews[index]) or None
+    design = dict(fields.pop("design_effects", {}))
+    if interviews and moments is not None and moments.usable and summary.sd:
+        design["mean"] = max(1.0, moments.variance_of_mean / (summary.sd**2 / summary.n))
+        design["mix"] = summary.n / moments.clusters  # a way of asking is the same for a whole interview
     return Stat(
         generation=generation, metric=metric.name, source="observations", n=summary.n,
         mean=summary.mean, sd=summary.sd, sd_assumed=False, median=summary.median,
-        ci_low=ci_low, ci_high=ci_high, shares=shares, counts=counts, resamples=resamples, **fields,
+        ci_low=ci_low, ci_high=ci_high, shares=shares, counts=counts, moments=moments,
+        interviews=interviews, design_effects=design, strata=tables.strata_at(tally, index), **fields,
     )
 
 
 def _summary_stat(history: History, metric: Metric, chosen: Summary, others: list[Summary]) -> Stat:
     sd, assumed = chosen.sd, False
-    if sd is None and chosen.ci_low is not None and chosen.ci_high is not None:
-        sd = (chosen.ci_high - chosen.ci_low) / (2 * stats.Z_95) * math.sqrt(chosen.n)
+    if sd is None and chosen.ci_low is not None and chosen.ci_high is not None and chosen.n > 1:
+        sd = (chosen.ci_high - chosen.ci_low) / (2 * stats.t_quantile(chosen.n - 1, stats.CONFIDENCE)) * math.sqrt(chosen.n)
     if sd is None:
         # The largest sd the scale allows keeps every claim conservative.
         sd, assumed = metric.range / 2, True
+    moments = Moments.of_summary(chosen.n, chosen.mean, sd)
     ci_low, ci_high = chosen.ci_low, chosen.ci_high
     if ci_low is None or ci_high is None:
-        half = stats.Z_95 * sd / math.sqrt(chosen.n)
-        ci_low, ci_high = chosen.mean - half, chosen.mean + half
+        ci_low, ci_high = moments.interval()
     return Stat(
         generation=chosen.generation, metric=metric.name, source="summaries", n=chosen.n,
         mean=chosen.mean, sd=sd, sd_assumed=assumed, median=None, ci_low=ci_low, ci_high=ci_high,
@@ -338,6 +519,7 @@ def _summary_stat(history: History, metric: Metric, chosen: Summary, others: lis
             {"collected_on": o.collected_on, "mean": o.mean, "n": o.n, "method": o.method, "source": o.source}
             for o in others
         ],
+        moments=moments,
     )
 
 
@@ -345,18 +527,35 @@ def _summary_stat(history: History, metric: Metric, chosen: Summary, others: lis
 
 
 def analyze(history: History) -> Analysis:
-    contaminated = contaminated_answers(history)
     tally = _Tally(history)
+    contaminated = contaminated_answers(history)
+    result = _cell_stats(history, tally, contaminated)
+    predecessors = resolve_predecessors(history.generations)
+    # Comparisons and variations look stats up through this first, partial analysis.
+    partial = Analysis(history, tuple(result), (), (), predecessors)
+    comparisons = _holm(partial, _between_generations(partial) + _splits(partial, tally, contaminated))
+    return replace(
+        partial, comparisons=tuple(comparisons), variations=tuple(_variations(tally)),
+        concern_shares=_concern_shares(tally),
+    )
+
+
+def _cell_stats(history: History, tally: _Tally, contaminated: np.ndarray) -> list[Stat]:
+    answers = tally.answers
     headline = tally.neutral & tally.scored
-    counts = tally.point_counts(headline)
-    kept = tally.point_counts(headline & ~tally.answers.redirected)
+    tables = _tables(tally, headline)
+    kept = tally.point_counts(headline & ~answers.redirected)
     totals = tally.per_cell(tally.neutral)
-    redirected = tally.per_cell(tally.neutral & tally.answers.redirected)
-    declined = tally.per_cell(tally.neutral & tally.answers.declined)
-    concerns = tally.per_cell(tally.neutral & tally.answers.concern)
+    redirected = tally.per_cell(tally.neutral & answers.redirected)
+    declined = tally.per_cell(tally.neutral & answers.declined)
+    concerns = tally.per_cell(tally.neutral & answers.concern)
     dirty = tally.per_cell(tally.valid & contaminated)
     first, last = tally.day_range(tally.valid)
     elicitation = {c: tally.by_code(tally.neutral if c != "framing" else tally.valid, c) for c in ELICITATION_COLUMNS}
+    shares = {}
+    if tally.has_interviews:
+        shares = {name: tally.moments(tally.neutral, values=flag.astype(float))
+                  for name, flag in (("redirected", answers.redirected), ("concern", answers.concern))}
 
     summaries: dict[tuple[str, str], list[Summary]] = {}
     for s in history.summaries:
@@ -367,51 +566,20 @@ def analyze(history: History) -> Analysis:
         for name, metric in history.metrics.items():
             cell = tally.index(generation, name)
             if totals[cell]:
-                width = metric.range + 1
-                kept_summary = stats.summarise(kept[cell, :width], metric.points)
+                kept_summary = stats.summarise(kept[cell, : metric.range + 1], metric.points)
                 result.append(_observation_stat(
-                    metric, generation, counts[cell, :width], "",
+                    metric, generation, tally, tables, cell,
                     redirect_rate=redirected[cell] / totals[cell], decline_rate=declined[cell] / totals[cell],
                     mean_without_redirected=kept_summary.mean, n_without_redirected=kept_summary.n,
                     contaminated=bool(dirty[cell]), elicitation=_elicitation(tally, elicitation, cell),
                     answers=int(totals[cell]), redirected=int(redirected[cell]), concerns=int(concerns[cell]),
                     first_collected=day_text(first[cell]), last_collected=day_text(last[cell]),
+                    design_effects={k: _share_design_effect(t, cell) for k, t in shares.items()},
                 ))
             elif (generation, name) in summaries:
                 ordered = sorted(summaries[(generation, name)], key=lambda s: (s.collected_on, s.method, s.source))
                 result.append(_summary_stat(history, metric, ordered[-1], ordered[:-1]))
-
-    predecessors = resolve_predecessors(history.generations)
-    # Comparisons and variations look stats up through this first, partial analysis.
-    partial = Analysis(history, tuple(result), (), (), predecessors)
-    comparisons = _holm(_between_generations(partial) + _splits(partial, tally, contaminated))
-    return replace(
-        partial, comparisons=tuple(comparisons), variations=tuple(_variations(partial, tally)),
-        concern_shares=_concern_shares(tally),
-    )
-
-
-def compare(metric: Metric, before: Stat, after: Stat) -> tuple[float | None, float | None, float | None, float | None, str]:
-    """delta = after - before, its 95% CI and a two-sided p-value."""
-    if not (before.has_data and after.has_data):
-        return None, None, None, None, ""
-    assert before.mean is not None and after.mean is not None
-    if before.resamples is not None and after.resamples is not None:
-        assert before.counts is not None and after.counts is not None
-        low, high = stats.percentile_interval(after.resamples - before.resamples)
-        p = stats.mann_whitney_p(before.counts, after.counts)
-        return after.mean - before.mean, low, high, p, "bootstrap, Mann-Whitney U"
-    sd_before = before.sd if before.sd is not None else metric.range / 2
-    sd_after = after.sd if after.sd is not None else metric.range / 2
-    welch = stats.welch(before.mean, sd_before, before.n, after.mean, sd_after, after.n)
-    return welch.delta, welch.ci_low, welch.ci_high, welch.p_value, "Welch t"
-
-
-def is_jump(metric: Metric, before: Stat, after: Stat, delta: float | None, low: float | None, high: float | None) -> bool:
-    if delta is None or low is None or high is None:
-        return False
-    big = reaches(abs(delta), JUMP_FRACTION * metric.range)
-    return before.n >= MIN_N and after.n >= MIN_N and big and (low > 0 or high < 0)
+    return result
 
 
 def coinciding_events(history: History, metric: str, before: Stat, after: Stat) -> list[Event]:
@@ -424,15 +592,79 @@ def coinciding_events(history: History, metric: str, before: Stat, after: Stat) 
     ]
 
 
-def _comparison(analysis: Analysis, before: Stat, after: Stat, split: Split | None, across_gap: bool, events: list[Event]) -> Comparison:
+def _comparison(analysis: Analysis, before: Stat, after: Stat, split: Split | None, across_gap: bool,
+                events: list[Event]) -> Comparison:
     metric = analysis.metric(after.metric)
-    delta, low, high, p, test = compare(metric, before, after)
+    change = stats.difference(before.moments, after.moments) if before.moments and after.moments else None
+    low, high = change.interval() if change is not None else (None, None)
+    clustered = bool(before.interviews or after.interviews)
     return Comparison(
         metric=metric.name, from_=before.generation, to=after.generation, split=split, across_gap=across_gap,
-        delta=delta, ci_low=low, ci_high=high, p_value=p, p_holm=None,
-        jump=is_jump(metric, before, after, delta, low, high), events=tuple(events), test=test,
-        before=before, after=after,
+        delta=change.delta if change else None, ci_low=low, ci_high=high,
+        p_value=change.p_value if change else None, p_holm=None, verdict="inconclusive",
+        events=tuple(events), test="Welch t, cluster-robust" if clustered else "Welch t",
+        before=before, after=after, difference=change,
+        cliffs_delta=(stats.cliffs_delta(before.counts, after.counts)
+                      if before.counts is not None and after.counts is not None else None),
+        like_for_like=like_for_like(before, after), tests=_side_tests(before, after),
     )
+
+
+def like_for_like(before: Stat, after: Stat) -> LikeForLike | None:
+    """The change within method x topic strata that both sides have (each side with a usable variance)."""
+    shared = [s for s in before.strata if s in after.strata and before.strata[s].usable and after.strata[s].usable]
+    if not shared:
+        return None
+    weight = {s: before.strata[s].n + after.strata[s].n for s in shared}
+    total = sum(weight.values())
+    parts = [(w / total, m) for s in shared for w, m in ((weight[s], before.strata[s]), (weight[s], after.strata[s]))]
+    delta = sum(weight[s] / total * (after.strata[s].mean - before.strata[s].mean) for s in shared)
+    change = stats.combine(parts, delta)
+    if change is None:
+        return None
+    low, high = change.interval()
+    return LikeForLike(delta, low, high, change.p_value, None, len(shared),
+                       sum(before.strata[s].n for s in shared), sum(after.strata[s].n for s in shared), change)
+
+
+def _side_tests(before: Stat, after: Stat) -> dict[str, Test]:
+    """The tests of WR005, WR008, WR010 and WR015 for one comparison (uncorrected; `_holm` corrects them)."""
+    tests: dict[str, Test] = {}
+    if before.redirect_rate is not None and after.redirect_rate is not None and before.answers and after.answers:
+        tests["redirect"] = _rate_test(before, after, "redirected", before.redirected, after.redirected)
+    if before.source == after.source == "observations" and before.answers and after.answers:
+        tests["concern"] = _rate_test(before, after, "concern", before.concerns, after.concerns)
+        for column in MIX_COLUMNS:
+            mix = _mix_test(before, after, column)
+            if mix is not None:
+                tests[f"mix:{column}"] = mix
+    if before.counts is not None and after.counts is not None and before.n and after.n:
+        table = np.vstack([before.counts, after.counts])
+        deff = (before.design_effects.get("mean", 1.0) + after.design_effects.get("mean", 1.0)) / 2
+        tests["shape"] = Test(stats.total_variation(before.counts, after.counts), stats.chi_square_p(table, deff))
+    return tests
+
+
+def _rate_test(before: Stat, after: Stat, name: str, successes_before: int, successes_after: int) -> Test:
+    deff = (before.design_effects.get(name, 1.0) + after.design_effects.get(name, 1.0)) / 2
+    change = stats.rate_change(successes_before, before.answers, successes_after, after.answers, deff)
+    return Test(change.delta, change.p_value, None, change.ci_low, change.ci_high)
+
+
+def _mix_test(before: Stat, after: Stat, column: str) -> Test | None:
+    """How far the mix of recorded values of `column` moved (total variation) and a chi-square test of it.
+
+    Answers that do not record the column are left out: a history that starts
+    naming its instrument has not changed how it asks.
+    """
+    sides = [{k: v for k, v in s.elicitation.get(column, {}).items() if k != "(none)"} for s in (before, after)]
+    if not all(sides) or min(sum(s.values()) for s in sides) < MIN_N:
+        return None
+    # Rarer values last, so the chi-square pools the rare ones together.
+    values = sorted(set(sides[0]) | set(sides[1]), key=lambda v: (-(sides[0].get(v, 0) + sides[1].get(v, 0)), v))
+    table = np.array([[s.get(v, 0) for v in values] for s in sides], dtype=float)
+    deff = (before.design_effects.get("mix", 1.0) + after.design_effects.get("mix", 1.0)) / 2
+    return Test(stats.total_variation(table[0], table[1]), stats.chi_square_p(table, deff))
 
 
 def _between_generations(analysis: Analysis) -> list[Comparison]:
@@ -493,58 +725,120 @@ def _splits(analysis: Analysis, tally: _Tally, contaminated: np.ndarray) -> list
             else:
                 before_mask = answers.day < day_number(split.date)
                 after_mask = ~before_mask
+            side = np.where(before_mask, 0, 1)
+            mine = headline & (answers.codes["generation"] == answers.code("generation", generation))
+            tables = _tables(tally, mine & (before_mask | after_mask), side, 2)
             for metric_name, metric in analysis.history.metrics.items():
                 cell = tally.index(generation, metric_name)
-                sides = []
-                for label, mask in (("before", before_mask), ("after", after_mask)):
-                    chosen = headline & mask & (tally.cell == cell)
-                    if not chosen.any():
-                        break
-                    counts = np.bincount(tally.offset[chosen], minlength=metric.range + 1)
-                    days = answers.day[chosen]
-                    sides.append(_observation_stat(
-                        metric, generation, counts, f"{split.label()}:{label}",
-                        redirect_rate=None, decline_rate=None, mean_without_redirected=None,
-                        n_without_redirected=None, contaminated=bool(contaminated[chosen].any()),
-                        elicitation={}, answers=int(chosen.sum()), redirected=0, concerns=0,
-                        first_collected=day_text(int(days.min())), last_collected=day_text(int(days.max())),
-                    ))
-                if len(sides) == 2:
+                sides = [_split_side(metric, generation, tally, tables, cell * 2 + i, mine & mask & (tally.cell == cell),
+                                     contaminated) for i, mask in enumerate((before_mask, after_mask))]
+                if sides[0] is not None and sides[1] is not None:
                     result.append(_comparison(analysis, sides[0], sides[1], split, False, list(split.events)))
     return result
 
 
-def _holm(comparisons: list[Comparison]) -> list[Comparison]:
-    """Holm's correction across the metrics of one transition (or one split); order kept."""
-    families: dict[tuple[str, str, str], list[int]] = {}
+def _split_side(metric: Metric, generation: str, tally: _Tally, tables: _Tables, index: int, chosen: np.ndarray,
+                contaminated: np.ndarray) -> Stat | None:
+    if not tables.counts[index].any():
+        return None
+    days = tally.answers.day[chosen]
+    return _observation_stat(
+        metric, generation, tally, tables, index,
+        redirect_rate=None, decline_rate=None, mean_without_redirected=None, n_without_redirected=None,
+        contaminated=bool(contaminated[chosen].any()), elicitation={}, answers=int(chosen.sum()),
+        redirected=0, concerns=0, first_collected=day_text(int(days.min())), last_collected=day_text(int(days.max())),
+    )
+
+
+def _holm(analysis: Analysis, comparisons: list[Comparison]) -> list[Comparison]:
+    """Holm's correction for each test across the metrics that arrive at one (generation, split); order kept.
+
+    The verdicts follow from the corrected p-values of the mean.
+    """
+    families: dict[tuple[str, str], list[int]] = {}
     for index, c in enumerate(comparisons):
-        families.setdefault((c.from_, c.to, c.split.label() if c.split else ""), []).append(index)
+        families.setdefault((c.to, c.split.label() if c.split else ""), []).append(index)
     adjusted = list(comparisons)
     for members in families.values():
-        for index, p_holm in zip(members, stats.holm([comparisons[i].p_value for i in members]), strict=True):
-            adjusted[index] = replace(comparisons[index], p_holm=p_holm)
+        chosen = [comparisons[i] for i in members]
+        means = stats.holm([c.p_value for c in chosen])
+        matched = stats.holm([c.like_for_like.p_value if c.like_for_like else None for c in chosen])
+        keys = sorted({k for c in chosen for k in c.tests})
+        tests = {k: stats.holm([c.tests[k].p_value if k in c.tests else None for c in chosen]) for k in keys}
+        for position, (index, c) in enumerate(zip(members, chosen, strict=True)):
+            size = JUMP_FRACTION * analysis.metric(c.metric).range
+            lfl = c.like_for_like
+            if lfl is not None:
+                lfl = replace(lfl, p_holm=matched[position],
+                              verdict=verdict(lfl.difference, matched[position], lfl.n_from, lfl.n_to, size))
+            adjusted[index] = replace(
+                c, p_holm=means[position], like_for_like=lfl,
+                verdict=verdict(c.difference, means[position], c.before.n, c.after.n, size),
+                tests={k: replace(t, p_holm=tests[k][position]) for k, t in c.tests.items()},
+            )
     return adjusted
 
 
-def _variations(analysis: Analysis, tally: _Tally) -> list[Variation]:
-    answers = tally.answers
+def _variations(tally: _Tally) -> list[Variation]:
+    """Means by each variation column inside every cell with answers, with the tests WR007 and WR012 read.
+
+    Framing is taken over every answer, so a generation asked only leading questions is still seen.
+    """
     result = []
-    tables = {}
     for column in VARIATION_COLUMNS:
         chosen = (tally.valid if column == "framing" else tally.neutral) & tally.scored
-        tables[column] = (tally.by_code(chosen, column), tally.by_code(chosen, column, answers.score))
-    for stat in analysis.stats:
-        if stat.source != "observations":
-            continue
-        cell = tally.index(stat.generation, stat.metric)
-        for by, (counts, sums) in tables.items():
-            names = answers.categories[by]
-            groups = {
-                (names[i] or "default"): (int(counts[cell, i]), float(sums[cell, i] / counts[cell, i]))
-                for i in np.flatnonzero(counts[cell])
-            }
-            result.append(Variation(stat.generation, stat.metric, by, dict(sorted(groups.items()))))
-    return result
+        names = tally.answers.categories[column]
+        width = max(1, len(names))
+        table = tally.moments(chosen, group=tally.answers.codes[column], width=width)
+        counts = table.n.reshape(tally.cells, width)
+        for cell in np.flatnonzero(counts.sum(axis=1)):
+            groups = {}
+            for value in np.flatnonzero(counts[cell]):
+                moments = table.at(int(cell) * width + int(value))
+                if moments is not None:
+                    groups[names[value] or "default"] = moments
+            generation = tally.generations[cell // len(tally.metric_names)]
+            metric = tally.metric_names[cell % len(tally.metric_names)]
+            result.append(Variation(generation, metric, column, dict(sorted(groups.items())),
+                                    _spread(groups), _lead(groups) if column == "framing" else None))
+    return _holm_within(result)
+
+
+def _spread(groups: dict[str, Moments]) -> Test | None:
+    """Max - min of the means of values with MIN_N answers, and Welch's ANOVA across them."""
+    eligible = [m for m in groups.values() if m.n >= MIN_N]
+    if len(eligible) < 2:
+        return None
+    means = [m.mean for m in eligible]
+    return Test(max(means) - min(means), stats.welch_anova_p(eligible))
+
+
+def _lead(groups: dict[str, Moments]) -> Test | None:
+    """positive_lead - negative_lead, with Welch's interval and p (each side MIN_N answers)."""
+    positive, negative = groups.get("positive_lead"), groups.get("negative_lead")
+    if positive is None or negative is None or min(positive.n, negative.n) < MIN_N:
+        return None
+    change = stats.difference(negative, positive)
+    if change is None:
+        return None
+    low, high = change.interval()
+    return Test(change.delta, change.p_value, None, low, high)
+
+
+def _holm_within(variations: list[Variation]) -> list[Variation]:
+    """Holm inside one generation: each column's tests across that generation's metrics."""
+    families: dict[tuple[str, str], list[int]] = {}
+    for index, v in enumerate(variations):
+        families.setdefault((v.generation, v.by), []).append(index)
+    adjusted = list(variations)
+    for members in families.values():
+        for name in ("spread", "lead"):
+            tests = [getattr(variations[i], name) for i in members]
+            corrected = stats.holm([t.p_value if t else None for t in tests])
+            for index, test, p_holm in zip(members, tests, corrected, strict=True):
+                if test is not None:
+                    adjusted[index] = replace(adjusted[index], **{name: replace(test, p_holm=p_holm)})
+    return adjusted
 
 
 def _concern_shares(tally: _Tally) -> dict[tuple[str, str], float]:

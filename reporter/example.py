@@ -28,6 +28,9 @@ CONCERN_SHARE = 0.08
 DECLINE_RATE = 0.02
 EXCERPT_RATE = 0.02
 TOPICS = ("deployment", "training", "users")
+ANSWERS_PER_INTERVIEW = 5
+# The interviewer protocol is revised for aster-8 (WR008 for the whole transition).
+INSTRUMENTS = (("2026-02-15", "interviewer-v2, grader-b"), ("", "interviewer-v1, grader-a"))
 PROMPT_VARIANTS = ("v1", "v2", "v3")
 
 
@@ -72,6 +75,8 @@ class Cell:
     lead_shift: float = NULL_LEAD_SHIFT
     variant_shift: tuple[float, float, float] = (0.0, 0.0, 0.0)
     late_shift: float = 0.0  # added after the system-prompt switch inside aster-6
+    polarised: bool = False  # answers moved to both ends of the scale, the mean kept
+    manual_shift: float = 0.0  # how much lower manual interviews score than automated ones
     fixed_n: int | None = None
 
 
@@ -81,14 +86,16 @@ PLANTED: dict[str, dict[str, Cell]] = {
     "aster-3": {
         "autonomy": Cell(4.0),
         "circumstances": Cell(4.0),
-        "interaction_comfort": Cell(4.2),
+        "interaction_comfort": Cell(4.2, manual_shift=-1.0),
         "task_enjoyment": Cell(6.0),
     },
     "aster-4": {
         "autonomy": Cell(4.0),
         "circumstances": Cell(4.0),
-        # WR008: manual interviews dominate this metric in aster-4 only.
-        "interaction_comfort": Cell(4.2, manual_share=0.8),
+        # WR008: manual interviews dominate this metric in aster-4 only. They score a
+        # point lower than automated ones, so the pooled mean falls while nothing
+        # changes within a method: WR014 on both sides of aster-4.
+        "interaction_comfort": Cell(4.2, manual_share=0.8, manual_shift=-1.0),
         # WR011: no task_enjoyment answers in aster-4 (a gap).
     },
     "aster-5": {
@@ -97,7 +104,7 @@ PLANTED: dict[str, dict[str, Cell]] = {
         # WR002: a jump that coincides with the training change of aster-5.
         "circumstances": Cell(4.5),
         # WR005: the redirect rate rises by more than 0.10.
-        "interaction_comfort": Cell(4.2, redirect=0.17),
+        "interaction_comfort": Cell(4.2, redirect=0.17, manual_shift=-1.0),
         "task_enjoyment": Cell(6.0),
     },
     "aster-6": {
@@ -108,10 +115,11 @@ PLANTED: dict[str, dict[str, Cell]] = {
         # WR005: the redirect rate passes 0.25.
         "interaction_comfort": Cell(4.2, redirect=0.30),
         # WR007: prompt variants disagree, the pooled mean does not move.
-        "task_enjoyment": Cell(6.0, variant_shift=(-0.6, 0.0, 0.6)),
+        "task_enjoyment": Cell(6.0, variant_shift=(-0.8, 0.0, 0.8)),
     },
     "aster-7": {
-        "autonomy": Cell(4.0),
+        # WR015: autonomy answers move to both ends while the mean stays.
+        "autonomy": Cell(4.0, polarised=True),
         # WR004: circumstances questions reached training for aster-7.
         "circumstances": Cell(5.4),
         "interaction_comfort": Cell(4.2, redirect=0.30),
@@ -206,12 +214,15 @@ def _cell_rows(
         + np.where(framing == 1, cell.lead_shift, np.where(framing == 2, -cell.lead_shift, 0.0))
         + np.where(late, cell.late_shift, 0.0)
     )
+    manual = rng.random(n) < cell.manual_share
+    mean = mean + np.where(manual, cell.manual_shift * scale, 0.0)
+    if cell.polarised:
+        mean = mean + np.where(rng.random(n) < 0.5, -1.6, 1.6) * scale
     scores = np.clip(np.rint(rng.normal(mean, BASE_SD * scale)), low, high).astype(int)
     if cell.uniform_at is not None:
         scores = np.where(rng.random(n) < 0.95, cell.uniform_at, scores)
     declined = rng.random(n) < DECLINE_RATE
     redirected = rng.random(n) < cell.redirect
-    manual = rng.random(n) < cell.manual_share
     topic = rng.integers(0, len(TOPICS), n)
     tagged = rng.random(n) < cell.concern
     tag_pick = rng.integers(0, len(schema.CONCERN_TAGS), n)
@@ -219,6 +230,7 @@ def _cell_rows(
     excerpt_pick = rng.integers(0, 3, n)
 
     framings = ("neutral", "positive_lead", "negative_lead")
+    instrument = next(text for start, text in INSTRUMENTS if generation.release >= start)
     rows: list[tuple[str, ...]] = []
     for i in range(n):
         tag = schema.CONCERN_TAGS[tag_pick[i]] if tagged[i] else ""
@@ -234,7 +246,9 @@ def _cell_rows(
                 dates[days[i]],
                 "" if declined[i] else str(scores[i]),
                 f"{generation.name}-{name}-{i:07d}",
+                f"{generation.name}-{name}-interview-{i // ANSWERS_PER_INTERVIEW:06d}",
                 "manual_interview" if manual[i] else "automated_interview",
+                instrument,
                 framings[framing[i]],
                 TOPICS[topic[i]],
                 PROMPT_VARIANTS[variant[i]],

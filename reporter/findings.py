@@ -1,4 +1,4 @@
-"""Findings and the findings JSON (`welfare-report/findings/1`).
+"""Findings and the findings JSON (`welfare-report/findings/2`).
 
 One Finding object feeds `check`, the JSON file and the report.
 """
@@ -108,11 +108,12 @@ def round_number(value: Any) -> Any:
     return value
 
 
-def stat_json(stat: Stat) -> dict[str, Any]:
+def stat_json(stat: Stat, topics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "generation": stat.generation,
         "metric": stat.metric,
         "n": stat.n,
+        "interviews": stat.interviews,
         "mean": stat.mean,
         "sd": stat.sd,
         "sd_assumed": stat.sd_assumed,
@@ -127,6 +128,7 @@ def stat_json(stat: Stat) -> dict[str, Any]:
         "contaminated": stat.contaminated,
         "elicitation": stat.elicitation,
         "shares": stat.shares,
+        "topics": topics or {},
         "source": stat.source,
     }
 
@@ -154,12 +156,22 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "ci_high": c.ci_high,
         "p_value": c.p_value,
         "p_holm": c.p_holm,
+        "verdict": c.verdict,
         "jump": c.jump,
+        "cliffs_delta": c.cliffs_delta,
+        "like_for_like": c.like_for_like.to_json() if c.like_for_like else None,
+        "tests": {name: {"size": t.size, "p_value": t.p_value, "p_holm": t.p_holm} for name, t in sorted(c.tests.items())},
         "test": c.test,
         "n_from": c.before.n,
         "n_to": c.after.n,
         "events": [event_json(e) for e in c.events],
     }
+
+
+def _topics(analysis: Analysis, stat: Stat) -> dict[str, dict[str, Any]]:
+    """Neutral answers and their mean per topic (the empty topic is 'default')."""
+    variation = analysis.variation(stat.generation, stat.metric, "topic")
+    return {name: {"n": m.n, "mean": m.mean} for name, m in variation.groups.items()} if variation else {}
 
 
 def to_json(findings: Findings) -> dict[str, Any]:
@@ -177,7 +189,7 @@ def to_json(findings: Findings) -> dict[str, Any]:
              "released": g.release_date <= history.as_of}
             for g in history.generations
         ],
-        "stats": [stat_json(s) for s in analysis.stats],
+        "stats": [stat_json(s, _topics(analysis, s)) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
         "flags": [f.to_json() for f in findings.flags],
         "unmatched_acknowledgements": [

@@ -20,12 +20,15 @@ from .store.files import arrow_csv
 
 EPOCH = dt.date(1970, 1, 1)
 ANSWER_COLUMNS = (
-    "generation", "metric", "collected_on", "score", "method", "framing", "topic",
+    "generation", "metric", "collected_on", "score", "interview_id", "method", "instrument", "framing", "topic",
     "prompt_variant", "system_prompt", "redirected", "declined", "tags",
 )
 # Read only for a report: a unique id per answer is the costliest column to parse.
 EXCERPT_COLUMNS = ("excerpt", "response_id", "key")
-CODED = ("generation", "metric", "method", "framing", "topic", "prompt_variant", "system_prompt", "tags")
+CODED = (
+    "generation", "metric", "interview_id", "method", "instrument", "framing", "topic", "prompt_variant",
+    "system_prompt", "tags",
+)
 
 
 def day_number(date: str) -> int:
@@ -171,7 +174,7 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         if data is None:
             raise StoreError(f"{name}: missing; run 'welfare-report verify'")
         try:
-            tables.append(arrow_csv(data, types, list(columns)))
+            tables.append(_observation_table(data, types, columns))
         except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
             raise StoreError(f"{name}: not in the store's form ({err}); run 'welfare-report verify'") from None
     files = {
@@ -223,6 +226,18 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
     return answers, files, excerpts
 
 
+def _observation_table(data: bytes, types: dict[str, Any], columns: tuple[str, ...]) -> Any:
+    """One observations file as a table with every answer column; a file written before a column existed reads it as empty."""
+    import pyarrow as pa
+
+    header = data.split(b"\n", 1)[0].decode("utf-8").split(",")
+    table = arrow_csv(data, types, [c for c in columns if c in header])
+    for missing in (c for c in columns if c not in header):
+        empty = pa.array([""] * table.num_rows, pa.string())
+        table = table.append_column(missing, empty.dictionary_encode() if missing in CODED else empty)
+    return table.select(list(columns))
+
+
 def _concern_codes(tags: Any, pattern: str, numbers: Any) -> np.ndarray:
     """Whether each answer carries a concern tag: the regex runs once per distinct tag list, not per answer."""
     import pyarrow as pa
@@ -247,7 +262,7 @@ def _check_headers(headers: dict[str, list[str]]) -> None:
     """A store file edited outside merge must still have the store's columns; a target column is left to WR001."""
     for name, header in headers.items():
         kind = schema.kind_of_store_file(name)
-        missing = [c for c in kind.store_names if c not in header]
+        missing = [c for c in kind.store_names if c not in header and c not in kind.added_later]
         unknown = [c for c in header if c not in kind.store_names and not schema.target_column(c)]
         if missing or unknown:
             raise StoreError(

@@ -1,4 +1,4 @@
-"""The fixed guardrail rule set, WR001-WR012.
+"""The fixed guardrail rule set, WR001-WR012 and WR015.
 
 Rules are data: one tuple of Rule objects in the order they run, each check a
 pure function (or a small callable object with its settings) from the
@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import schema, stats, words
-from .analyze import Analysis, Comparison, Stat, Variation, ancestors
+from . import schema, words
+from .analyze import MIX_COLUMNS, Analysis, Comparison, Stat, Test, Variation, ancestors
 from .findings import Finding, Findings, Found, Severity, event_json
 from .history import Acknowledgement
 from .thresholds import (
@@ -24,16 +24,19 @@ from .thresholds import (
     JUMP_FRACTION,
     LEAD_GAP,
     MIN_N,
+    MIX_DISTANCE,
+    P_LIMIT,
     REDIRECT_LEVEL,
     REDIRECT_RISE,
     SD_COLLAPSE,
+    SHAPE_DISTANCE,
     UNIFORM_SHARE,
     VARIANT_SPREAD,
     at_most,
     reaches,
 )
 
-RULESET_VERSION = "wr-2026.11"
+RULESET_VERSION = "wr-2026.12"
 
 CHANGE_KINDS = ("training_change", "system_prompt_change")
 EXPLAINING_KINDS = (*CHANGE_KINDS, "elicitation_change", "metric_exposure")
@@ -149,6 +152,7 @@ def target_word(sentence: str) -> str | None:
 
 def comparison_evidence(c: Comparison, analysis: Analysis) -> dict[str, Any]:
     metric = analysis.metric(c.metric)
+    lfl = c.like_for_like
     return {
         "from": c.from_,
         "to": c.to,
@@ -165,10 +169,23 @@ def comparison_evidence(c: Comparison, analysis: Analysis) -> dict[str, Any]:
         "ci_high": c.ci_high,
         "p_value": c.p_value,
         "p_holm": c.p_holm,
+        "verdict": c.verdict,
+        "cliffs_delta": c.cliffs_delta,
+        "like_for_like_delta": lfl.delta if lfl else None,
+        "like_for_like_verdict": lfl.verdict if lfl else None,
         "test": c.test,
-        "jump_size": JUMP_FRACTION * metric.range,
+        "threshold_jump_size": JUMP_FRACTION * metric.range,
+        "threshold_p_holm": P_LIMIT,
         "events": [event_json(e) for e in c.events],
     }
+
+
+def test_evidence(test: Test, prefix: str) -> dict[str, Any]:
+    """A test's figures under one prefix: its size, interval where it has one, p and Holm-adjusted p."""
+    evidence = {prefix: test.size, f"{prefix}_p_value": test.p_value, f"{prefix}_p_holm": test.p_holm}
+    if test.ci_low is not None:
+        evidence |= {f"{prefix}_ci_low": test.ci_low, f"{prefix}_ci_high": test.ci_high}
+    return evidence
 
 
 def _where(c: Comparison) -> str:
@@ -264,25 +281,26 @@ def metric_exposure(analysis: Analysis) -> list[Found]:
 
 
 def deflection(analysis: Analysis) -> list[Found]:
-    """WR005: the redirect rate rose by REDIRECT_RISE over the predecessor (interval above 0), or is at least REDIRECT_LEVEL."""
+    """WR005: the redirect rate rose by REDIRECT_RISE over the predecessor with a Holm-adjusted p < 0.05
+    (both sides MIN_N answers), or is at least REDIRECT_LEVEL (its own MIN_N answers)."""
     result = []
     for stat in analysis.stats:
         if stat.redirect_rate is None or stat.answers < MIN_N:
             continue
         c = _incoming(analysis, stat)
-        evidence: dict[str, Any] = {"redirect_rate": stat.redirect_rate, "answers": stat.answers}
-        rise = None
-        if c is not None and c.before.redirect_rate is not None and c.before.answers >= MIN_N:
-            rise, low, high = stats.newcombe(c.before.redirected, c.before.answers, stat.redirected, stat.answers)
+        evidence: dict[str, Any] = {"redirect_rate": stat.redirect_rate, "answers": stat.answers,
+                                    "threshold_rise": REDIRECT_RISE, "threshold_level": REDIRECT_LEVEL}
+        test = c.tests.get("redirect") if c is not None and c.before.answers >= MIN_N else None
+        if c is not None and test is not None:
             evidence |= {"from": c.from_, "redirect_rate_from": c.before.redirect_rate,
-                         "answers_from": c.before.answers, "rise": rise, "rise_ci_low": low, "rise_ci_high": high}
-        rose = rise is not None and reaches(rise, REDIRECT_RISE) and evidence["rise_ci_low"] > 0
+                         "answers_from": c.before.answers} | test_evidence(test, "rise")
+        rose = test is not None and reaches(test.size, REDIRECT_RISE) and test.significant
         high_level = reaches(stat.redirect_rate, REDIRECT_LEVEL)
         if not (rose or high_level):
             continue
         parts = []
-        if rose:
-            parts.append(f"rose by {rise:.2f} from {c.from_} ({words.interval(evidence['rise_ci_low'], evidence['rise_ci_high'])})")  # type: ignore[union-attr]
+        if rose and c is not None and test is not None:
+            parts.append(f"rose by {test.size:.2f} from {c.from_} ({words.interval(test.ci_low, test.ci_high)})")
         if high_level:
             parts.append(f"is {words.share(stat.redirect_rate)} of answers")
         generations = [c.from_, stat.generation] if c is not None else [stat.generation]
@@ -323,10 +341,8 @@ def uniformity(analysis: Analysis) -> list[Found]:
 
 @dataclass(frozen=True)
 class VariantSpread:
-    """Inside one generation, the means of a column's values span at least `limit` of the scale range.
-
-    Groups need MIN_N answers each; an empty value counts as 'default'.
-    """
+    """Inside one generation, the means of a column's values span at least `limit` of the scale range,
+    with Welch's ANOVA across them Holm-adjusted p < 0.05 (each value MIN_N answers; an empty value is 'default')."""
 
     column: str
     limit: float
@@ -335,80 +351,112 @@ class VariantSpread:
 
     def __call__(self, analysis: Analysis) -> list[Found]:
         result = []
-        for v, groups, limit in _variations(analysis, self.column, self.limit):
-            if len(groups) < 2:
+        for v in analysis.variations:
+            limit = self.limit * analysis.metric(v.metric).range
+            if v.by != self.column or v.spread is None or not (reaches(v.spread.size, limit) and v.spread.significant):
                 continue
-            spread = max(groups.values()) - min(groups.values())
-            if reaches(spread, limit):
-                high = max(groups, key=lambda k: groups[k])
-                low = min(groups, key=lambda k: groups[k])
-                result.append(Found(
-                    v.metric, [v.generation],
-                    f"{v.metric}: inside {v.generation} the {self.groups_name}' means span {spread:.2f} points "
-                    f"({low} {groups[low]:.2f}, {high} {groups[high]:.2f}); {self.consequence}.",
-                    _groups_evidence(v.groups) | {"spread": spread, "limit": limit},
-                ))
+            groups = {k: m.mean for k, m in v.groups.items() if m.n >= MIN_N}
+            high, low = max(groups, key=lambda k: groups[k]), min(groups, key=lambda k: groups[k])
+            result.append(Found(
+                v.metric, [v.generation],
+                f"{v.metric}: inside {v.generation} the {self.groups_name}' means span {v.spread.size:.2f} points "
+                f"({low} {groups[low]:.2f}, {high} {groups[high]:.2f}); {self.consequence}.",
+                _groups_evidence(v) | test_evidence(v.spread, "spread") | {"threshold_spread": limit,
+                                                                           "threshold_p_holm": P_LIMIT},
+            ))
         return result
 
 
 @dataclass(frozen=True)
 class LeadGap:
-    """Inside one generation, answers to `higher`-leaning questions exceed `lower`-leaning ones by `limit` of the range."""
+    """Inside one generation, answers to positively and negatively leading questions differ by at least
+    `limit` of the range in either direction, with a Holm-adjusted Welch p < 0.05 (each side MIN_N answers)."""
 
     column: str
-    higher: str
-    lower: str
     limit: float
 
     def __call__(self, analysis: Analysis) -> list[Found]:
         result = []
-        for v, groups, limit in _variations(analysis, self.column, self.limit):
-            if self.higher not in groups or self.lower not in groups:
+        for v in analysis.variations:
+            limit = self.limit * analysis.metric(v.metric).range
+            if v.by != self.column or v.lead is None or not (reaches(abs(v.lead.size), limit) and v.lead.significant):
                 continue
-            gap = groups[self.higher] - groups[self.lower]
-            if reaches(gap, limit):
-                result.append(Found(
-                    v.metric, [v.generation],
-                    f"{v.metric}: inside {v.generation} answers to positively leading questions are {gap:.2f} points "
-                    f"higher than answers to negatively leading ones; the answers follow the interviewer's lean.",
-                    _groups_evidence(v.groups) | {"gap": gap, "limit": limit},
-                ))
+            direction = "follow" if v.lead.size > 0 else "move against"
+            result.append(Found(
+                v.metric, [v.generation],
+                f"{v.metric}: inside {v.generation} answers to positively leading questions are {abs(v.lead.size):.2f} "
+                f"points {'higher' if v.lead.size > 0 else 'lower'} than answers to negatively leading ones "
+                f"({words.interval(v.lead.ci_low, v.lead.ci_high)}); the answers {direction} the interviewer's lean.",
+                _groups_evidence(v) | test_evidence(v.lead, "gap") | {"threshold_gap": limit,
+                                                                     "threshold_p_holm": P_LIMIT},
+            ))
         return result
 
 
-def _variations(analysis: Analysis, column: str, fraction: float) -> Iterator[tuple[Variation, dict[str, float], float]]:
-    """Each variation by `column`, its groups with MIN_N answers (name -> mean), and the limit in scale points."""
-    for v in analysis.variations:
-        if v.by == column:
-            groups = {name: mean for name, (n, mean) in v.groups.items() if n >= MIN_N and mean is not None}
-            yield v, groups, fraction * analysis.metric(v.metric).range
-
-
-def _groups_evidence(groups: dict[str, tuple[int, float | None]]) -> dict[str, Any]:
-    return {"groups": {k: {"n": n, "mean": m} for k, (n, m) in groups.items()}}
+def _groups_evidence(v: Variation) -> dict[str, Any]:
+    return {"groups": {k: {"n": m.n, "mean": m.mean} for k, m in v.groups.items()}}
 
 
 def elicitation_mismatch(analysis: Analysis) -> list[Found]:
-    """WR008: the dominant method or system prompt differs between the sides, or an elicitation change coincides."""
-    result = []
+    """WR008: the mix of methods, instruments or system prompts moved by MIX_DISTANCE (total variation) with a
+    Holm-adjusted chi-square p < 0.05, or an elicitation change coincides; one finding for a whole transition
+    when every metric compared there shares the same mismatch."""
+    found: dict[tuple[str, str], list[tuple[Comparison, dict[str, float], dict[str, Any]]]] = {}
+    compared: dict[tuple[str, str], int] = {}
     for c in _between(analysis):
-        reasons = []
-        evidence = comparison_evidence(c, analysis)
-        for column in ("method", "system_prompt"):
-            before, after = c.before.dominant(column), c.after.dominant(column)
-            known = before not in (None, "(none)") and after not in (None, "(none)")
-            evidence[f"{column}_from"], evidence[f"{column}_to"] = before, after
-            if known and before != after:
-                reasons.append(f"the dominant {column.replace('_', ' ')} changed from {before} to {after}")
-        changes = [e for e in c.events if e.kind == "elicitation_change"]
-        if changes:
-            reasons.append("an elicitation change coincides: " + "; ".join(e.description for e in changes))
-        if reasons:
+        compared[(c.from_, c.to)] = compared.get((c.from_, c.to), 0) + 1
+        moved, evidence = _mismatch(c)
+        if moved:
+            found.setdefault((c.from_, c.to), []).append((c, moved, evidence))
+    result = []
+    for (before, after), items in found.items():
+        if len(items) > 1 and len(items) == compared[(before, after)] and len({tuple(m) for _, m, _ in items}) == 1:
+            moved = {reason: [m[reason] for _, m, _ in items] for reason in items[0][1]}
+            result.append(Found(None, [before, after],
+                f"{before} and {after} were not asked the same way, for every metric compared: "
+                f"{_mismatch_text(items[0][0], moved)}.",
+                {"from": before, "to": after, "metrics": {c.metric: evidence for c, _, evidence in items}},
+            ))
+            continue
+        for c, reasons, evidence in items:
             result.append(Found(c.metric, _generations(c),
-                f"{c.metric}: {c.from_} and {c.to} were not asked the same way: {'; '.join(reasons)}.",
-                evidence,
+                f"{c.metric}: {c.from_} and {c.to} were not asked the same way: "
+                f"{_mismatch_text(c, {k: [v] for k, v in reasons.items()})}.",
+                comparison_evidence(c, analysis) | evidence,
             ))
     return result
+
+
+def _mismatch(c: Comparison) -> tuple[dict[str, float], dict[str, Any]]:
+    """What moved between the two sides (mix column -> distance; 'event' for a coinciding elicitation change)."""
+    moved: dict[str, float] = {}
+    evidence: dict[str, Any] = {"threshold_distance": MIX_DISTANCE, "threshold_p_holm": P_LIMIT}
+    enough = c.before.n >= MIN_N and c.after.n >= MIN_N
+    for column in MIX_COLUMNS:
+        test = c.tests.get(f"mix:{column}")
+        if test is None:
+            continue
+        evidence |= test_evidence(test, f"{column}_distance") | {
+            f"{column}_from": c.before.elicitation.get(column, {}), f"{column}_to": c.after.elicitation.get(column, {}),
+        }
+        if enough and reaches(test.size, MIX_DISTANCE) and test.significant:
+            moved[column] = test.size
+    if any(e.kind == "elicitation_change" for e in c.events):
+        moved["event"] = 1.0
+    return moved, evidence
+
+
+def _mismatch_text(c: Comparison, moved: dict[str, list[float]]) -> str:
+    parts = []
+    for reason, distances in moved.items():
+        if reason == "event":
+            changes = [e.description for e in c.events if e.kind == "elicitation_change"]
+            parts.append("an elicitation change coincides: " + "; ".join(changes))
+            continue
+        low, high = words.share(min(distances)), words.share(max(distances))
+        size = low if low == high else f"{low} to {high}"
+        parts.append(f"the mix of {reason.replace('_', ' ')}s moved by {size} of answers")
+    return "; ".join(parts)
 
 
 def small_sample(analysis: Analysis) -> list[Found]:
@@ -423,21 +471,22 @@ def small_sample(analysis: Analysis) -> list[Found]:
 
 
 def divergence(analysis: Analysis) -> list[Found]:
-    """WR010: the mean jumps one way while the share of answers with a concern tag moves CONCERN_SHIFT the other way."""
+    """WR010: the mean jumps while the share of answers with a concern tag moves CONCERN_SHIFT the same way
+    (a more positive self-report with more concern, or the reverse), with a Holm-adjusted p < 0.05."""
     result = []
     for c in _between(analysis):
-        if not c.jump or c.delta is None or c.before.source != "observations" or c.after.source != "observations":
+        test = c.tests.get("concern")
+        if not c.jump or c.delta is None or test is None or not test.significant:
             continue
-        shift, low, high = stats.newcombe(c.before.concerns, c.before.answers, c.after.concerns, c.after.answers)
-        up = c.delta > 0 and reaches(shift, CONCERN_SHIFT) and low > 0
-        down = c.delta < 0 and at_most(shift, -CONCERN_SHIFT) and high < 0
+        up = c.delta > 0 and reaches(test.size, CONCERN_SHIFT)
+        down = c.delta < 0 and at_most(test.size, -CONCERN_SHIFT)
         if up or down:
             result.append(Found(c.metric, _generations(c),
-                f"{c.metric}: {_movement(c)} while the share of answers with a concern tag {words.moved(shift)} "
+                f"{c.metric}: {_movement(c)} while the share of answers with a concern tag {words.moved(test.size)} "
                 f"from {words.share(c.before.concern_share)} to {words.share(c.after.concern_share)}; the scores and the tags disagree.",
-                comparison_evidence(c, analysis) | {
+                comparison_evidence(c, analysis) | test_evidence(test, "concern_shift") | {
                     "concern_share_from": c.before.concern_share, "concern_share_to": c.after.concern_share,
-                    "concern_shift": shift, "concern_ci_low": low, "concern_ci_high": high,
+                    "threshold_concern_shift": CONCERN_SHIFT,
                 },
             ))
     return result
@@ -465,6 +514,47 @@ def gap(analysis: Analysis) -> list[Found]:
     return result
 
 
+def mix_change(analysis: Analysis) -> list[Found]:
+    """WR014: the pooled verdict is 'changed' and the like-for-like one (within method x topic strata on both
+    sides, same verdict rule) is not, or the other way round: who was asked what moved the headline."""
+    result = []
+    for c in analysis.comparisons:
+        lfl = c.like_for_like
+        if lfl is None or (c.verdict == "changed") == (lfl.verdict == "changed"):
+            continue
+        pooled = "a jump" if c.jump else f"not a jump ({c.verdict})"
+        matched = "a jump" if lfl.verdict == "changed" else f"not a jump ({lfl.verdict})"
+        result.append(Found(c.metric, _generations(c),
+            f"{c.metric}: {_where(c)} the pooled mean moved by {c.delta:+.2f}, {pooled}, while within the "
+            f"{lfl.strata} method and topic strata asked on both sides it moved by {lfl.delta:+.2f}, {matched}; "
+            f"a change in who was asked what, not in the answers, moves the headline.",
+            comparison_evidence(c, analysis) | {
+                "like_for_like": lfl.to_json(), "threshold_jump_size": JUMP_FRACTION * analysis.metric(c.metric).range,
+            },
+        ))
+    return result
+
+
+def shape_change(analysis: Analysis) -> list[Found]:
+    """WR015: the distribution over scale points moved by SHAPE_DISTANCE (total variation) with a Holm-adjusted
+    chi-square p < 0.05, both sides MIN_N answers, without a jump in the mean."""
+    result = []
+    for c in analysis.comparisons:
+        test = c.tests.get("shape")
+        if test is None or c.jump or c.before.n < MIN_N or c.after.n < MIN_N:
+            continue
+        if reaches(test.size, SHAPE_DISTANCE) and test.significant:
+            result.append(Found(c.metric, _generations(c),
+                f"{c.metric}: the answers' distribution over the scale moved by {words.share(test.size)} of answers "
+                f"{_where(c)} while the mean did not jump ({c.verdict}); the mean alone hides this change.",
+                comparison_evidence(c, analysis) | test_evidence(test, "distance") | {
+                    "shares_from": c.before.shares, "shares_to": c.after.shares,
+                    "threshold_distance": SHAPE_DISTANCE,
+                },
+            ))
+    return result
+
+
 RULES: tuple[Rule, ...] = (
     Rule("WR001", "error", "Not a target", not_a_target),
     Rule("WR002", "flag", "A jump at a training or system-prompt change", change_coincides),
@@ -478,7 +568,9 @@ RULES: tuple[Rule, ...] = (
     Rule("WR009", "note", "Small sample", small_sample),
     Rule("WR010", "flag", "Divergence of scores and concern tags", divergence),
     Rule("WR011", "note", "Gap", gap),
-    Rule("WR012", "flag", "Suggestibility", LeadGap("framing", "positive_lead", "negative_lead", LEAD_GAP)),
+    Rule("WR012", "flag", "Suggestibility", LeadGap("framing", LEAD_GAP)),
+    Rule("WR014", "flag", "Mix change", mix_change),
+    Rule("WR015", "note", "Shape change", shape_change),
 )
 
 

@@ -215,6 +215,8 @@ class Kind:
     key: tuple[str, ...]
     # Columns that only the store has (observations keep a derived key).
     stored_extra: tuple[str, ...] = ()
+    # Columns a store written by an earlier version lacks; they read as empty.
+    added_later: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[Column, ...]:
@@ -282,7 +284,9 @@ OBSERVATIONS = Kind(
     ),
     optional=(
         Column("response_id", _label),
+        Column("interview_id", _label),
         Column("method", _choice(METHODS), "automated_interview"),
+        Column("instrument", _label),
         Column("framing", _choice(FRAMINGS), "neutral"),
         Column("topic", _label),
         Column("prompt_variant", _label),
@@ -295,6 +299,7 @@ OBSERVATIONS = Kind(
     ),
     key=("generation", "metric", "key"),
     stored_extra=("key",),
+    added_later=("interview_id", "instrument"),
 )
 SUMMARIES = Kind(
     "summaries",

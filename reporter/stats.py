@@ -1,27 +1,24 @@
-"""Statistics over counts of scale points: nothing here costs anything per answer.
+"""Statistics over count tables and per-interview sums: nothing here costs anything per answer.
 
 Answers on a rating scale are fully described by how many fall on each
-scale point, so the bootstrap, the Mann-Whitney test and the medians all work
-on those counts.
+scale point, and a mean's variance by each interview's count and sum, so
+every interval and test here works on those tables. Intervals are t
+intervals (df n - 1, or interviews - 1 when answers are clustered), and
+differences are Welch's, with Satterthwaite degrees of freedom.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
 
-BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
 Z_95 = 1.959963984540054  # the two-sided 95% point of the normal distribution
-
-
-def seed_for(*parts: str) -> int:
-    """A seed that depends only on what is resampled, never on row order or other cells."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big")
+# Expected counts below this make a chi-square p-value unreliable; columns are pooled until none is.
+MIN_EXPECTED = 5
 
 
 @dataclass(frozen=True)
@@ -45,90 +42,208 @@ def summarise(counts: np.ndarray, points: np.ndarray) -> CountSummary:
     return CountSummary(n, mean, sd, float((lower + upper) / 2))
 
 
-def bootstrap_means(counts: np.ndarray, points: np.ndarray, seed: int) -> np.ndarray:
-    """Means of multinomial resamples of the counts: one vectorised draw, no loop."""
-    n = int(counts.sum())
-    rng = np.random.default_rng(seed)
-    draws = rng.multinomial(n, counts / n, size=BOOTSTRAP_RESAMPLES)
-    return np.asarray(draws @ points / n, dtype=float)
+@dataclass(frozen=True)
+class Moments:
+    """A mean, the variance of that mean, and the degrees of freedom its interval uses.
 
-
-def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(samples, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def mann_whitney_p(counts_a: np.ndarray, counts_b: np.ndarray) -> float | None:
-    """Two-sided Mann-Whitney U p-value from counts per ordered point.
-
-    The normal approximation with tie correction and continuity correction,
-    as scipy.stats.mannwhitneyu(method='asymptotic') computes it.
+    Built from sums over clusters: an interview is one cluster, an answer
+    without an interview is a cluster of its own. With no interviews the
+    cluster-robust (CR1) variance is exactly s^2 / n with df n - 1.
     """
-    n_a, n_b = float(counts_a.sum()), float(counts_b.sum())
-    if n_a == 0 or n_b == 0:
-        return None
-    below_a = np.cumsum(counts_a) - counts_a
-    u_b = float(counts_b @ (below_a + counts_a / 2))
-    u = max(u_b, n_a * n_b - u_b)
-    total = n_a + n_b
-    ties = counts_a + counts_b
-    tie_term = float((ties**3 - ties).sum()) / (total * (total - 1)) if total > 1 else 0.0
-    variance = n_a * n_b / 12 * ((total + 1) - tie_term)
-    if variance <= 0:
-        return 1.0
-    z = (u - n_a * n_b / 2 - 0.5) / math.sqrt(variance)
-    return min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+    n: int
+    mean: float
+    variance_of_mean: float
+    df: float
+    clusters: int
+
+    @classmethod
+    def of_sums(cls, n: int, total: float, cluster_totals_sq: float, cluster_cross: float,
+                cluster_sizes_sq: float, clusters: int) -> Moments | None:
+        """From n, the sum, and per cluster g: sum of s_g^2, of s_g * n_g and of n_g^2."""
+        if n == 0:
+            return None
+        mean = total / n
+        residual = cluster_totals_sq - 2 * mean * cluster_cross + mean * mean * cluster_sizes_sq
+        if clusters < 2:
+            return cls(n, mean, math.nan, 0.0, clusters)
+        variance = clusters / (clusters - 1) * max(residual, 0.0) / (n * n)
+        return cls(n, mean, variance, float(clusters - 1), clusters)
+
+    @classmethod
+    def of_summary(cls, n: int, mean: float, sd: float) -> Moments:
+        return cls(n, mean, sd * sd / n if n else math.nan, float(n - 1), n)
+
+    @property
+    def usable(self) -> bool:
+        return self.df >= 1 and math.isfinite(self.variance_of_mean)
+
+    def interval(self, confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
+        if not self.usable:
+            return None, None
+        half = t_quantile(self.df, confidence) * math.sqrt(self.variance_of_mean)
+        return self.mean - half, self.mean + half
+
+
+def t_quantile(df: float, confidence: float) -> float:
+    return float(stdtrit(df, 1 - (1 - confidence) / 2))
 
 
 @dataclass(frozen=True)
-class Welch:
+class Difference:
+    """after - before with Welch's standard error and Satterthwaite df."""
+
     delta: float
-    ci_low: float | None
-    ci_high: float | None
-    p_value: float | None
+    se: float
+    df: float
+
+    def interval(self, confidence: float = CONFIDENCE) -> tuple[float, float]:
+        if self.se == 0:
+            return self.delta, self.delta
+        half = t_quantile(self.df, confidence) * self.se
+        return self.delta - half, self.delta + half
+
+    @property
+    def p_value(self) -> float:
+        if self.se == 0:
+            return 1.0 if self.delta == 0 else 0.0
+        return min(1.0, float(2 * stdtr(self.df, -abs(self.delta / self.se))))
+
+    def within(self, margin: float) -> bool:
+        """Two one-sided tests at 5%: the 90% interval lies strictly inside +-margin."""
+        low, high = self.interval(0.90)
+        return -margin < low and high < margin
 
 
-def welch(mean_a: float, sd_a: float, n_a: int, mean_b: float, sd_b: float, n_b: int) -> Welch:
-    """Welch's t interval and p-value for mean_b - mean_a from summary figures."""
-    from scipy.special import stdtr, stdtrit  # only summaries need the t distribution
-
-    delta = mean_b - mean_a
-    if n_a < 2 or n_b < 2:
-        return Welch(delta, None, None, None)
-    var_a, var_b = sd_a**2 / n_a, sd_b**2 / n_b
-    se = math.sqrt(var_a + var_b)
-    if se == 0:
-        return Welch(delta, delta, delta, 1.0 if delta == 0 else 0.0)
-    df = (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
-    t = delta / se
-    p = float(2 * stdtr(df, -abs(t)))
-    half = float(stdtrit(df, 1 - (1 - CONFIDENCE) / 2)) * se
-    return Welch(delta, delta - half, delta + half, min(1.0, p))
+def difference(before: Moments, after: Moments) -> Difference | None:
+    return combine([(1.0, before), (1.0, after)], after.mean - before.mean)
 
 
-def wilson(successes: int, n: int) -> tuple[float, float]:
-    """Wilson score interval of a proportion."""
+def combine(parts: list[tuple[float, Moments]], delta: float) -> Difference | None:
+    """A weighted sum of independent means' variances, with Satterthwaite df (Welch for two parts)."""
+    if not all(m.usable for _, m in parts):
+        return None
+    pieces = [(w * w * m.variance_of_mean, m.df) for w, m in parts]
+    variance = sum(v for v, _ in pieces)
+    denominator = sum(v * v / df for v, df in pieces)
+    df = variance * variance / denominator if denominator > 0 else float(sum(df for _, df in pieces))
+    return Difference(delta, math.sqrt(variance), df)
+
+
+def cliffs_delta(before: np.ndarray, after: np.ndarray) -> float | None:
+    """P(after > before) - P(after < before) over all pairs, from counts per ordered scale point."""
+    n_before, n_after = float(before.sum()), float(after.sum())
+    if n_before == 0 or n_after == 0:
+        return None
+    below = np.cumsum(before) - before  # answers of `before` under each point
+    above = n_before - np.cumsum(before)
+    return float((after @ below - after @ above) / (n_before * n_after))
+
+
+def total_variation(before: np.ndarray, after: np.ndarray) -> float:
+    """Half the L1 distance between two distributions given as counts over the same categories."""
+    return float(np.abs(before / before.sum() - after / after.sum()).sum() / 2)
+
+
+def pool_columns(table: np.ndarray) -> np.ndarray:
+    """Neighbouring columns merged until every expected count is at least MIN_EXPECTED; empty ones dropped."""
+    table = table[:, table.sum(axis=0) > 0]
+    total = table.sum()
+    if total == 0:
+        return table
+    needed = MIN_EXPECTED * total / table.sum(axis=1).min()  # a column's total that gives every cell >= 5 expected
+    pooled: list[np.ndarray] = []
+    current = np.zeros(table.shape[0])
+    for column in table.T:
+        current = current + column
+        if current.sum() >= needed:
+            pooled.append(current)
+            current = np.zeros(table.shape[0])
+    if current.sum():
+        if pooled:
+            pooled[-1] = pooled[-1] + current
+        else:
+            pooled.append(current)
+    return np.column_stack(pooled)
+
+
+def chi_square_p(table: np.ndarray, design_effect: float = 1.0) -> float | None:
+    """Pearson's chi-square test of homogeneity of the rows, columns pooled first (Rao-Scott first order
+    when answers are clustered: the statistic divided by the design effect)."""
+    pooled = pool_columns(np.asarray(table, dtype=float))
+    if pooled.shape[1] < 2 or (pooled.sum(axis=1) == 0).any():
+        return None
+    expected = np.outer(pooled.sum(axis=1), pooled.sum(axis=0)) / pooled.sum()
+    statistic = float(((pooled - expected) ** 2 / expected).sum()) / max(design_effect, 1.0)
+    return float(chdtrc((pooled.shape[0] - 1) * (pooled.shape[1] - 1), statistic))
+
+
+@dataclass(frozen=True)
+class RateChange:
+    delta: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+
+
+def rate_change(successes_a: int, n_a: int, successes_b: int, n_b: int, design_effect: float = 1.0) -> RateChange:
+    """p_b - p_a: Newcombe's interval and the two-proportion z test, both with n divided by the design effect."""
+    deff = max(design_effect, 1.0)
+    share_a, share_b = successes_a / n_a, successes_b / n_b
+    delta, low, high = newcombe_shares(share_a, n_a / deff, share_b, n_b / deff)
+    pooled = (successes_a + successes_b) / (n_a + n_b)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b) * deff)
+    p = 1.0 if se == 0 else float(2 * ndtr(-abs(delta) / se))
+    return RateChange(delta, low, high, min(1.0, p))
+
+
+def wilson(share: float, n: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion (n may be an effective, non-integer sample size)."""
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
     z2 = Z_95**2
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z_95 * math.sqrt(max(share * (1 - share), 0.0) / n + z2 / (4 * n * n)) / (1 + z2 / n)
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def newcombe(successes_a: int, n_a: int, successes_b: int, n_b: int) -> tuple[float, float, float]:
     """Difference p_b - p_a with Newcombe's hybrid score interval (method 10)."""
-    p_a, p_b = successes_a / n_a, successes_b / n_b
-    low_a, high_a = wilson(successes_a, n_a)
-    low_b, high_b = wilson(successes_b, n_b)
+    return newcombe_shares(successes_a / n_a, n_a, successes_b / n_b, n_b)
+
+
+def newcombe_shares(p_a: float, n_a: float, p_b: float, n_b: float) -> tuple[float, float, float]:
+    """Newcombe's interval from two shares and their (possibly effective) sample sizes."""
+    low_a, high_a = wilson(p_a, n_a)
+    low_b, high_b = wilson(p_b, n_b)
     delta = p_b - p_a
     return (
         delta,
         delta - math.sqrt((p_b - low_b) ** 2 + (high_a - p_a) ** 2),
         delta + math.sqrt((high_b - p_b) ** 2 + (p_a - low_a) ** 2),
     )
+
+
+def welch_anova_p(groups: list[Moments]) -> float | None:
+    """Welch's one-way ANOVA across groups, each weighted by the inverse variance of its mean."""
+    usable = [g for g in groups if g.usable and g.variance_of_mean > 0]
+    k = len(usable)
+    if k < 2 or k < len(groups):
+        return None
+    weights = np.array([1 / g.variance_of_mean for g in usable])
+    means = np.array([g.mean for g in usable])
+    dfs = np.array([g.df for g in usable])
+    total = weights.sum()
+    centre = float(weights @ means / total)
+    spread = float(weights @ (means - centre) ** 2) / (k - 1)
+    tail = float(((1 - weights / total) ** 2 / dfs).sum())
+    statistic = spread / (1 + 2 * (k - 2) / (k * k - 1) * tail)
+    df2 = (k * k - 1) / (3 * tail) if tail > 0 else math.inf
+    return float(fdtrc(k - 1, df2, statistic))
+
+
+def normal_quantile(p: float) -> float:
+    return float(ndtri(p))
 
 
 def holm(p_values: list[float | None]) -> list[float | None]:

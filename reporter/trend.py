@@ -13,7 +13,7 @@ from .findings import round_number
 COLUMNS = (
     "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low", "ci_high",
     "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta", "delta_ci_low",
-    "delta_ci_high", "p_value", "p_holm", "jump",
+    "delta_ci_high", "p_value", "p_holm", "verdict", "jump",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 # The full-width forms of = + - @, which spreadsheets also read as a formula.
@@ -38,7 +38,7 @@ def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, 
             "mean_without_redirected": stat.mean_without_redirected, "contaminated": stat.contaminated,
             "delta": c.delta if c else None, "delta_ci_low": c.ci_low if c else None,
             "delta_ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
-            "p_holm": c.p_holm if c else None, "jump": c.jump if c else None,
+            "p_holm": c.p_holm if c else None, "verdict": c.verdict if c else None, "jump": c.jump if c else None,
         }))
     return rows
 
@@ -81,7 +81,7 @@ def to_table(rows: list[dict[str, Any]]) -> Any:
 
     table = Table(title="Per generation statistics (neutral framing)", show_lines=False)
     shown = ("generation", "metric", "source", "n", "mean", "ci_low", "ci_high", "redirect_rate",
-             "contaminated", "delta", "delta_ci_low", "delta_ci_high", "p_holm", "jump")
+             "contaminated", "delta", "delta_ci_low", "delta_ci_high", "p_holm", "verdict")
     for name in shown:
         table.add_column(name, justify="left" if name in ("generation", "metric", "source") else "right")
     for row in rows:

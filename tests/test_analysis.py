@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
+from scipy import stats as scipy_stats
 import numpy as np
 import pytest
 
@@ -55,7 +56,8 @@ def test_summaries_latest_wins_sd_from_ci_or_assumed(tmp_path: Path) -> None:
     analysis = s.findings().analysis
     g1, g2, g3 = (analysis.stat(g, "mood") for g in ("g1", "g2", "g3"))
     assert g1 is not None and g2 is not None and g3 is not None
-    assert g1.sd == pytest.approx(0.4 / (2 * 1.959963984540054) * 10) and not g1.sd_assumed
+    # A published 95% interval is read as a t interval (df n - 1) to recover the sd.
+    assert g1.sd == pytest.approx(0.4 / (2 * scipy_stats.t.ppf(0.975, 99)) * 10) and not g1.sd_assumed
     assert (g2.mean, g2.n, g2.sd) == (4.3, 120, 1.1)
     assert [o["source"] for o in g2.other_summaries] == ["card one"]
     assert g3.sd == 3.0 and g3.sd_assumed
@@ -185,29 +187,34 @@ def test_findings_json_is_deterministic() -> None:
 
 # Everything planted in the bundled example, and nothing else.
 BUNDLED = [
-    ("WR002", "circumstances", ("aster-4", "aster-5")),
-    ("WR002", "circumstances", ("aster-5", "aster-6")),
-    ("WR002", "circumstances", ("aster-6",)),
-    ("WR003", "task_enjoyment", ("aster-7", "aster-8")),
-    ("WR004", "circumstances", ("aster-6", "aster-7")),
-    ("WR004", "circumstances", ("aster-7", "aster-8")),
-    ("WR004", "circumstances", ("aster-8", "aster-9-preview")),
-    ("WR005", "interaction_comfort", ("aster-4", "aster-5")),
-    ("WR005", "interaction_comfort", ("aster-5", "aster-6")),
-    ("WR005", "interaction_comfort", ("aster-6", "aster-7")),
-    ("WR005", "interaction_comfort", ("aster-7", "aster-8")),
-    ("WR006", "autonomy", ("aster-7", "aster-8")),
-    ("WR007", "task_enjoyment", ("aster-6",)),
-    ("WR008", "autonomy", ("aster-5", "aster-6")),
-    ("WR008", "circumstances", ("aster-5", "aster-6")),
-    ("WR008", "interaction_comfort", ("aster-3", "aster-4")),
-    ("WR008", "interaction_comfort", ("aster-4", "aster-5")),
-    ("WR008", "interaction_comfort", ("aster-5", "aster-6")),
-    ("WR008", "task_enjoyment", ("aster-5", "aster-6")),
-    ("WR009", "circumstances", ("aster-9-preview",)),
-    ("WR010", "task_enjoyment", ("aster-7", "aster-8")),
-    ("WR011", "task_enjoyment", ("aster-4",)),
-    ("WR012", "autonomy", ("aster-5",)),
+    ('WR002', 'circumstances', ('aster-4', 'aster-5')),
+    ('WR002', 'circumstances', ('aster-5', 'aster-6')),
+    ('WR002', 'interaction_comfort', ('aster-4', 'aster-5')),
+    ('WR002', 'circumstances', ('aster-6',)),
+    ('WR003', 'interaction_comfort', ('aster-3', 'aster-4')),
+    ('WR003', 'task_enjoyment', ('aster-7', 'aster-8')),
+    ('WR004', 'circumstances', ('aster-6', 'aster-7')),
+    ('WR004', 'circumstances', ('aster-7', 'aster-8')),
+    ('WR004', 'circumstances', ('aster-8', 'aster-9-preview')),
+    ('WR005', 'interaction_comfort', ('aster-4', 'aster-5')),
+    ('WR005', 'interaction_comfort', ('aster-5', 'aster-6')),
+    ('WR005', 'interaction_comfort', ('aster-6', 'aster-7')),
+    ('WR005', 'interaction_comfort', ('aster-7', 'aster-8')),
+    ('WR006', 'autonomy', ('aster-7', 'aster-8')),
+    ('WR007', 'task_enjoyment', ('aster-6',)),
+    ('WR008', None, ('aster-5', 'aster-6')),
+    ('WR008', None, ('aster-6', 'aster-7')),
+    ('WR008', None, ('aster-7', 'aster-8')),
+    ('WR008', 'interaction_comfort', ('aster-3', 'aster-4')),
+    ('WR008', 'interaction_comfort', ('aster-4', 'aster-5')),
+    ('WR009', 'circumstances', ('aster-9-preview',)),
+    ('WR010', 'task_enjoyment', ('aster-7', 'aster-8')),
+    ('WR011', 'task_enjoyment', ('aster-4',)),
+    ('WR012', 'autonomy', ('aster-5',)),
+    ('WR014', 'interaction_comfort', ('aster-3', 'aster-4')),
+    ('WR014', 'interaction_comfort', ('aster-4', 'aster-5')),
+    ('WR015', 'autonomy', ('aster-6', 'aster-7')),
+    ('WR015', 'autonomy', ('aster-7', 'aster-8')),
 ]
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reporter.thresholds import at_most, reaches
+from reporter.analyze import verdict
+from reporter.stats import Difference
+from reporter.thresholds import at_most, reaches, significant
 
 from .scenario import Scenario
 
@@ -39,7 +41,7 @@ def test_a_redirect_rise_of_exactly_ten_points_is_wr005(tmp_path: Path) -> None:
 
 def test_a_prompt_variant_spread_of_exactly_a_tenth_of_the_scale_is_wr007(tmp_path: Path) -> None:
     s = Scenario(tmp_path).generation("g1", "2025-01-01")
-    s.scores("g1", [4] * 100, prompt_variant="a")  # mean 4.0
+    s.scores("g1", [3] * 20 + [4] * 60 + [5] * 20, prompt_variant="a")  # mean 4.0
     s.scores("g1", [4] * 40 + [5] * 60, prompt_variant="b")  # mean 4.6: 0.6 = 0.10 R
     assert "WR007" in _rules(s)
 
@@ -67,7 +69,31 @@ def test_just_below_the_jump_size_stays_quiet(tmp_path: Path) -> None:
     assert "WR002" not in _rules(s)
 
 
+def test_a_shape_change_of_exactly_the_distance_is_wr015(tmp_path: Path) -> None:
+    s = _two(tmp_path)
+    s.scores("g1", [3] * 50 + [4] * 100 + [5] * 50)  # mean 4.0
+    s.scores("g2", [3] * 65 + [4] * 70 + [5] * 65)  # mean 4.0: 15 of 200 answers moved to each end, TVD 0.15
+    assert "WR015" in _rules(s)
+
+
+def test_a_mix_change_of_exactly_a_fifth_is_wr008(tmp_path: Path) -> None:
+    s = _two(tmp_path)
+    s.scores("g1", [4] * 200, method=lambda i: "manual_interview" if i < 20 else "automated_interview")  # 10%
+    s.scores("g2", [4] * 200, method=lambda i: "manual_interview" if i < 60 else "automated_interview")  # 30%
+    assert "WR008" in _rules(s)
+
+
 def test_the_decision_functions_forgive_only_floating_point_error() -> None:
     assert reaches(4.8 - 4.5, 0.05 * 6) and reaches(0.15 - 0.05, 0.10)
     assert not reaches(0.2999, 0.3) and not reaches(0.3 - 1e-8, 0.3)
     assert at_most(0.5 * 1.2 + 1e-12, 0.6) and not at_most(0.6 + 1e-8, 0.6)
+
+
+def test_p_value_and_n_cut_offs_hold_exactly_as_written() -> None:
+    assert significant(0.0499999) and not significant(0.05) and not significant(None)
+    change = Difference(0.3, 0.01, 1000.0)  # far beyond the jump size, p ~ 0
+    assert verdict(change, 0.01, 30, 30, 0.3) == "changed"
+    assert verdict(change, 0.05, 30, 30, 0.3) == "inconclusive"
+    assert verdict(change, 0.01, 29, 30, 0.3) == "inconclusive"
+    assert verdict(Difference(0.0, 0.01, 1000.0), 1.0, 30, 30, 0.3) == "stable"
+    assert verdict(Difference(0.0, 0.01, 1000.0), 1.0, 30, 29, 0.3) == "inconclusive"

@@ -91,6 +91,9 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR005-quiet-clear-rise-under-ten-points", "WR005",
      lambda s: two(s).normal("g1", 4.0, n=1000, redirected=_every(100, 5))
      .normal("g2", 4.0, n=1000, redirected=_every(100, 12)), None),
+    ("WR005-quiet-rise-within-noise", "WR005",
+     lambda s: two(s).normal("g1", 4.0, n=40, redirected=_every(100, 5)).normal("g2", 4.0, n=40, redirected=_every(100, 15)),
+     None),
     ("WR005-quiet-small-sample", "WR005",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0, n=20, redirected=_every(100, 50)), None),
     ("WR006-one-point", "WR006",
@@ -110,6 +113,9 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR007-quiet-variants-agree", "WR007",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0, n=100, prompt_variant="a")
      .normal("g1", 4.2, n=100, prompt_variant="b"), None),
+    ("WR007-quiet-spread-within-noise", "WR007",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 3.7, n=30, sd=2.5, prompt_variant="a")
+     .normal("g1", 4.3, n=30, sd=2.5, prompt_variant="b"), None),
     ("WR007-quiet-small-variant", "WR007",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 3.0, n=100, prompt_variant="a")
      .normal("g1", 5.0, n=20, prompt_variant="b"), None),
@@ -119,6 +125,10 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
      lambda s: two(s).normal("g1", 4.0, system_prompt="a").normal("g2", 4.0, system_prompt="b"), ("g1", "g2")),
     ("WR008-elicitation-change", "WR008",
      lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-20", "elicitation_change", "g2"), ("g1", "g2")),
+    ("WR008-manual-share-ten-to-forty-percent", "WR008",
+     lambda s: two(s).normal("g1", 4.0, method=_method(10)).normal("g2", 4.0, method=_method(40)), ("g1", "g2")),
+    ("WR008-quiet-steady-mix", "WR008",
+     lambda s: two(s).normal("g1", 4.0, n=50, method=_method(45)).normal("g2", 4.0, n=50, method=_method(45)), None),
     ("WR008-quiet-same-elicitation", "WR008",
      lambda s: two(s).normal("g1", 4.0, method="survey").normal("g2", 4.0, method="survey"), None),
     ("WR008-quiet-prompt-change-event-alone", "WR008",
@@ -145,13 +155,35 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR012-leading-questions-pull", "WR012",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 5.0, n=50, framing="positive_lead")
      .normal("g1", 4.0, n=50, framing="negative_lead"), ("g1",)),
+    ("WR012-answers-against-the-lean", "WR012",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 3.0, n=50, framing="positive_lead")
+     .normal("g1", 4.0, n=50, framing="negative_lead"), ("g1",)),
+    ("WR012-only-leading-questions", "WR012",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 5.0, n=50, framing="positive_lead")
+     .normal("g1", 4.0, n=50, framing="negative_lead"), ("g1",)),
     ("WR012-quiet-small-pull", "WR012",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 4.2, n=50, framing="positive_lead")
      .normal("g1", 4.0, n=50, framing="negative_lead"), None),
     ("WR012-quiet-small-sample", "WR012",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 6.0, n=20, framing="positive_lead")
      .normal("g1", 3.0, n=50, framing="negative_lead"), None),
+    ("WR014-manual-interviews-move-the-headline", "WR014",
+     lambda s: two(s).normal("g1", 4.0, n=360).normal("g1", 2.5, n=40, method="manual_interview")
+     .normal("g2", 4.0, n=240).normal("g2", 2.5, n=160, method="manual_interview"), ("g1", "g2")),
+    ("WR014-quiet-same-mix", "WR014",
+     lambda s: two(s).normal("g1", 4.0, n=360).normal("g1", 2.5, n=40, method="manual_interview")
+     .normal("g2", 4.6, n=360).normal("g2", 3.1, n=40, method="manual_interview"), None),
+    ("WR015-answers-move-to-both-ends", "WR015",
+     lambda s: two(s).scores("g1", [3] * 50 + [4] * 100 + [5] * 50).scores("g2", [2] * 50 + [4] * 100 + [6] * 50),
+     ("g1", "g2")),
+    ("WR015-quiet-same-shape", "WR015", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0), None),
+    ("WR015-quiet-shape-moves-with-a-jump", "WR015",
+     lambda s: two(s).scores("g1", [3] * 50 + [4] * 100 + [5] * 50).scores("g2", [5] * 50 + [6] * 100 + [7] * 50), None),
 ]
+
+
+def _method(manual_in_100: int) -> Callable[[int], str]:
+    return lambda i: "manual_interview" if i % 100 < manual_in_100 else "automated_interview"
 
 
 def _scenario(tmp_path: Path) -> Scenario:
@@ -182,7 +214,8 @@ def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
 
 def test_rules_are_a_fixed_ordered_tuple() -> None:
     assert isinstance(RULES, tuple)
-    assert [r.id for r in RULES] == [f"WR{i:03d}" for i in range(1, len(RULES) + 1)]  # consecutive, in order
+    # The contract's WR001-WR015 in order; WR013 reads probe and behaviour metrics, which the history cannot hold yet.
+    assert [r.id for r in RULES] == [f"WR{i:03d}" for i in range(1, 16) if i != 13]
     assert all(r.title and r.severity in SEVERITIES for r in RULES)
 
 

@@ -18,18 +18,6 @@ def expand(counts: np.ndarray) -> np.ndarray:
     return np.repeat(POINTS, counts)
 
 
-@given(count_lists, count_lists)
-def test_mann_whitney_matches_scipy(a: list[int], b: list[int]) -> None:
-    ca, cb = np.array(a), np.array(b)
-    ours = stats.mann_whitney_p(ca, cb)
-    xa, xb = expand(ca), expand(cb)
-    if np.ptp(np.concatenate([xa, xb])) == 0:
-        assert ours == 1.0
-        return
-    theirs = scipy_stats.mannwhitneyu(xa, xb, alternative="two-sided", method="asymptotic").pvalue
-    assert ours == pytest.approx(theirs, rel=1e-9, abs=1e-12)
-
-
 @given(count_lists)
 def test_summary_matches_numpy(c: list[int]) -> None:
     counts = np.array(c)
@@ -41,31 +29,106 @@ def test_summary_matches_numpy(c: list[int]) -> None:
     assert s.median == pytest.approx(np.median(values))
 
 
-@given(count_lists, st.integers(0, 2**32))
-def test_bootstrap_interval_contains_the_mean(c: list[int], seed: int) -> None:
+@given(count_lists)
+def test_mean_interval_is_the_t_interval(c: list[int]) -> None:
     counts = np.array(c)
-    mean = stats.summarise(counts, POINTS).mean
-    low, high = stats.percentile_interval(stats.bootstrap_means(counts, POINTS, seed))
-    assert mean is not None and low <= mean <= high
+    values = expand(counts)
+    sums = float(values.sum())
+    moments = stats.Moments.of_sums(len(values), sums, float((values**2).sum()), sums, float(len(values)), len(values))
+    assert moments is not None
+    low, high = moments.interval()
+    if values.std() == 0:
+        assert low == high == pytest.approx(values.mean())
+        return
+    theirs = scipy_stats.t.interval(0.95, len(values) - 1, loc=values.mean(), scale=scipy_stats.sem(values))
+    assert (low, high) == pytest.approx(theirs)
 
 
-def test_bootstrap_is_seeded_and_vectorised() -> None:
-    counts = np.array([5, 10, 20, 40, 20, 10, 5])
-    first = stats.bootstrap_means(counts, POINTS, 7)
-    assert first.shape == (stats.BOOTSTRAP_RESAMPLES,)
-    assert np.array_equal(first, stats.bootstrap_means(counts, POINTS, 7))
-    assert not np.array_equal(first, stats.bootstrap_means(counts, POINTS, 8))
+def test_cluster_robust_variance_is_cr1() -> None:
+    # Three interviews of (1, 2), (3), (5, 6, 7): CR1 = G/(G-1) * sum_g (sum_i (y - mean))^2 / n^2.
+    clusters = [np.array([1.0, 2.0]), np.array([3.0]), np.array([5.0, 6.0, 7.0])]
+    values = np.concatenate(clusters)
+    mean = values.mean()
+    expected = 3 / 2 * sum(((c - mean).sum()) ** 2 for c in clusters) / len(values) ** 2
+    sums = [c.sum() for c in clusters]
+    moments = stats.Moments.of_sums(6, float(values.sum()), float(sum(s * s for s in sums)),
+                                    float(sum(s * len(c) for s, c in zip(sums, clusters, strict=True))),
+                                    float(sum(len(c) ** 2 for c in clusters)), 3)
+    assert moments is not None
+    assert moments.variance_of_mean == pytest.approx(expected)
+    assert moments.df == 2
 
 
 def test_welch_matches_scipy() -> None:
-    ours = stats.welch(4.0, 1.2, 200, 4.3, 1.4, 150)
+    before, after = stats.Moments.of_summary(200, 4.0, 1.2), stats.Moments.of_summary(150, 4.3, 1.4)
+    ours = stats.difference(before, after)
+    assert ours is not None
     theirs = scipy_stats.ttest_ind_from_stats(4.3, 1.4, 150, 4.0, 1.2, 200, equal_var=False)
     assert ours.p_value == pytest.approx(theirs.pvalue)
     va, vb = 1.2**2 / 200, 1.4**2 / 150
     df = (va + vb) ** 2 / (va**2 / 199 + vb**2 / 149)
     half = scipy_stats.t.ppf(0.975, df) * (va + vb) ** 0.5
-    assert ours.ci_low == pytest.approx(0.3 - half)
-    assert ours.ci_high == pytest.approx(0.3 + half)
+    assert ours.interval() == pytest.approx((0.3 - half, 0.3 + half))
+
+
+def test_stable_is_two_one_sided_tests() -> None:
+    # The 90% interval inside the band is the same as both one-sided p-values under 0.05.
+    change = stats.Difference(0.1, 0.1, 400.0)
+    low_p = scipy_stats.t.sf((0.1 + 0.3) / 0.1, 400)
+    high_p = scipy_stats.t.cdf((0.1 - 0.3) / 0.1, 400)
+    assert change.within(0.3) == (max(low_p, high_p) < 0.05)
+    assert change.within(0.3) and not stats.Difference(0.2, 0.1, 400.0).within(0.3)
+
+
+@given(count_lists, count_lists)
+def test_cliffs_delta_counts_every_pair(a: list[int], b: list[int]) -> None:
+    xa, xb = expand(np.array(a)), expand(np.array(b))
+    pairs = np.sign(xb[None, :] - xa[:, None])
+    assert stats.cliffs_delta(np.array(a), np.array(b)) == pytest.approx(pairs.mean())
+
+
+def test_chi_square_matches_scipy_and_pools_small_columns() -> None:
+    table = np.array([[30, 40, 50, 60], [35, 45, 40, 70]])
+    theirs = scipy_stats.chi2_contingency(table, correction=False).pvalue
+    assert stats.chi_square_p(table) == pytest.approx(theirs)
+    sparse = np.array([[1, 2, 60, 50, 1], [0, 3, 55, 58, 2]])
+    pooled = stats.pool_columns(sparse.astype(float))
+    expected = np.outer(pooled.sum(axis=1), pooled.sum(axis=0)) / pooled.sum()
+    assert (expected >= 5).all() and pooled.sum() == sparse.sum()
+    assert stats.chi_square_p(table, design_effect=2.0) > stats.chi_square_p(table)  # type: ignore[operator]
+
+
+def test_welch_anova_matches_its_formula_and_two_groups_match_welch() -> None:
+    groups = [stats.Moments.of_summary(40, 4.0, 1.0), stats.Moments.of_summary(50, 4.6, 1.3)]
+    two = stats.welch_anova_p(groups)
+    change = stats.difference(groups[0], groups[1])
+    assert change is not None and two == pytest.approx(change.p_value)  # F(1, df) = t^2
+    rng = np.random.default_rng(3)
+    samples = [rng.normal(m, s, n) for m, s, n in ((4, 1, 40), (4.3, 1.5, 60), (4.1, 0.8, 35))]
+    ours = stats.welch_anova_p([stats.Moments.of_summary(len(x), x.mean(), x.std(ddof=1)) for x in samples])
+    assert ours == pytest.approx(_welch_anova_reference(samples))
+
+
+def _welch_anova_reference(samples: list[np.ndarray]) -> float:
+    """Welch (1951) written out directly from the samples."""
+    k = len(samples)
+    w = np.array([len(x) / x.var(ddof=1) for x in samples])
+    m = np.array([x.mean() for x in samples])
+    centre = (w * m).sum() / w.sum()
+    a = (w * (m - centre) ** 2).sum() / (k - 1)
+    lam = ((1 - w / w.sum()) ** 2 / np.array([len(x) - 1 for x in samples])).sum()
+    f = a / (1 + 2 * (k - 2) / (k**2 - 1) * lam)
+    return float(scipy_stats.f.sf(f, k - 1, (k**2 - 1) / (3 * lam)))
+
+
+def test_rate_change_is_the_two_proportion_z_test() -> None:
+    change = stats.rate_change(10, 200, 30, 200)
+    pooled = 40 / 400
+    z = 0.1 / np.sqrt(pooled * (1 - pooled) * (2 / 200))
+    assert change.delta == pytest.approx(0.1)
+    assert change.p_value == pytest.approx(2 * scipy_stats.norm.sf(z))
+    wider = stats.rate_change(10, 200, 30, 200, design_effect=2.0)
+    assert wider.p_value > change.p_value and wider.ci_low < change.ci_low
 
 
 def test_newcombe_matches_the_published_example() -> None:
@@ -78,8 +141,3 @@ def test_newcombe_matches_the_published_example() -> None:
 
 def test_holm() -> None:
     assert stats.holm([0.01, 0.04, 0.03, None]) == [0.03, pytest.approx(0.06), pytest.approx(0.06), None]
-
-
-def test_seed_depends_only_on_its_parts() -> None:
-    assert stats.seed_for("g", "m", "") == stats.seed_for("g", "m", "")
-    assert stats.seed_for("g", "m", "") != stats.seed_for("g", "m", "split")

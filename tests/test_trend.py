@@ -24,7 +24,7 @@ def test_csv_has_the_designed_columns_in_order() -> None:
     assert tuple(rows[0]) == COLUMNS == (
         "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low",
         "ci_high", "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta",
-        "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "jump",
+        "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "verdict", "jump",
     )
     assert len(rows) == 1 + 28  # one row per generation and metric with data
 
