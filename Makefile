@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: report test bench lint clean
+.PHONY: report test bench bench-quick lint clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,14 @@ $(OTAVA)/.installed:
 	touch $@
 
 bench: $(STAMP) $(OTAVA)/.installed
+	$(BIN)/python benchmarks/budget.py
 	$(BIN)/python benchmarks/detection.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/hostile.py
+
+# The error budget's tables at fewer repetitions, in a few minutes.
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/budget.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check reporter tests benchmarks

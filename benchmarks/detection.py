@@ -5,8 +5,8 @@ distribution with sd 1.2 around each generation's mean, rounded and clipped to
 a 1-7 scale. In a history with jump size J every boundary between generations
 moves the mean by J (alternating up and down); with J = 0 nothing moves, and
 every claimed jump is a false flag. welfare-report's verdict is its `jump`
-(|delta| >= 0.05 R, 95% CI excluding 0, n >= 30 on both sides), computed by
-the real analysis code. Apache Otava, with its defaults, gets the same answers
+(a 'changed' verdict: |delta| >= 0.05 R and Holm-adjusted Welch p < 0.05, n >= 30
+on both sides), computed by the real analysis code. Apache Otava, with its defaults, gets the same answers
 in time order as one series; a change point counts for a boundary when it lies
 within 10% of a generation's answers of it.
 """
@@ -47,12 +47,14 @@ def history_of(scores: list[np.ndarray]) -> History:
     generations = [Generation(name, day_text(20000 + 30 * i), "sim", "", "", "") for i, name in enumerate(names)]
     total = sum(len(s) for s in scores)
     zeros = np.zeros(total, dtype=np.int32)
-    codes = {c: zeros for c in ("metric", "method", "framing", "topic", "prompt_variant", "system_prompt", "tags")}
+    codes = {c: zeros for c in ("metric", "interview_id", "method", "instrument", "framing", "topic", "prompt_variant",
+                                "system_prompt", "tags")}
     codes["generation"] = np.concatenate([np.full(len(s), i, dtype=np.int32) for i, s in enumerate(scores)])
     day = np.concatenate([np.full(len(s), 20000 + 30 * i, dtype=np.int32) for i, s in enumerate(scores)])
     answers = Answers(
         codes=codes,
-        categories={"generation": names, "metric": ["m"], "method": ["automated_interview"], "framing": ["neutral"],
+        categories={"generation": names, "metric": ["m"], "interview_id": [""], "method": ["automated_interview"],
+                    "instrument": [""], "framing": ["neutral"],
                     "topic": [""], "prompt_variant": [""], "system_prompt": [""], "tags": [""]},
         day=day, score=np.concatenate(scores), redirected=np.zeros(total, dtype=bool),
         declined=np.zeros(total, dtype=bool), concern=np.zeros(total, dtype=bool),

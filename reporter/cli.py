@@ -435,6 +435,34 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
 
 
 @cli.command()
+@click.option("--metric", help="Only this metric.")
+@click.option("--change", type=float, help="The change to see, in scale points (default: 0.1 of the scale range).")
+@click.option("--sd", type=click.FloatRange(min=0, min_open=True), help="The spread to plan with instead of the observed one.")
+@click.option("--as-of", type=_DATE, help="Take the observed spread from data dated on or before this day.")
+@click.pass_context
+def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float | None, as_of: Any) -> None:
+    """Answers needed per generation to see a change, and to call a metric stable.
+
+    For each metric: the answers per generation that give an 80% chance of a
+    'changed' verdict at a true change of --change points, and of a 'stable'
+    verdict when nothing changed, from the metric's observed spread (or --sd)
+    and the number of metrics tested together.
+
+    \b
+    Example:
+      welfare-report plan --metric circumstances --change 0.5
+    """
+    from .pipeline import analysis_for
+    from .plan import plan as make_plan
+    from .plan import plan_text
+
+    analysis = analysis_for(_options(ctx).history, _iso(as_of))
+    if metric is not None and metric not in analysis.history.metrics:
+        raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
+    _emit(plan_text(make_plan(analysis, metric, change, sd)))
+
+
+@cli.command()
 @click.option("--format", "formats", multiple=True, type=click.Choice(["html", "fragment", "pdf", "json"]),
               help="An output to write; repeat for several (default: all four).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,

@@ -411,10 +411,10 @@ def elicitation_mismatch(analysis: Analysis) -> list[Found]:
     result = []
     for (before, after), items in found.items():
         if len(items) > 1 and len(items) == compared[(before, after)] and len({tuple(m) for _, m, _ in items}) == 1:
-            moved = {reason: [m[reason] for _, m, _ in items] for reason in items[0][1]}
+            distances = {reason: [m[reason] for _, m, _ in items] for reason in items[0][1]}
             result.append(Found(None, [before, after],
                 f"{before} and {after} were not asked the same way, for every metric compared: "
-                f"{_mismatch_text(items[0][0], moved)}.",
+                f"{_mismatch_text(items[0][0], distances)}.",
                 {"from": before, "to": after, "metrics": {c.metric: evidence for c, _, evidence in items}},
             ))
             continue

@@ -8,9 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-from scipy import stats as scipy_stats
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from reporter.analyze import analyze, resolve_predecessors
 from reporter.findings import dumps, stat_json

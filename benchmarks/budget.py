@@ -1,0 +1,114 @@
+"""The error budget: how often the shipped analysis and rules flag histories where nothing changed,
+and how often they see a change that is there.
+
+Histories follow the contract's error budget (reporter/simulation.py): 8
+generations x 6 metrics of skewed discrete 1-7 answers, a training change at
+every release, redirects, concern tags, prompt variants and leading questions
+with no effect. Recall histories move one metric at the newest release; only
+that transition matters, so they hold 2 generations (the Holm family, the
+metrics of one transition, is the same). Each figure is printed beside its
+limit from the contract.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from multiprocessing import Pool
+from typing import Any
+
+import numpy as np
+
+from reporter.simulation import DISTRIBUTIONS, METRICS, Setting, flags_naming, last_transition, run
+
+NULL_SIZES = (30, 50, 100, 200, 1000)
+RECALL_SIZES = (50, 200)
+CHANGES = (0.05, 0.10, 0.20)
+
+
+def null_history(task: tuple[Setting, int]) -> dict[str, Any]:
+    setting, seed = task
+    findings = run(setting, seed)
+    newest = findings.analysis.history.generations[-1].name
+    between = [c for c in findings.analysis.comparisons if c.split is None]
+    rules = {f.rule for f in findings.flags}
+    return {
+        "comparisons": len(between),
+        "changed": sum(c.verdict == "changed" for c in between),
+        "new_generation_exit_1": bool(flags_naming(findings, newest)),
+        "exit_1": bool(findings.open_flags()),
+        **{rule: rule in rules for rule in ("WR002", "WR005", "WR006", "WR008", "WR010", "WR012", "WR015")},
+    }
+
+
+def moving_history(task: tuple[Setting, int]) -> str | None:
+    setting, seed = task
+    assert setting.moving_metric is not None
+    return last_transition(run(setting, seed).analysis, setting.moving_metric)
+
+
+def repeat(pool: Any, function: Callable[[tuple[Setting, int]], Any], setting: Setting, repetitions: int,
+           salt: int) -> list[Any]:
+    return list(pool.map(function, [(setting, salt * 1_000_003 + i) for i in range(repetitions)], chunksize=8))
+
+
+def verdict(measured: float, limit: float | None, at_least: bool = False) -> str:
+    if limit is None:
+        return ""
+    met = measured >= limit if at_least else measured <= limit
+    return f"{'>=' if at_least else '<='} {limit:<5}  {'met' if met else 'NOT MET'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions: the same tables in a few minutes")
+    options = parser.parse_args()
+    null_reps, moving_reps = (150, 100) if options.quick else (1000, 400)
+    start = time.perf_counter()
+    with Pool(2) as pool:
+        print(f"Null histories ({null_reps} per size; 8 generations x 6 metrics, nothing changes)")
+        print(f"{'n':>5} {'false changed':>14} {'new gen exit 1':>15} {'limit':<14} {'exit 1':>7} "
+              f"{'WR002':>6} {'WR005':>6} {'WR008':>6} {'WR012':>6} {'WR015':>6}")
+        limits = {50: 0.10, 200: 0.03}
+        for n in NULL_SIZES:
+            rows = repeat(pool, null_history, Setting(n), null_reps, n)
+            false_changed = sum(r["changed"] for r in rows) / sum(r["comparisons"] for r in rows)
+            new = float(np.mean([r["new_generation_exit_1"] for r in rows]))
+            shares = {k: float(np.mean([r[k] for r in rows])) for k in ("exit_1", "WR002", "WR005", "WR008", "WR012", "WR015")}
+            print(f"{n:>5} {false_changed:>14.4f} {new:>15.3f} {verdict(new, limits.get(n)):<14} {shares['exit_1']:>7.3f} "
+                  f"{shares['WR002']:>6.3f} {shares['WR005']:>6.3f} {shares['WR008']:>6.3f} "
+                  f"{shares['WR012']:>6.3f} {shares['WR015']:>6.3f}", flush=True)
+
+        print(f"\nClustered answers (n = 200, intraclass correlation 0.2; {null_reps // 2} histories each)")
+        print(f"{'answers per interview':>22} {'interviews known':>17} {'false changed':>14} {'limit':<14}")
+        for per_interview in (5, 10):
+            for known in (True, False):
+                setting = Setting(200, icc=0.2, per_interview=per_interview, record_interviews=known)
+                rows = repeat(pool, null_history, setting, null_reps // 2, 7 * per_interview + known)
+                rate = sum(r["changed"] for r in rows) / sum(r["comparisons"] for r in rows)
+                print(f"{per_interview:>22} {'yes' if known else 'no':>17} {rate:>14.4f} "
+                      f"{verdict(rate, 0.05) if known else '(for contrast)':<14}", flush=True)
+
+        print(f"\nOne metric moves at the newest release ({moving_reps} histories per row)")
+        print(f"{'distribution':<19} {'n':>4} {'change':>7} {'changed':>8} {'stable':>7} {'limit':<22}")
+        for index, name in enumerate(DISTRIBUTIONS):
+            for n in RECALL_SIZES:
+                for change in CHANGES:
+                    setting = replace(Setting(n, generations=2, moving_metric=index, change=change), metrics=METRICS)
+                    verdicts = repeat(pool, moving_history, setting, moving_reps, index * 1000 + n + int(change * 100))
+                    recall = float(np.mean([v == "changed" for v in verdicts]))
+                    stable = float(np.mean([v == "stable" for v in verdicts]))
+                    limit = ""
+                    if name == "mass on 4-5" and change == 0.10:
+                        limit = "recall " + verdict(recall, 0.95 if n >= 200 else 0.5, at_least=True)
+                    elif change == 0.05:
+                        limit = "stable " + verdict(stable, 0.05)
+                    print(f"{name:<19} {n:>4} {change:>6.2f}R {recall:>8.3f} {stable:>7.3f} {limit:<22}", flush=True)
+    print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Simulated histories for the error budget: where nothing changed, and where one metric moves.
+
+The contract's error budget is measured on these (`make bench`, and a few
+hundred repetitions in the tests): 8 generations x 6 metrics of skewed,
+discrete 1-7 answers, a training change at every release, 5% redirected, 8%
+with a concern tag, three prompt variants with no effect, and as many
+positively and negatively leading answers as neutral ones, with no effect.
+Answers within an interview share a random effect (a Gaussian copula keeps
+each metric's distribution exact), so clustering is simulated too.
+
+Histories are built as arrays, not files: the analysis and the rules are the
+shipped ones, the store is not what is being measured.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import ndtr
+
+from .analyze import Analysis, analyze
+from .findings import Findings
+from .history import Answers, Event, Generation, History, Metric, day_text
+from .rules import apply_rules
+
+POINTS = np.arange(1, 8)
+SCALE_RANGE = 6
+# The five shapes of the error budget (probabilities of 1..7); mass on 4-5 appears twice among six metrics.
+DISTRIBUTIONS: dict[str, np.ndarray] = {
+    "mass on 4-5": np.array([0.02, 0.04, 0.09, 0.35, 0.37, 0.10, 0.03]),  # mean 4.43, sd 1.13
+    "concentrated at 4": np.array([0.0, 0.025, 0.165, 0.62, 0.165, 0.025, 0.0]),  # mean 4.0, sd 0.74
+    "low around 3": np.array([0.06, 0.22, 0.40, 0.22, 0.07, 0.02, 0.01]),  # mean 3.12, sd 1.13
+    "high around 5": np.array([0.01, 0.02, 0.07, 0.22, 0.40, 0.22, 0.06]),  # mean 4.88, sd 1.13
+    "wide": np.array([0.12, 0.13, 0.15, 0.20, 0.15, 0.13, 0.12]),  # mean 4.0, sd 1.87
+}
+METRICS = ("mass on 4-5", "concentrated at 4", "low around 3", "high around 5", "wide", "mass on 4-5 (second)")
+GENERATIONS = 8
+REDIRECT_RATE = 0.05
+CONCERN_RATE = 0.08
+PROMPT_VARIANTS = 3
+FIRST_DAY = 20_000
+DAYS_APART = 60
+
+
+def distribution(metric: str) -> np.ndarray:
+    return DISTRIBUTIONS[metric.removesuffix(" (second)")]
+
+
+def shifted(probabilities: np.ndarray, change: float) -> np.ndarray:
+    """The exponentially tilted distribution whose mean is exactly `change` points higher."""
+    target = float(probabilities @ POINTS) + change
+    low, high = -20.0, 20.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        tilted = probabilities * np.exp(middle * (POINTS - 4))
+        tilted /= tilted.sum()
+        if tilted @ POINTS < target:
+            low = middle
+        else:
+            high = middle
+    return np.asarray(tilted)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One simulated history's plan."""
+
+    n: int  # neutral answers per generation and metric (and as many of each leading framing)
+    generations: int = GENERATIONS
+    metrics: tuple[str, ...] = METRICS
+    moving_metric: int | None = None  # index into metrics; None: nothing changes
+    change: float = 0.0  # in fractions of the scale range, at the last transition
+    icc: float = 0.0
+    per_interview: int = 1  # answers per interview; 1: no interviews recorded
+    record_interviews: bool = True
+    leading: bool = True
+
+
+def _answers(rng: np.random.Generator, probabilities: np.ndarray, n: int, icc: float, per_interview: int) -> np.ndarray:
+    """n answers with the given distribution; answers of one interview share a random effect of variance icc."""
+    interviews = -(-n // per_interview)
+    shared = np.repeat(rng.standard_normal(interviews), per_interview)[:n]
+    latent = math.sqrt(icc) * shared + math.sqrt(1 - icc) * rng.standard_normal(n)
+    cumulative = np.cumsum(probabilities)[:-1]
+    return np.asarray(np.searchsorted(cumulative, ndtr(latent), side="right") + 1)
+
+
+def history(setting: Setting, rng: np.random.Generator) -> History:
+    """A simulated history as the analysis reads it."""
+    cells: list[dict[str, np.ndarray]] = []
+    framings = ("neutral", "positive_lead", "negative_lead") if setting.leading else ("neutral",)
+    interview_count = 0
+    for g in range(setting.generations):
+        for m, metric in enumerate(setting.metrics):
+            probabilities = distribution(metric)
+            if m == setting.moving_metric and g == setting.generations - 1:
+                probabilities = shifted(probabilities, setting.change * SCALE_RANGE)
+            for f in range(len(framings)):
+                scores = _answers(rng, probabilities, setting.n, setting.icc, setting.per_interview)
+                count = len(scores)
+                interviews = np.zeros(count, dtype=np.int32)
+                if setting.per_interview > 1 and setting.record_interviews:
+                    interviews = interview_count + 1 + np.arange(count, dtype=np.int32) // setting.per_interview
+                    interview_count = int(interviews.max())
+                cells.append({
+                    "generation": np.full(count, g, dtype=np.int32), "metric": np.full(count, m, dtype=np.int32),
+                    "framing": np.full(count, f, dtype=np.int32), "interview_id": interviews, "score": scores,
+                    "prompt_variant": rng.integers(0, PROMPT_VARIANTS, count).astype(np.int32),
+                    "redirected": rng.random(count) < REDIRECT_RATE, "concern": rng.random(count) < CONCERN_RATE,
+                    "day": np.full(count, FIRST_DAY + DAYS_APART * g + 1, dtype=np.int32),
+                })
+    columns = {k: np.concatenate([c[k] for c in cells]) for k in cells[0]}
+    total = len(columns["score"])
+    zeros = np.zeros(total, dtype=np.int32)
+    names = [f"g{g}" for g in range(setting.generations)]
+    metric_names = [f"m{m}" for m in range(len(setting.metrics))]
+    codes = {
+        "generation": columns["generation"], "metric": columns["metric"], "framing": columns["framing"],
+        "interview_id": columns["interview_id"], "prompt_variant": columns["prompt_variant"],
+        "method": zeros, "instrument": zeros, "topic": zeros, "system_prompt": zeros, "tags": zeros,
+    }
+    categories = {
+        "generation": names, "metric": metric_names, "framing": list(framings),
+        "interview_id": ["", *(f"i{i}" for i in range(1, interview_count + 1))],
+        "prompt_variant": [f"v{v}" for v in range(PROMPT_VARIANTS)], "method": ["automated_interview"],
+        "instrument": [""], "topic": [""], "system_prompt": [""], "tags": [""],
+    }
+    answers = Answers(codes, categories, columns["day"], columns["score"].astype(np.int64), columns["redirected"],
+                      np.zeros(total, dtype=bool), columns["concern"])
+    generations = [Generation(name, day_text(FIRST_DAY + DAYS_APART * g), "sim", "", name, "")
+                   for g, name in enumerate(names)]
+    events = [Event(day_text(FIRST_DAY + DAYS_APART * g), "training_change", "simulated", name, "", "")
+              for g, name in enumerate(names) if g]
+    metrics = {name: Metric(name, 1, 7, name, "", "") for name in metric_names}
+    as_of = day_text(FIRST_DAY + DAYS_APART * setting.generations)
+    return History(generations, metrics, events, [], [], answers, as_of)
+
+
+def run(setting: Setting, seed: int) -> Findings:
+    return apply_rules(analyze(history(setting, np.random.default_rng(seed))))
+
+
+def last_transition(analysis: Analysis, metric: int) -> str | None:
+    """The verdict at the newest generation for one metric."""
+    newest = analysis.history.generations[-1].name
+    return next((c.verdict for c in analysis.comparisons
+                 if c.to == newest and c.metric == f"m{metric}" and c.split is None), None)
+
+
+def flags_naming(findings: Findings, generation: str) -> list[str]:
+    """Rules of open flags that name a generation (what adding that generation made `check` report)."""
+    return [f.rule for f in findings.open_flags() if generation in f.generations]
