@@ -21,8 +21,9 @@ from reporter.inputs import read_input
 from reporter.pipeline import findings_for
 from reporter.store import Store, init_store
 
-OBSERVATION_COLUMNS = ("generation", "metric", "collected_on", "score", "response_id", "method", "framing",
-                       "topic", "prompt_variant", "system_prompt", "redirected", "declined", "tags", "excerpt")
+OBSERVATION_COLUMNS = ("generation", "metric", "collected_on", "score", "response_id", "interview_id", "method",
+                       "instrument", "framing", "topic", "prompt_variant", "system_prompt", "redirected", "declined",
+                       "tags", "excerpt")
 
 
 def quantile_scores(mean: float, sd: float, n: int, low: int = 1, high: int = 7) -> list[int]:

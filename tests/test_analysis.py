@@ -230,3 +230,36 @@ def test_bundled_history_shows_every_planted_phenomenon_and_nothing_else() -> No
     acknowledged = [f for f in findings.flags if f.acknowledged]
     assert [(f.rule, tuple(f.generations)) for f in acknowledged] == [("WR005", ("aster-4", "aster-5"))]
     assert run("--history", ROOT / "history", "check").exit_code == 1
+
+
+def test_answers_of_one_interview_are_one_cluster(tmp_path: Path) -> None:
+    """Forty interviews of five answers that move together: the interval counts interviews, not answers."""
+    scores = [int(np.clip(4 + (i // 5) % 3 - 1 + (i % 5 == 0), 1, 7)) for i in range(200)]
+
+    def build(root: Path, with_interviews: bool) -> Scenario:
+        s = Scenario(root).generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+        interview = (lambda i: f"interview-{i // 5}") if with_interviews else ""
+        return s.scores("g1", scores, interview_id=interview).scores("g2", scores, interview_id=interview)
+
+    clustered = build(tmp_path / "a", True).findings().analysis
+    independent = build(tmp_path / "b", False).findings().analysis
+    a, b = clustered.stat("g1", "mood"), independent.stat("g1", "mood")
+    assert a is not None and b is not None and a.moments is not None and b.moments is not None
+    assert a.interviews == 40 and b.interviews is None
+    assert a.moments.df == 39 and b.moments.df == 199
+    assert a.ci_high - a.ci_low > 1.5 * (b.ci_high - b.ci_low)  # type: ignore[operator]
+    assert clustered.comparisons[0].test == "Welch t, cluster-robust"
+
+
+def test_a_store_file_written_before_interviews_and_instruments_reads_them_as_empty() -> None:
+    from reporter.history import ANSWER_COLUMNS, _observation_table
+
+    old = ("generation,metric,collected_on,score,response_id,method,framing,topic,prompt_variant,system_prompt,"
+           "redirected,declined,tags,excerpt,source,key\ng1,mood,2025-01-01,4,r1,automated_interview,neutral,,,,"
+           "false,false,,,,\n").encode()
+    import pyarrow as pa
+
+    types = dict.fromkeys(ANSWER_COLUMNS, pa.string()) | {"score": pa.int64()}
+    table = _observation_table(old, types, ANSWER_COLUMNS)
+    assert table.column_names == list(ANSWER_COLUMNS)
+    assert table["interview_id"].to_pylist() == [""] and table["instrument"].to_pylist() == [""]

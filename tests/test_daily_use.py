@@ -115,7 +115,7 @@ def _output_options(command: str, out: Path) -> list[str | Path]:
     return where + (["--today", "2026-01-15"] if command == "quarterly" else [])
 
 
-@pytest.mark.parametrize("command", [["check"], ["trend"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
+@pytest.mark.parametrize("command", [["check"], ["trend"], ["plan"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
 def test_an_empty_history_is_refused_and_nothing_is_written(store: Path, tmp_path: Path, command: list[str]) -> None:
     out = tmp_path / "out"
     result = run("--history", store, *command, *_output_options(command[0], out))
@@ -124,7 +124,7 @@ def test_an_empty_history_is_refused_and_nothing_is_written(store: Path, tmp_pat
     assert not out.exists() or not [p for p in out.rglob("*") if p.is_file()]
 
 
-@pytest.mark.parametrize("command", [["check"], ["trend"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
+@pytest.mark.parametrize("command", [["check"], ["trend"], ["plan"], ["render", "--format", "json"], ["quarterly", "2025-Q2"]])
 def test_a_history_edited_outside_merge_is_refused_and_nothing_is_written(
     store: Path, tmp_path: Path, command: list[str],
 ) -> None:

@@ -92,3 +92,26 @@ def test_the_observed_spread_is_pooled_over_generations() -> None:
     cells = [s for s in analysis.stats if s.metric == "m4" and s.sd is not None]
     pooled = np.sqrt(sum((s.n - 1) * s.sd**2 for s in cells if s.sd) / sum(s.n - 1 for s in cells))
     assert observed_sd(analysis, "m4") == pytest.approx(pooled)
+
+
+def test_plan_prints_answers_per_metric_and_refuses_a_change_it_cannot_see() -> None:
+    from pathlib import Path
+
+    from .conftest import run as cli
+
+    history_root = Path(__file__).parents[1] / "history"
+    result = cli("--history", history_root, "plan", "--metric", "circumstances", "--sd", "1.2", "--change", "0.6")
+    assert result.exit_code == 0, result.stderr
+    line = next(row for row in result.stdout.splitlines() if row.startswith("circumstances"))
+    assert line.split()[-2:] == [f"{n:,}" for n in _planned(1.2, 0.6, 4)]
+    refused = cli("--history", history_root, "plan", "--change", "0.3")
+    assert refused.exit_code == 2 and "at or below the jump size" in refused.stderr
+    unknown = cli("--history", history_root, "plan", "--metric", "nope")
+    assert unknown.exit_code == 2 and "unknown metric" in unknown.stderr
+
+
+def _planned(sd: float, change: float, metrics: int) -> tuple[int, int]:
+    """The smallest n reaching 80%, found by walking up from 30: what the planner's search must agree with."""
+    see = next(n for n in range(30, 10_000) if recall(n, sd, change, 0.3, metrics) >= 0.8)
+    stable = next(n for n in range(30, 10_000) if stable_chance(n, sd, 0.3) >= 0.8)
+    return see, stable
