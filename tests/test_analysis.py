@@ -254,9 +254,9 @@ def test_answers_of_one_interview_are_one_cluster(tmp_path: Path) -> None:
 def test_a_store_file_written_before_interviews_and_instruments_reads_them_as_empty() -> None:
     from reporter.history import ANSWER_COLUMNS, _observation_table
 
-    old = ("generation,metric,collected_on,score,response_id,method,framing,topic,prompt_variant,system_prompt,"
-           "redirected,declined,tags,excerpt,source,key\ng1,mood,2025-01-01,4,r1,automated_interview,neutral,,,,"
-           "false,false,,,,\n").encode()
+    old = (b"generation,metric,collected_on,score,response_id,method,framing,topic,prompt_variant,system_prompt,"
+           b"redirected,declined,tags,excerpt,source,key\ng1,mood,2025-01-01,4,r1,automated_interview,neutral,,,,"
+           b"false,false,,,,\n")
     import pyarrow as pa
 
     types = dict.fromkeys(ANSWER_COLUMNS, pa.string()) | {"score": pa.int64()}
