@@ -27,6 +27,7 @@ from .findings import Findings, acknowledgement_key, dumps
 from .history import Excerpt
 from .publish import check_replaceable, write_folder
 from .rules import RULES, lint_notes
+from .thresholds import JUMP_FRACTION, MIN_N
 
 FORMATS = ("html", "fragment", "pdf", "json")
 OUTPUT_NAMES = {
@@ -114,12 +115,22 @@ def _flag_sentence(findings: Findings) -> str:
     notes = [f for f in findings.flags if f.severity == "note"]
     errors = findings.errors()
     if not findings.flags:
-        return f"As of {findings.as_of}, no rule of the fixed set found anything to flag."
+        return f"As of {findings.as_of}, no rule of the fixed set found anything to flag." + _verdict_sentence(findings)
     parts = [f"{len(flags)} flag{'s' if len(flags) != 1 else ''} ({len(flags) - len(open_flags)} acknowledged)",
              f"{len(notes)} note{'s' if len(notes) != 1 else ''}"]
     if errors:
         parts.insert(0, f"{len(errors)} error{'s' if len(errors) != 1 else ''}")
-    return f"As of {findings.as_of}, the fixed rule set raised " + ", ".join(parts) + "."
+    return f"As of {findings.as_of}, the fixed rule set raised " + ", ".join(parts) + "." + _verdict_sentence(findings)
+
+
+def _verdict_sentence(findings: Findings) -> str:
+    """How many comparisons got each verdict."""
+    verdicts = [c.verdict for c in findings.analysis.comparisons]
+    if not verdicts:
+        return ""
+    return (f" Of {len(verdicts)} comparisons, {verdicts.count('changed')} changed by at least 5% of the scale range, "
+            f"{verdicts.count('stable')} were stable (no change larger than that) and "
+            f"{verdicts.count('inconclusive')} were inconclusive (too few answers, or too wide an interval, to tell).")
 
 
 def build_context(
@@ -143,6 +154,7 @@ def build_context(
                 "question": metric.question,
                 "description": metric.description,
                 "scale": f"{metric.scale_min}-{metric.scale_max}",
+                "jump_size": JUMP_FRACTION * metric.range,
                 "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
                 "trend": trend_chart(plt, analysis, name, findings.flags, f"c{index}-trend", exports),
                 "distribution": distribution_chart(plt, analysis, name, f"c{index}-dist", exports),
@@ -207,6 +219,7 @@ def _environment(raster: bool = False) -> Any:
         pct=words.share,
         interval=words.interval,
         p=_p_value,
+        verdict=lambda c, jump_size: words.verdict(c.verdict, jump_size, min(c.before.n, c.after.n), MIN_N),
         evidence=_evidence_items,
         safe_link=_safe_link,
         kind=lambda k: k.replace("_", " "),

@@ -41,3 +41,14 @@ def interval(low: float | None, high: float | None, digits: int = 2) -> str:
 
 def share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
+
+
+def verdict(verdict: str, jump_size: float, smallest_n: int, min_n: int) -> str:
+    """A comparison's verdict in words a reader of a card can use."""
+    if verdict == "changed":
+        return f"changed (by at least {jump_size:.2f} points)"
+    if verdict == "stable":
+        return f"stable: no change larger than {jump_size:.2f} points"
+    if smallest_n < min_n:
+        return "inconclusive: too few answers to tell"
+    return "inconclusive: the interval is too wide to tell"
