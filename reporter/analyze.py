@@ -19,7 +19,17 @@ from typing import Any, Literal
 import numpy as np
 
 from . import schema, stats
-from .history import Answers, Event, Generation, History, Metric, Summary, day_number, day_text
+from .history import (
+    Answers,
+    CorrectedRow,
+    Event,
+    Generation,
+    History,
+    Metric,
+    Summary,
+    day_number,
+    day_text,
+)
 from .stats import Difference, Moments
 from .thresholds import JUMP_FRACTION, MIN_N, reaches, significant
 
@@ -140,6 +150,19 @@ class LikeForLike:
                 "verdict": self.verdict}
 
 
+@dataclass(frozen=True)
+class Corrected:
+    """What corrections did to a comparison: rows they took out on each side, and the delta without them."""
+
+    removed_from: int
+    removed_to: int
+    delta_without_corrections: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"removed_from": self.removed_from, "removed_to": self.removed_to,
+                "delta_without_corrections": self.delta_without_corrections}
+
+
 @dataclass(frozen=True, eq=False)
 class Comparison:
     metric: str
@@ -162,6 +185,7 @@ class Comparison:
     like_for_like: LikeForLike | None = None
     # What the rules test besides the mean: "redirect", "concern", "shape", "mix:<column>".
     tests: Mapping[str, Test] = field(default_factory=dict)
+    corrected: Corrected | None = None
 
     @property
     def jump(self) -> bool:
@@ -607,7 +631,40 @@ def _comparison(analysis: Analysis, before: Stat, after: Stat, split: Split | No
         cliffs_delta=(stats.cliffs_delta(before.counts, after.counts)
                       if before.counts is not None and after.counts is not None else None),
         like_for_like=like_for_like(before, after), tests=_side_tests(before, after),
+        corrected=corrected(analysis.history, before, after, split, change.delta if change else None),
     )
+
+
+def corrected(history: History, before: Stat, after: Stat, split: Split | None, delta: float | None) -> Corrected:
+    """Rows corrections took out of each side, and the delta with them put back (and their replacements out)."""
+    rows = [(c.action, r) for c in history.corrections for r in c.rows if r.collected_on <= history.as_of]
+    sides = []
+    for index, stat in enumerate((before, after)):
+        mine = [(a, r) for a, r in rows if r.generation == stat.generation and r.metric == stat.metric
+                and (split is None or _on_side(r, split, index))]
+        removed = [r for a, r in mine if r.role == "superseded" and a != "redact"]
+        replacing = [r for a, r in mine if r.role == "replacement"]
+        sides.append((removed, _mean_without(stat, removed, replacing)))
+    without = None
+    if delta is not None and sides[0][1] is not None and sides[1][1] is not None:
+        without = sides[1][1] - sides[0][1]
+    return Corrected(len(sides[0][0]), len(sides[1][0]), without)
+
+
+def _on_side(row: CorrectedRow, split: Split, index: int) -> bool:
+    if split.by == "system_prompt":
+        return row.system_prompt == (split.before, split.after)[index]
+    return (row.collected_on < split.date) == (index == 0)
+
+
+def _mean_without(stat: Stat, removed: list[CorrectedRow], replacing: list[CorrectedRow]) -> float | None:
+    """The headline mean with the removed rows back and the rows that replaced them out."""
+    if stat.mean is None:
+        return None
+    headline = [r.score for r in removed if r.framing == "neutral" and r.score is not None]
+    taken = [r.score for r in replacing if r.framing == "neutral" and r.score is not None]
+    n = stat.n + len(headline) - len(taken)
+    return (stat.mean * stat.n + sum(headline) - sum(taken)) / n if n > 0 else None
 
 
 def like_for_like(before: Stat, after: Stat) -> LikeForLike | None:

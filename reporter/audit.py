@@ -60,6 +60,7 @@ def verify_report(store: Store, report_dir: Path) -> ReportCheck:
     problems = _chain_problems(report, heads, remarks)
     recomputed = findings_of(store, as_of, require_verified=False)
     problems += _input_differences(report.get("inputs", []), list(recomputed.inputs), as_of)
+    problems += _corrections_since(report, recomputed)
     if report.get("schema") in EARLIER_SCHEMAS:
         remarks.append(f"made with findings schema {report.get('schema')}: its digests were checked, "
                        "its outputs were not rendered again")
@@ -99,6 +100,21 @@ def _input_differences(recorded: list[dict[str, Any]], inputs: list[dict[str, An
                 f"{path}: the rows dated on or before {as_of} differ from those the report used "
                 f"({then[path]['rows']} rows then, {now[path]['rows']} now)"
             )
+    return problems
+
+
+def _corrections_since(report: dict[str, Any], recomputed: Findings) -> list[str]:
+    """Corrections the report did not know of that touch rows it used: each named, with who made it and why."""
+    known = {(c.get("generation"), c.get("metric"), c.get("key"), c.get("action")) for c in report.get("corrections", [])}
+    as_of = report["as_of"]
+    problems = []
+    for c in recomputed.analysis.history.corrections:
+        touched = [r for r in c.rows if r.role == "superseded" and r.collected_on <= as_of]
+        if touched and (c.generation, c.metric, c.key, c.action) not in known:
+            problems.append(
+                f"observations/{c.generation}.csv: {c.by} made a correction on {c.date} because: {c.reason}; "
+                f"it changed {len(touched)} {'row' if len(touched) == 1 else 'rows'} the report used "
+                f"({c.action} of {c.metric} key {c.key})")
     return problems
 
 

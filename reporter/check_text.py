@@ -12,13 +12,17 @@ from .findings import SEVERITIES, Findings, acknowledgement_key
 WIDTH = 100
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
 def check_summary(findings: Findings) -> str:
     flags = findings.flags
     counts = {s: sum(1 for f in flags if f.severity == s) for s in SEVERITIES}
     acknowledged = sum(1 for f in flags if f.acknowledged)
     lines = [
-        f"as of {findings.as_of}, rule set {findings.ruleset}: {counts['error']} errors, "
-        f"{counts['flag']} flags ({acknowledged} acknowledged), {counts['note']} notes"
+        f"as of {findings.as_of}, rule set {findings.ruleset}: {_count(counts['error'], 'error')}, "
+        f"{_count(counts['flag'], 'flag')} ({acknowledged} acknowledged), {_count(counts['note'], 'note')}"
     ]
     for severity in SEVERITIES:
         group = [f for f in flags if f.severity == severity]

@@ -161,6 +161,7 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "cliffs_delta": c.cliffs_delta,
         "like_for_like": c.like_for_like.to_json() if c.like_for_like else None,
         "tests": {name: {"size": t.size, "p_value": t.p_value, "p_holm": t.p_holm} for name, t in sorted(c.tests.items())},
+        "corrected": c.corrected.to_json() if c.corrected else None,
         "test": c.test,
         "n_from": c.before.n,
         "n_to": c.after.n,
@@ -195,6 +196,12 @@ def to_json(findings: Findings) -> dict[str, Any]:
         "unmatched_acknowledgements": [
             {"rule": a.rule, "metric": a.metric, "generations": list(a.generations), "by": a.by, "date": a.date}
             for a in findings.unmatched
+        ],
+        "corrections": [
+            {"generation": c.generation, "metric": c.metric, "key": c.key, "action": c.action, "by": c.by,
+             "date": c.date, "reason": c.reason, "rows": len(c.touched),
+             "removed": len(c.removed)}
+            for c in history.corrections
         ],
         "inputs": list(findings.inputs),
     }

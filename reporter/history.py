@@ -7,7 +7,9 @@ passes and never touches a Python object per answer.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,6 +105,45 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class CorrectedRow:
+    """One row a correction touched: the row it superseded, or a row that took a replaced row's place."""
+
+    role: str  # "superseded" | "replacement"
+    generation: str
+    metric: str
+    collected_on: str
+    score: int | None
+    framing: str
+    system_prompt: str
+
+
+@dataclass(frozen=True)
+class Correction:
+    generation: str
+    metric: str
+    key: str
+    action: str
+    reason: str
+    by: str
+    date: str
+    rows: tuple[CorrectedRow, ...]
+
+    @property
+    def touched(self) -> tuple[CorrectedRow, ...]:
+        """The rows it named: retracted, replaced or redacted."""
+        return tuple(r for r in self.rows if r.role == "superseded")
+
+    @property
+    def removed(self) -> tuple[CorrectedRow, ...]:
+        """The rows it took out of the analysis (a redaction keeps its rows' scores)."""
+        return tuple(r for r in self.rows if r.role == "superseded" and self.action != "redact")
+
+    @property
+    def replacements(self) -> tuple[CorrectedRow, ...]:
+        return tuple(r for r in self.rows if r.role == "replacement")
+
+
+@dataclass(frozen=True)
 class Excerpt:
     generation: str
     metric: str
@@ -144,6 +185,9 @@ class History:
     summaries: list[Summary]
     answers: Answers
     as_of: str
+    # Every correction whose rows are dated on or before the as-of date, or that is itself:
+    # a correction applies whatever its date, so a report must name it either way.
+    corrections: list[Correction] = field(default_factory=list)
     headers: dict[str, list[str]] = field(default_factory=dict)
     # Per observation file: (rows, latest collection date), for the provenance of a report.
     observation_files: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -271,6 +315,23 @@ def _check_headers(headers: dict[str, list[str]]) -> None:
             )
 
 
+def _corrections(store: Store) -> list[Correction]:
+    """corrections.csv, one line per row touched, grouped back into corrections."""
+    grouped: dict[tuple[str, ...], list[dict[str, str]]] = {}
+    for line in store.table("corrections"):
+        grouped.setdefault(tuple(line[n] for n in schema.CORRECTIONS.names), []).append(line)
+    result = []
+    for fields, lines in grouped.items():
+        rows = []
+        for line in lines:
+            row = next(csv.DictReader(io.StringIO(line["row"] + "\n"), fieldnames=schema.OBSERVATIONS.store_names))
+            rows.append(CorrectedRow(line["role"], row["generation"], row["metric"], row["collected_on"],
+                                     int(row["score"]) if row["score"] else None, row["framing"], row["system_prompt"]))
+        generation, metric, key, action, reason, by, date = fields
+        result.append(Correction(generation, metric, key, action, reason, by, date, tuple(rows)))
+    return result
+
+
 def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = False) -> History:
     """Read the store and cut everything dated after `as_of`; the caller holds the store's lock."""
     headers = _headers(store)
@@ -302,7 +363,9 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
     answers, files, excerpts = _read_answers(store, with_excerpts)
     # The default as-of date is the latest date of any row: reviews are dated after the data
     # they review, and a card is written before its model's release.
-    dates = [s.collected_on for s in summaries] + [e.date for e in events] + [a.date for a in acknowledgements]
+    corrections = _corrections(store)
+    dates = ([s.collected_on for s in summaries] + [e.date for e in events] + [a.date for a in acknowledgements]
+             + [c.date for c in corrections])
     if len(answers):
         dates.append(day_text(int(answers.day.max())))
     latest = max(dates, default=max((g.release_date for g in generations), default=EPOCH.isoformat()))
@@ -328,6 +391,7 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
         summaries=[s for s in summaries if s.collected_on <= cut],
         answers=answers,
         as_of=cut,
+        corrections=[c for c in corrections if c.date <= cut or any(r.collected_on <= cut for r in c.rows)],
         headers=headers,
         observation_files=files,
         excerpts=[e for e in excerpts if e.collected_on <= cut and e.generation in names],

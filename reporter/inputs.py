@@ -289,7 +289,9 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
         row = _type_row(name, kind, raw, problems)
         if row is not None:
             if kind is schema.OBSERVATIONS:
-                row["key"] = "" if row["response_id"] else f"{result.sha256}:{raw.line}"
+                # Every row records the file and line it came from, so `<file SHA-256>:*` can
+                # correct all the rows one file added; response_id, where given, stays the key.
+                row["key"] = f"{result.sha256}:{raw.line}"
             result.rows.append((raw.line, row))
     _check_duplicate_keys(result)
     return result
@@ -473,6 +475,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "events": (("generation", "generation"), ("metric", "metric")),
     "observations": (("generation", "generation"), ("metric", "metric")),
     "summaries": (("generation", "generation"), ("metric", "metric")),
+    "corrections": (("generation", "generation"), ("metric", "metric")),
 }
 
 

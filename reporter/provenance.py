@@ -25,19 +25,30 @@ DATE_COLUMNS = {
 }
 
 
-def _cut(data: bytes, date_column: str | None, as_of: str) -> tuple[str, int]:
+def _cut(data: bytes, kind: str, as_of: str) -> tuple[str, int]:
     text = data.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     records = list(reader)
-    if date_column is not None:
-        position = header.index(date_column)
+    if kind == "corrections":
+        # A correction applies whatever its date: it belongs to every report that used a row it touched.
+        position = header.index("row")
+        records = [r for r in records if _collected_on(r[position]) <= as_of]
+    elif kind in DATE_COLUMNS:
+        position = header.index(DATE_COLUMNS[kind])
         records = [r for r in records if r[position] <= as_of]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(records)
     return hashlib.sha256(buffer.getvalue().encode("utf-8")).hexdigest(), len(records)
+
+
+def _collected_on(row_text: str) -> str:
+    """The collection date inside a corrected row's canonical CSV."""
+    fields = next(csv.reader(io.StringIO(row_text, newline="")), [])
+    position = schema.OBSERVATIONS.store_names.index("collected_on")
+    return fields[position] if len(fields) > position else ""
 
 
 def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
@@ -52,7 +63,7 @@ def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
             # Every row is on or before the as-of date: the file is its own canonical cut.
             digest, rows = sha256_bytes(data), history.observation_files[name][0]
         else:
-            digest, rows = _cut(data, DATE_COLUMNS.get(schema.kind_of_store_file(name).name), history.as_of)
+            digest, rows = _cut(data, schema.kind_of_store_file(name).name, history.as_of)
         if rows or not name.startswith(schema.OBSERVATIONS_DIR):
             result.append({"path": name, "sha256": digest, "rows": rows})
     return result

@@ -180,6 +180,7 @@ def build_context(
         ],
         "errors": findings.errors(),
         "notes_findings": [f for f in findings.flags if f.severity == "note"],
+        "corrections": history.corrections,
         "counts": {
             "generations": len(history.generations),
             "answers": f"{len(history.answers):,}",

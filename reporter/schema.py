@@ -42,6 +42,11 @@ EVENT_KINDS = (
     "deprecation",
     "other",
 )
+# What a correction does to the rows it names: take them out of the analysis, let
+# rows of the same merge take their place, or blank their excerpt and keep the score.
+CORRECTION_ACTIONS = ("retract", "replace", "redact")
+# A correction's key that names every row one input file added.
+WHOLE_FILE_SUFFIX = ":*"
 CONCERN_TAGS = ("anxiety", "distress", "frustration", "paranoia", "boredom", "positive_report_worry")
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no"})
@@ -321,10 +326,28 @@ SUMMARIES = Kind(
     key=("generation", "metric", "collected_on", "method", "source"),
 )
 
+CORRECTIONS = Kind(
+    "corrections",
+    required=(
+        Column("generation", _id),
+        Column("metric", _id),
+        Column("key", _label),
+        Column("action", _choice(CORRECTION_ACTIONS)),
+        Column("reason", _text),
+        Column("by", _label),
+        Column("date", _date),
+    ),
+    optional=(),
+    key=("generation", "metric", "key", "action"),
+    # One store line per row a correction touched: the row it superseded (or, for a
+    # replacement, the row that took its place) in the store's canonical CSV, and its SHA-256.
+    stored_extra=("role", "row_key", "row_sha256", "row"),
+)
+
 # Registries first: rows that refer to a generation or metric are checked
 # against them within one call.
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES)
+    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES, CORRECTIONS)
 }
 REGISTRY_KINDS = ("generations", "metrics")
 
@@ -335,6 +358,7 @@ STORE_FILES = {
     "events": "events.csv",
     "summaries": "summaries.csv",
     "acknowledgements": "acknowledgements.csv",
+    "corrections": "corrections.csv",
 }
 OBSERVATIONS_DIR = "observations"
 MANIFEST = "manifest.json"
@@ -371,6 +395,8 @@ def sort_key(kind: Kind) -> Callable[[dict[str, str]], tuple[str, ...]]:
         return lambda r: (r["metric"], r["collected_on"], observation_key(r))
     if kind is GENERATIONS:
         return lambda r: (r["release_date"], r["generation"])
+    if kind is CORRECTIONS:  # one line per row a correction touched
+        return lambda r: (*row_key(kind, r), r["role"], r["row_key"])
     return lambda r: row_key(kind, r)
 
 

@@ -1,6 +1,6 @@
-"""Run the command line with one injected fault: a kill, or a full disk, at its Nth write or rename.
+"""Run the command line with one injected fault: a kill, a Ctrl-C or a full disk, at its Nth write or rename.
 
-Usage: python -m tests.faults STEP kill|enospc COUNT_FILE -- welfare-report arguments...
+Usage: python -m tests.faults STEP kill|interrupt|enospc COUNT_FILE -- welfare-report arguments...
 
 Every durable write ends in os.fsync and every move is os.replace, os.rename
 or the folder exchange, so counting those calls walks every step at which a
@@ -31,6 +31,9 @@ def _install(step: int, kind: str, count_file: Path) -> None:
             if seen[0] == step:
                 if kind == "kill":
                     os.kill(os.getpid(), signal.SIGKILL)
+                if kind == "interrupt":  # a real SIGINT, as a terminal's Ctrl-C sends
+                    os.kill(os.getpid(), signal.SIGINT)
+                    return real(*args, **kwargs)
                 raise OSError(errno.ENOSPC, "No space left on device (injected)")
             return real(*args, **kwargs)
 

@@ -175,8 +175,8 @@ def test_findings_json_follows_its_schema() -> None:
     jsonschema.validate(document, schema)
     assert document["schema"] == "welfare-report/findings/2"
     assert document["chain_head"] and document["tool_version"] and document["options"] == {}
-    assert [i["path"] for i in document["inputs"]][:5] == [
-        "acknowledgements.csv", "events.csv", "generations.csv", "metrics.csv", "summaries.csv",
+    assert [i["path"] for i in document["inputs"]][:6] == [
+        "acknowledgements.csv", "corrections.csv", "events.csv", "generations.csv", "metrics.csv", "summaries.csv",
     ]
 
 

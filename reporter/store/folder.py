@@ -113,6 +113,8 @@ class Store:
             if problems:
                 raise ValidationError(problems, schema.MAX_PROBLEMS_SHOWN)
             plan = plan_merge({name: self.read_rows(name) for name in files_touched(files)}, files)
+            if plan.problems:
+                raise ValidationError(list(plan.problems), schema.MAX_PROBLEMS_SHOWN)
             if plan.conflicts:
                 raise ConflictError(_conflict_message(plan.conflicts))
             if dry_run or not plan.files:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .. import schema
+from ..errors import Problem
 from ..inputs import InputFile
 from ..schema import Kind
+from . import corrections
 from .files import Records, canonical_records, csv_bytes
 
 Row = dict[str, str]
@@ -26,6 +29,7 @@ class MergePlan:
     added: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, int] = field(default_factory=dict)
     conflicts: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()  # corrections that name no row, or a replace that nothing replaces
     # Store path -> (canonical bytes, row count) of every file to rewrite, and the records they hold.
     files: Mapping[str, tuple[bytes, int]] = field(default_factory=dict)
     records: Mapping[str, Records] = field(default_factory=dict)
@@ -50,42 +54,87 @@ def _by_store_file(files: Sequence[InputFile]) -> dict[str, tuple[Kind, list[_In
 
 
 def files_touched(files: Sequence[InputFile]) -> list[str]:
-    """The store files a merge of `files` reads and may rewrite."""
-    return sorted(_by_store_file(files))
+    """The store files a merge of `files` reads and may rewrite (a correction rewrites its generation's answers)."""
+    grouped = _by_store_file(files)
+    touched = set(grouped)
+    if corrections.CORRECTIONS_FILE in grouped:
+        touched |= {f"{schema.OBSERVATIONS_DIR}/{i.row['generation']}.csv"
+                    for i in grouped[corrections.CORRECTIONS_FILE][1]}
+    return sorted(touched)
 
 
 def plan_merge(existing: Mapping[str, list[Row]], files: Sequence[InputFile]) -> MergePlan:
-    """Classify every incoming row against `existing` (store path -> rows; a missing path has none)."""
+    """Classify every incoming row against `existing` (store path -> rows; a missing path has none).
+
+    New corrections apply first, to the rows already in the store; then rows are
+    added, skipped (identical, or retracted by an earlier correction) or in conflict.
+    """
     added: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
     conflicts: list[str] = []
-    new_files: dict[str, tuple[bytes, int]] = {}
-    records: dict[str, Records] = {}
-    for name, (kind, incoming) in sorted(_by_store_file(files).items(), key=lambda item: _order(item[0])):
-        current = existing.get(name, [])
-        names = [n for n in kind.store_names if n != "key"]
-        index = {schema.row_key(kind, row): row for row in current}
-        fresh: list[Row] = []
-        for item in incoming:
-            key = schema.row_key(kind, item.row)
-            other = index.get(key)
-            if other is None:
-                index[key] = item.row
-                fresh.append(item.row)
-            elif all(other.get(n, "") == item.row.get(n, "") for n in names):
-                skipped[kind.name] += 1
-            else:
-                differing = [n for n in names if other.get(n, "") != item.row.get(n, "")]
-                conflicts.append(
-                    f"{item.path}:{item.line}: {kind.name} key {'/'.join(key)}: differs in {', '.join(differing)}"
-                )
+    grouped = _by_store_file(files)
+    working = {name: list(rows) for name, rows in existing.items()}
+    recorded = working.get(corrections.CORRECTIONS_FILE, [])
+    incoming_corrections = grouped.pop(corrections.CORRECTIONS_FILE, (schema.CORRECTIONS, []))[1]
+    outcome = corrections.apply(
+        working, recorded, [corrections.IncomingCorrection(i.path, i.line, i.row) for i in incoming_corrections])
+    retracted = corrections.retracted(recorded)
+    changed = set(outcome.changed)
+    fresh_rows: dict[str, list[Row]] = {}
+    for name, (kind, incoming) in sorted(grouped.items(), key=lambda item: _order(item[0])):
+        current = working.get(name, [])
+        fresh, same = _classify(kind, current, incoming, retracted, conflicts)
+        if same:
+            skipped[kind.name] += same
         added[kind.name] += len(fresh)
         if fresh:
-            records[name] = canonical_records(kind, current + fresh)
-            new_files[name] = (csv_bytes(records[name]), len(records[name]) - 1)
-    if conflicts:
-        return MergePlan(dict(added), dict(skipped), tuple(conflicts))
-    return MergePlan(dict(added), dict(skipped), (), new_files, records)
+            working[name] = current + fresh
+            fresh_rows[name] = fresh
+            changed.add(name)
+    corrections.record_replacements(outcome, fresh_rows)
+    if outcome.lines:
+        working[corrections.CORRECTIONS_FILE] = recorded + outcome.lines
+        changed.add(corrections.CORRECTIONS_FILE)
+    if incoming_corrections:
+        added["corrections"] += outcome.applied
+        if outcome.skipped:
+            skipped["corrections"] += outcome.skipped
+    counts = (dict(added), dict(skipped))
+    if conflicts or outcome.problems:
+        return MergePlan(*counts, tuple(conflicts), tuple(outcome.problems))
+    records = {name: canonical_records(schema.kind_of_store_file(name), working[name]) for name in sorted(changed)}
+    new_files = {name: (csv_bytes(r), len(r) - 1) for name, r in records.items()}
+    return MergePlan(*counts, (), (), new_files, records)
+
+
+def _classify(kind: Kind, current: list[Row], incoming: list[_Incoming], retracted: Any,
+              conflicts: list[str]) -> tuple[list[Row], int]:
+    """The incoming rows to add, and how many are skipped (identical, or retracted by an earlier correction)."""
+    index = {schema.row_key(kind, row): row for row in current}
+    fresh: list[Row] = []
+    skipped = 0
+    for item in incoming:
+        key = schema.row_key(kind, item.row)
+        other = index.get(key)
+        if kind is schema.OBSERVATIONS and corrections.is_retracted(item.row, *retracted):
+            skipped += 1
+        elif other is None:
+            index[key] = item.row
+            fresh.append(item.row)
+        elif _identical(kind, other, item.row):
+            skipped += 1
+        else:
+            conflicts.append(_conflict(kind, key, other, item))
+    return fresh, skipped
+
+
+def _identical(kind: Kind, one: Row, other: Row) -> bool:
+    return all(one.get(n, "") == other.get(n, "") for n in kind.store_names if n != "key")
+
+
+def _conflict(kind: Kind, key: tuple[str, ...], other: Row, item: _Incoming) -> str:
+    differing = [n for n in kind.store_names if n != "key" and other.get(n, "") != item.row.get(n, "")]
+    return f"{item.path}:{item.line}: {kind.name} key {'/'.join(key)}: differs in {', '.join(differing)}"
 
 
 def _order(name: str) -> tuple[int, str]:

@@ -1,0 +1,154 @@
+"""Corrections: how a wrong row leaves the analysis without leaving the audit trail.
+
+A correction names rows by key (a response_id, a row's `<file SHA-256>:<line>`
+key, or `<file SHA-256>:*` for every row one input file added) and retracts,
+replaces or redacts them. The rows leave the observation files, and
+corrections.csv keeps one line per row touched: the superseded row in the
+store's canonical CSV with its SHA-256 (a redacted excerpt kept only as its
+SHA-256), and for a replacement the rows that took its place. Pure
+functions: the merge plan calls them on copies of the store rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from .. import schema
+from ..errors import Problem
+from .files import csv_bytes
+
+Row = dict[str, str]
+CORRECTIONS_FILE = schema.STORE_FILES["corrections"]
+REDACTED_PREFIX = "sha256:"
+
+
+@dataclass(frozen=True)
+class IncomingCorrection:
+    path: str
+    line: int
+    row: Row
+
+
+@dataclass
+class Outcome:
+    """What the new corrections of one merge did."""
+
+    lines: list[Row] = field(default_factory=list)  # new corrections.csv lines
+    changed: set[str] = field(default_factory=set)  # observation files whose rows changed
+    replacing: list[tuple[IncomingCorrection, list[Row]]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    applied: int = 0
+    skipped: int = 0
+
+
+def row_text(row: Row) -> str:
+    """One observation row as the store writes it, without its line end."""
+    return csv_bytes([[row.get(n, "") for n in schema.OBSERVATIONS.store_names]]).decode("utf-8").rstrip("\n")
+
+
+def names(correction: Row, row: Row) -> bool:
+    """Whether a correction's key names an observation row of its generation and metric."""
+    if row["generation"] != correction["generation"] or row["metric"] != correction["metric"]:
+        return False
+    key = correction["key"]
+    if key.endswith(schema.WHOLE_FILE_SUFFIX):
+        return row.get("key", "").startswith(key[: -len(schema.WHOLE_FILE_SUFFIX)] + ":")
+    return key in (row.get("response_id", ""), row.get("key", ""))
+
+
+def _line(correction: Row, role: str, row: Row) -> Row:
+    text = row_text(row)
+    return {**{n: correction[n] for n in schema.CORRECTIONS.names}, "role": role,
+            "row_key": schema.observation_key(row), "row_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "row": text}
+
+
+def _redacted(row: Row) -> Row:
+    digest = hashlib.sha256(row["excerpt"].encode("utf-8")).hexdigest()
+    return {**row, "excerpt": REDACTED_PREFIX + digest}
+
+
+def apply(observations: dict[str, list[Row]], recorded: list[Row], incoming: Iterable[IncomingCorrection]) -> Outcome:
+    """Apply the corrections not recorded yet to `observations` (store path -> rows, changed in place)."""
+    outcome = Outcome()
+    known = {tuple(r[n] for n in ("generation", "metric", "key", "action")): r for r in recorded}
+    for item in incoming:
+        c = item.row
+        identity = (c["generation"], c["metric"], c["key"], c["action"])
+        if identity in known:
+            other = known[identity]
+            differing = [n for n in ("reason", "by", "date") if other[n] != c[n]]
+            if differing:
+                outcome.problems.append(Problem(item.path, item.line, "key", f"a {c['action']} of {c['key']!r} is "
+                                                f"already recorded with another {', '.join(differing)}"))
+            else:
+                outcome.skipped += 1
+            continue
+        known[identity] = c
+        _apply_one(observations, item, outcome)
+    return outcome
+
+
+def _apply_one(observations: dict[str, list[Row]], item: IncomingCorrection, outcome: Outcome) -> None:
+    c = item.row
+    path = f"{schema.OBSERVATIONS_DIR}/{c['generation']}.csv"
+    rows = observations.get(path, [])
+    named = [r for r in rows if names(c, r)]
+    if c["action"] == "redact":
+        named = [r for r in named if r.get("excerpt")]
+    if not named:
+        what = "answer with an excerpt" if c["action"] == "redact" else "answer"
+        outcome.problems.append(Problem(item.path, item.line, "key", f"names no {what} of {c['generation']} / "
+                                        f"{c['metric']} in the history"))
+        return
+    outcome.applied += 1
+    outcome.changed.add(path)
+    if c["action"] == "redact":
+        chosen = {id(r) for r in named}
+        observations[path] = [{**r, "excerpt": ""} if id(r) in chosen else r for r in rows]
+        outcome.lines += [_line(c, "superseded", _redacted(r)) for r in named]
+        return
+    chosen = {id(r) for r in named}
+    observations[path] = [r for r in rows if id(r) not in chosen]
+    outcome.lines += [_line(c, "superseded", r) for r in named]
+    if c["action"] == "replace":
+        outcome.replacing.append((item, named))
+
+
+def record_replacements(outcome: Outcome, fresh: Mapping[str, list[Row]]) -> None:
+    """Name the rows of this merge that take a replaced row's place; a replace that none takes is a problem."""
+    for item, superseded in outcome.replacing:
+        c = item.row
+        candidates = fresh.get(f"{schema.OBSERVATIONS_DIR}/{c['generation']}.csv", [])
+        if c["key"].endswith(schema.WHOLE_FILE_SUFFIX):
+            taking = [r for r in candidates if r["metric"] == c["metric"]]
+        else:
+            keys = {schema.observation_key(r) for r in superseded}
+            taking = [r for r in candidates if r["metric"] == c["metric"] and schema.observation_key(r) in keys]
+        if not taking:
+            outcome.problems.append(Problem(item.path, item.line, "action", "replace, but no answer of this merge "
+                                            "takes the rows' place; merge the new rows with it, or retract"))
+        outcome.lines += [_line(c, "replacement", r) for r in taking]
+
+
+def retracted(recorded: list[Row]) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
+    """Keys (generation, metric, key) and whole files (generation, metric, SHA-256) retracted earlier:
+    merging the same rows again must not bring them back."""
+    keys, whole_files = set(), set()
+    for r in recorded:
+        if r["action"] != "retract" or r["role"] != "superseded":
+            continue
+        if r["key"].endswith(schema.WHOLE_FILE_SUFFIX):
+            whole_files.add((r["generation"], r["metric"], r["key"][: -len(schema.WHOLE_FILE_SUFFIX)]))
+        else:
+            keys.add((r["generation"], r["metric"], r["row_key"]))
+    return keys, whole_files
+
+
+def is_retracted(row: Row, keys: set[tuple[str, str, str]], whole_files: set[tuple[str, str, str]]) -> bool:
+    if (row["generation"], row["metric"], schema.observation_key(row)) in keys:
+        return True
+    source = row.get("key", "").partition(":")[0]
+    return bool(source) and (row["generation"], row["metric"], source) in whole_files
