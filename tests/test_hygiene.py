@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -45,11 +46,14 @@ def test_ctrl_c_exits_130(tmp_path: Path) -> None:
     """Interrupted in the middle of writing an example, the command exits 130, not 1 ('open flag').
 
     The SIGINT arrives at the example's first durable write, so the test does not race the clock.
+    A shell's background job starts with SIGINT ignored (and Python then never raises
+    KeyboardInterrupt), so the child gets the default handling a terminal would give it.
     """
     process = subprocess.run(
         [sys.executable, "-m", "tests.faults", "1", "interrupt", str(tmp_path / "count"), "--",
          "example", str(tmp_path / "big"), "--observations", "2000"],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.returncode == 130, process.stderr
     assert "interrupted" in process.stderr
