@@ -194,6 +194,41 @@ class Comparison:
 
 
 @dataclass(frozen=True)
+class Corroboration:
+    """A self-report's standardised change at a transition beside a corroborating measure's.
+
+    Standardised: delta over the pooled sd, sqrt((sd_from^2 + sd_to^2) / 2); the
+    measure's change is sign-flipped when higher means the opposite of a higher
+    self-report. `difference` is self-report minus measure, with a normal 95%
+    interval from the delta method and a p-value Holm-corrected over the pairs
+    of the same transition.
+    """
+
+    metric: str
+    measure: str
+    from_: str
+    to: str
+    split: Split | None
+    self_report_change: float
+    measure_change: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    p_holm: float | None
+    self_report: Comparison
+    evidence: Comparison
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metric": self.metric, "measure": self.measure, "from": self.from_, "to": self.to,
+                "split": self.split.to_json() if self.split else None,
+                "self_report_change": self.self_report_change, "measure_change": self.measure_change,
+                "difference": self.difference, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "p_value": self.p_value, "p_holm": self.p_holm,
+                "n_from": self.evidence.before.n, "n_to": self.evidence.after.n}
+
+
+@dataclass(frozen=True)
 class Variation:
     """Means of one generation and metric by the values of one column (prompt variant, framing, ...)."""
 
@@ -217,6 +252,7 @@ class Analysis:
     # (generation, concern tag) -> share of all the generation's answers that
     # carry the tag; every tag of every generation with answers, in release order.
     concern_shares: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    corroborations: tuple[Corroboration, ...] = ()
 
     @cached_property
     def by_cell(self) -> dict[tuple[str, str], Stat]:
@@ -330,11 +366,19 @@ class MomentTable:
 
     n: np.ndarray
     total: np.ndarray
+    values_squared: np.ndarray  # the sum of y^2 over answers, for the sd
     squares: np.ndarray
     cross: np.ndarray
     sizes: np.ndarray
     clusters: np.ndarray
     interviews: np.ndarray
+
+    def sd(self, index: int) -> float | None:
+        n = int(self.n[index])
+        if n < 2:
+            return None
+        mean = self.total[index] / n
+        return math.sqrt(max(float(self.values_squared[index] - n * mean * mean), 0.0) / (n - 1))
 
     def at(self, index: int) -> Moments | None:
         return Moments.of_sums(
@@ -359,10 +403,14 @@ class _Tally:
         self.cell = np.where(self.valid, g * len(self.metric_names) + m, 0)
         scale_min = np.array([history.metrics[n].scale_min for n in self.metric_names] or [0])
         self.points = max((history.metrics[n].range + 1 for n in self.metric_names), default=1)
-        self.offset = answers.score - scale_min[np.where(m >= 0, m, 0)]
         neutral = answers.code("framing", "neutral")
         self.neutral = self.valid & (answers.codes["framing"] == neutral)
-        self.scored = answers.score >= 0
+        self.scored = ~np.isnan(answers.score)
+        # Self-report answers sit on whole scale points; probe and behaviour values do not.
+        self.rated = [history.metrics[n].self_report for n in self.metric_names]
+        rated = np.array(self.rated or [True])
+        self.on_points = self.valid & self.scored & rated[np.where(m >= 0, m, 0)]
+        self.offset = np.where(self.on_points, answers.score - scale_min[np.where(m >= 0, m, 0)], 0).astype(np.int64)
         self.answers = answers
         interview = answers.codes["interview_id"]
         self.in_interview = interview != answers.code("interview_id", "")
@@ -382,6 +430,7 @@ class _Tally:
         return index if group is None else index + group[mask]
 
     def point_counts(self, mask: np.ndarray, group: np.ndarray | None = None, width: int = 1) -> np.ndarray:
+        mask = mask & self.on_points
         flat = self._group_index(mask, group, width) * self.points + self.offset[mask]
         size = self.cells * width
         return np.bincount(flat, minlength=size * self.points).reshape(size, self.points)
@@ -401,7 +450,7 @@ class _Tally:
         squares = np.bincount(index, y * y, minlength=size)
         nothing = np.zeros(size, dtype=np.int64)
         if not self.has_interviews:
-            return MomentTable(n, total, squares, total, n.astype(float), n, nothing)
+            return MomentTable(n, total, squares, squares, total, n.astype(float), n, nothing)
         clustered = self.in_interview[mask]
         alone = ~clustered
         interviews = len(self.answers.categories["interview_id"])
@@ -412,7 +461,7 @@ class _Tally:
         cluster_sum = np.bincount(inverse, y[clustered])
         per_interview = np.bincount(owner, minlength=size)
         return MomentTable(
-            n, total,
+            n, total, squares,
             np.bincount(index[alone], y[alone] ** 2, minlength=size) + np.bincount(owner, cluster_sum**2, minlength=size),
             np.bincount(index[alone], y[alone], minlength=size) + np.bincount(owner, cluster_sum * cluster_n, minlength=size),
             np.bincount(index[alone], minlength=size) + np.bincount(owner, cluster_n**2, minlength=size),
@@ -502,11 +551,17 @@ def _share_design_effect(table: MomentTable, index: int) -> float:
 def _observation_stat(metric: Metric, generation: str, tally: _Tally, tables: _Tables, index: int,
                       **fields: Any) -> Stat:
     points = metric.points
-    counts = tables.counts[index, : metric.range + 1]
-    summary = stats.summarise(counts, points)
     moments = tables.moments.at(index)
+    counts: np.ndarray | None = None
+    if metric.self_report:
+        counts = tables.counts[index, : metric.range + 1]
+        summary = stats.summarise(counts, points)
+    else:  # real values: no scale points, so no shares or median
+        summary = stats.CountSummary(moments.n if moments else 0, moments.mean if moments else None,
+                                     tables.moments.sd(index), None)
     ci_low, ci_high = moments.interval() if moments is not None else (None, None)
-    shares = {str(int(p)): (float(c) / summary.n if summary.n else 0.0) for p, c in zip(points, counts, strict=True)}
+    shares = {} if counts is None else {
+        str(int(p)): (float(c) / summary.n if summary.n else 0.0) for p, c in zip(points, counts, strict=True)}
     interviews = int(tables.moments.interviews[index]) or None
     design = dict(fields.pop("design_effects", {}))
     if interviews and moments is not None and moments.usable and summary.sd:
@@ -560,7 +615,7 @@ def analyze(history: History) -> Analysis:
     comparisons = _holm(partial, _between_generations(partial) + _splits(partial, tally, contaminated))
     return replace(
         partial, comparisons=tuple(comparisons), variations=tuple(_variations(tally)),
-        concern_shares=_concern_shares(tally),
+        concern_shares=_concern_shares(tally), corroborations=tuple(corroborate(history, comparisons)),
     )
 
 
@@ -568,7 +623,7 @@ def _cell_stats(history: History, tally: _Tally, contaminated: np.ndarray) -> li
     answers = tally.answers
     headline = tally.neutral & tally.scored
     tables = _tables(tally, headline)
-    kept = tally.point_counts(headline & ~answers.redirected)
+    kept = tally.moments(headline & ~answers.redirected)
     totals = tally.per_cell(tally.neutral)
     redirected = tally.per_cell(tally.neutral & answers.redirected)
     declined = tally.per_cell(tally.neutral & answers.declined)
@@ -590,11 +645,12 @@ def _cell_stats(history: History, tally: _Tally, contaminated: np.ndarray) -> li
         for name, metric in history.metrics.items():
             cell = tally.index(generation, name)
             if totals[cell]:
-                kept_summary = stats.summarise(kept[cell, : metric.range + 1], metric.points)
+                kept_n = int(kept.n[cell])
                 result.append(_observation_stat(
                     metric, generation, tally, tables, cell,
                     redirect_rate=redirected[cell] / totals[cell], decline_rate=declined[cell] / totals[cell],
-                    mean_without_redirected=kept_summary.mean, n_without_redirected=kept_summary.n,
+                    mean_without_redirected=float(kept.total[cell]) / kept_n if kept_n else None,
+                    n_without_redirected=kept_n,
                     contaminated=bool(dirty[cell]), elicitation=_elicitation(tally, elicitation, cell),
                     answers=int(totals[cell]), redirected=int(redirected[cell]), concerns=int(concerns[cell]),
                     first_collected=day_text(first[cell]), last_collected=day_text(last[cell]),
@@ -812,9 +868,11 @@ def _holm(analysis: Analysis, comparisons: list[Comparison]) -> list[Comparison]
 
     The verdicts follow from the corrected p-values of the mean.
     """
-    families: dict[tuple[str, str], list[int]] = {}
+    families: dict[tuple[str, str, bool], list[int]] = {}
     for index, c in enumerate(comparisons):
-        families.setdefault((c.to, c.split.label() if c.split else ""), []).append(index)
+        # Probe and behaviour measures form a family of their own.
+        own = analysis.metric(c.metric).self_report
+        families.setdefault((c.to, c.split.label() if c.split else "", own), []).append(index)
     adjusted = list(comparisons)
     for members in families.values():
         chosen = [comparisons[i] for i in members]
@@ -854,6 +912,8 @@ def _variations(tally: _Tally) -> list[Variation]:
                 moments = table.at(int(cell) * width + int(value))
                 if moments is not None:
                     groups[names[value] or "default"] = moments
+            if not tally.rated[cell % len(tally.metric_names)]:
+                continue  # WR007 and WR012 read self-reports only
             generation = tally.generations[cell // len(tally.metric_names)]
             metric = tally.metric_names[cell % len(tally.metric_names)]
             result.append(Variation(generation, metric, column, dict(sorted(groups.items())),
@@ -895,6 +955,53 @@ def _holm_within(variations: list[Variation]) -> list[Variation]:
             for index, test, p_holm in zip(members, tests, corrected, strict=True):
                 if test is not None:
                     adjusted[index] = replace(adjusted[index], **{name: replace(test, p_holm=p_holm)})
+    return adjusted
+
+
+def _standardised(c: Comparison) -> tuple[float, float] | None:
+    """delta / pooled sd and its variance (delta method), or None without the figures."""
+    if c.difference is None or c.before.sd is None or c.after.sd is None:
+        return None
+    pooled = math.sqrt((c.before.sd**2 + c.after.sd**2) / 2)
+    if pooled == 0:
+        return None
+    change = c.difference.delta / pooled
+    variance = c.difference.se**2 / pooled**2 + change**2 / (2 * (c.before.n + c.after.n))
+    return change, variance
+
+
+def corroborate(history: History, comparisons: list[Comparison]) -> list[Corroboration]:
+    """Each self-report comparison beside every corroborating measure compared at the same transition."""
+    by_transition = {(c.metric, c.from_, c.to, c.split.label() if c.split else ""): c for c in comparisons}
+    result = []
+    for c in comparisons:
+        metric = history.metrics[c.metric]
+        own = _standardised(c) if metric.self_report else None
+        if own is None:
+            continue
+        for measure in (m for m in history.metrics.values() if m.corroborates == c.metric and not m.self_report):
+            other = by_transition.get((measure.name, c.from_, c.to, c.split.label() if c.split else ""))
+            theirs = _standardised(other) if other is not None else None
+            if other is None or theirs is None:
+                continue
+            measured = -theirs[0] if measure.opposite else theirs[0]
+            difference = own[0] - measured
+            se = math.sqrt(own[1] + theirs[1])
+            p = float(2 * stats.ndtr(-abs(difference) / se)) if se > 0 else (1.0 if difference == 0 else 0.0)
+            result.append(Corroboration(c.metric, measure.name, c.from_, c.to, c.split, own[0], measured, difference,
+                                        difference - stats.Z_95 * se, difference + stats.Z_95 * se, p, None, c, other))
+    return _holm_pairs(result)
+
+
+def _holm_pairs(pairs: list[Corroboration]) -> list[Corroboration]:
+    """Holm over the (self-report, measure) pairs of one transition."""
+    families: dict[tuple[str, str], list[int]] = {}
+    for index, pair in enumerate(pairs):
+        families.setdefault((pair.to, pair.split.label() if pair.split else ""), []).append(index)
+    adjusted = list(pairs)
+    for members in families.values():
+        for index, p_holm in zip(members, stats.holm([pairs[i].p_value for i in members]), strict=True):
+            adjusted[index] = replace(pairs[index], p_holm=p_holm)
     return adjusted
 
 

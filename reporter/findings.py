@@ -190,8 +190,14 @@ def to_json(findings: Findings) -> dict[str, Any]:
              "released": g.release_date <= history.as_of}
             for g in history.generations
         ],
+        "metrics": [
+            {"metric": m.name, "label": m.label, "measure": m.measure, "corroborates": m.corroborates or None,
+             "direction": (m.direction or "same") if m.corroborates else None}
+            for m in history.metrics.values()
+        ],
         "stats": [stat_json(s, _topics(analysis, s)) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
+        "corroboration": [pair.to_json() for pair in analysis.corroborations],
         "flags": [f.to_json() for f in findings.flags],
         "unmatched_acknowledgements": [
             {"rule": a.rule, "metric": a.metric, "generations": list(a.generations), "by": a.by, "date": a.date}

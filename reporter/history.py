@@ -59,6 +59,18 @@ class Metric:
     label: str
     question: str
     description: str
+    measure: str = "self_report"  # self_report | probe | behaviour
+    corroborates: str = ""  # the self-report metric a probe or behaviour metric speaks to
+    direction: str = ""  # same (the default) or opposite: whether higher means what a higher self-report means
+
+    @property
+    def self_report(self) -> bool:
+        """Rated on whole scale points; only these feed the point-based statistics and most rules."""
+        return self.measure == "self_report"
+
+    @property
+    def opposite(self) -> bool:
+        return self.direction == "opposite"
 
     @property
     def range(self) -> int:
@@ -112,7 +124,7 @@ class CorrectedRow:
     generation: str
     metric: str
     collected_on: str
-    score: int | None
+    score: float | None
     framing: str
     system_prompt: str
 
@@ -160,7 +172,7 @@ class Answers:
     codes: dict[str, np.ndarray]
     categories: dict[str, list[str]]
     day: np.ndarray
-    score: np.ndarray  # -1 where declined
+    score: np.ndarray  # float; NaN where declined
     redirected: np.ndarray
     declined: np.ndarray
     concern: np.ndarray
@@ -210,7 +222,7 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
     # Typed by the CSV reader itself: an empty score is null (declined), the rest never is.
     columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ())
     types = dict.fromkeys(columns, pa.string()) | dict.fromkeys(CODED, pa.dictionary(pa.int32(), pa.string())) | {
-        "score": pa.int64(), "collected_on": pa.date32(), "redirected": pa.bool_(), "declined": pa.bool_(),
+        "score": pa.float64(), "collected_on": pa.date32(), "redirected": pa.bool_(), "declined": pa.bool_(),
     }
     tables = []
     for name in names:
@@ -230,17 +242,14 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
     else:
         table = pa.table({c: pa.array([], types[c]) for c in columns})
-    def numbers(values: Any, kind: Any, dtype: Any, missing: int | None = None) -> np.ndarray:
+    def numbers(values: Any, kind: Any, dtype: Any) -> np.ndarray:
         # Read the values buffer directly: Array.to_numpy and Python scalars make
         # pyarrow import pandas, which alone costs more than reading a million answers.
         cast = pc.cast(values, kind)
         if isinstance(cast, pa.ChunkedArray):
             cast = cast.combine_chunks()
-        result = np.frombuffer(cast.buffers()[1], dtype=dtype, count=len(cast), offset=cast.offset * np.dtype(dtype).itemsize)
-        if cast.null_count:
-            assert missing is not None
-            result = np.where(numbers(pc.is_null(cast), pa.uint8(), np.uint8).astype(bool), missing, result)
-        return result
+        assert not cast.null_count, "nulls are filled before"
+        return np.frombuffer(cast.buffers()[1], dtype=dtype, count=len(cast), offset=cast.offset * np.dtype(dtype).itemsize)
 
     codes: dict[str, np.ndarray] = {}
     categories: dict[str, list[str]] = {}
@@ -253,7 +262,7 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         codes=codes,
         categories=categories,
         day=numbers(table["collected_on"], pa.int32(), np.int32),
-        score=numbers(table["score"], pa.int64(), np.int64, missing=-1),
+        score=_scores(table["score"], numbers),
         redirected=numbers(table["redirected"], pa.uint8(), np.uint8).astype(bool),
         declined=numbers(table["declined"], pa.uint8(), np.uint8).astype(bool),
         concern=_concern_codes(table["tags"].combine_chunks(), concern_pattern, numbers),
@@ -268,6 +277,14 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         for r in quoted.select(["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key"]).to_pylist()
     ]
     return answers, files, excerpts
+
+
+def _scores(column: Any, numbers: Any) -> np.ndarray:
+    """Scores as floats, NaN where an answer was declined (no score)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return np.asarray(numbers(pc.fill_null(column, float("nan")), pa.float64(), np.float64))
 
 
 def _observation_table(data: bytes, types: dict[str, Any], columns: tuple[str, ...]) -> Any:
@@ -326,7 +343,7 @@ def _corrections(store: Store) -> list[Correction]:
         for line in lines:
             row = next(csv.DictReader(io.StringIO(line["row"] + "\n"), fieldnames=schema.OBSERVATIONS.store_names))
             rows.append(CorrectedRow(line["role"], row["generation"], row["metric"], row["collected_on"],
-                                     int(row["score"]) if row["score"] else None, row["framing"], row["system_prompt"]))
+                                     float(row["score"]) if row["score"] else None, row["framing"], row["system_prompt"]))
         generation, metric, key, action, reason, by, date = fields
         result.append(Correction(generation, metric, key, action, reason, by, date, tuple(rows)))
     return result
@@ -341,7 +358,9 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
         for r in store.table("generations")
     ]
     metrics = {
-        r["metric"]: Metric(r["metric"], int(r["scale_min"]), int(r["scale_max"]), r["label"], r["question"], r["description"])
+        r["metric"]: Metric(r["metric"], int(r["scale_min"]), int(r["scale_max"]), r["label"], r["question"],
+                            r["description"], r.get("measure") or "self_report", r.get("corroborates", ""),
+                            r.get("direction", ""))
         for r in store.table("metrics")
     }
     events = [

@@ -475,6 +475,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "events": (("generation", "generation"), ("metric", "metric")),
     "observations": (("generation", "generation"), ("metric", "metric")),
     "summaries": (("generation", "generation"), ("metric", "metric")),
+    "metrics": (("corroborates", "metric"),),
     "corrections": (("generation", "generation"), ("metric", "metric")),
 }
 
@@ -506,6 +507,28 @@ def _row_problems_across_files(f: InputFile, line: int, row: dict[str, str], reg
         problems.append(Problem(f.path, line, "predecessor", "a generation cannot be its own predecessor"))
     if f.kind in (schema.OBSERVATIONS, schema.SUMMARIES) and row["metric"] in registries.metrics:
         _check_scale(f, line, row, registries.metrics[row["metric"]], problems)
+    if f.kind is schema.METRICS:
+        problems += _measure_problems(f, line, row, registries)
+    return problems
+
+
+def measure_of(metric: dict[str, str]) -> str:
+    """A metric row's measure; rows of a store made before measures existed are self-reports."""
+    return metric.get("measure") or "self_report"
+
+
+def _measure_problems(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
+    """A probe or behaviour metric corroborates a self-report metric; direction only goes with corroborates."""
+    problems = []
+    target = row.get("corroborates", "")
+    if target and measure_of(row) == "self_report":
+        problems.append(Problem(f.path, line, "corroborates", "only a probe or behaviour metric corroborates "
+                                "a self-report; this metric is a self-report itself"))
+    elif target and target in registries.metrics and measure_of(registries.metrics[target]) != "self_report":
+        problems.append(Problem(f.path, line, "corroborates", f"{target!r} is a "
+                                f"{measure_of(registries.metrics[target])} metric; corroborates names a self-report metric"))
+    if row.get("direction") and not target:
+        problems.append(Problem(f.path, line, "direction", "a direction only goes with corroborates"))
     return problems
 
 
@@ -515,6 +538,9 @@ def _check_scale(f: InputFile, line: int, row: dict[str, str], metric: dict[str,
     value = row[column]
     if value and not low <= float(value) <= high:
         problems.append(Problem(f.path, line, column, f"{value} is outside the scale {low}-{high} of {row['metric']!r}"))
+    elif value and column == "score" and measure_of(metric) == "self_report" and not float(value).is_integer():
+        problems.append(Problem(f.path, line, column, f"{value} is not a whole number; {row['metric']!r} is a "
+                                "self-report rated on whole points (probe and behaviour metrics take real numbers)"))
 
 
 def validate_files(paths: list[Path], kind: str | None, known: Registries) -> list[Problem]:

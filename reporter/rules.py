@@ -1,4 +1,4 @@
-"""The fixed guardrail rule set, WR001-WR012 and WR015.
+"""The fixed guardrail rule set, WR001-WR015.
 
 Rules are data: one tuple of Rule objects in the order they run, each check a
 pure function (or a small callable object with its settings) from the
@@ -16,11 +16,21 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from . import schema, words
-from .analyze import MIX_COLUMNS, Analysis, Comparison, Stat, Test, Variation, ancestors
+from .analyze import (
+    MIX_COLUMNS,
+    Analysis,
+    Comparison,
+    Corroboration,
+    Stat,
+    Test,
+    Variation,
+    ancestors,
+)
 from .findings import Finding, Findings, Found, Severity, event_json
 from .history import Acknowledgement
 from .thresholds import (
     CONCERN_SHIFT,
+    EVIDENCE_LAG,
     JUMP_FRACTION,
     LEAD_GAP,
     MIN_N,
@@ -67,6 +77,8 @@ class Rule:
     severity: Severity
     title: str
     check: Callable[[Analysis], list[Found]]
+    # Most rules read self-reports only; WR009, WR011 and WR013 read probe and behaviour metrics too.
+    every_measure: bool = False
 
 
 @dataclass(frozen=True)
@@ -535,6 +547,36 @@ def mix_change(analysis: Analysis) -> list[Found]:
     return result
 
 
+def independent_evidence(analysis: Analysis) -> list[Found]:
+    """WR013: a self-report jump while a corroborating probe or behaviour measure moves, in standardised units,
+    at least EVIDENCE_LAG less in the jump's direction (Holm-adjusted p < 0.05; measure n >= MIN_N on both sides)."""
+    result = []
+    for pair in analysis.corroborations:
+        c, evidence = pair.self_report, pair.evidence
+        if not c.jump or c.delta is None or min(evidence.before.n, evidence.after.n) < MIN_N:
+            continue
+        lag = pair.difference if c.delta > 0 else -pair.difference
+        if reaches(lag, EVIDENCE_LAG) and pair.p_holm is not None and pair.p_holm < P_LIMIT:
+            result.append(Found(c.metric, _generations(c), _evidence_message(analysis, pair), _pair_evidence(pair, c, analysis)))
+    return result
+
+
+def _evidence_message(analysis: Analysis, pair: Corroboration) -> str:
+    c = pair.self_report
+    measure = analysis.metric(pair.measure)
+    sense = " (read in the opposite sense)" if measure.opposite else ""
+    return (f"{c.metric}: {_movement(c)}, {pair.self_report_change:+.2f} sd, while the {measure.measure} measure "
+            f"{pair.measure}{sense} moved {pair.measure_change:+.2f} sd (difference {pair.difference:+.2f} sd, "
+            f"95% CI {pair.ci_low:+.2f} to {pair.ci_high:+.2f}); the self-report moved, the independent evidence "
+            "did not follow.")
+
+
+def _pair_evidence(pair: Corroboration, c: Comparison, analysis: Analysis) -> dict[str, Any]:
+    return comparison_evidence(c, analysis) | pair.to_json() | {
+        "measure_delta": pair.evidence.delta, "threshold_difference_sd": EVIDENCE_LAG, "threshold_p_holm": P_LIMIT,
+    }
+
+
 def shape_change(analysis: Analysis) -> list[Found]:
     """WR015: the distribution over scale points moved by SHAPE_DISTANCE (total variation) with a Holm-adjusted
     chi-square p < 0.05, both sides MIN_N answers, without a jump in the mean."""
@@ -565,10 +607,11 @@ RULES: tuple[Rule, ...] = (
     Rule("WR007", "note", "Prompt sensitivity", VariantSpread(
         "prompt_variant", VARIANT_SPREAD, "prompt variants", "the wording of the question moves the answers")),
     Rule("WR008", "flag", "Elicitation mismatch", elicitation_mismatch),
-    Rule("WR009", "note", "Small sample", small_sample),
+    Rule("WR009", "note", "Small sample", small_sample, every_measure=True),
     Rule("WR010", "flag", "Divergence of scores and concern tags", divergence),
-    Rule("WR011", "note", "Gap", gap),
+    Rule("WR011", "note", "Gap", gap, every_measure=True),
     Rule("WR012", "flag", "Suggestibility", LeadGap("framing", LEAD_GAP)),
+    Rule("WR013", "flag", "Divergence from independent evidence", independent_evidence, every_measure=True),
     Rule("WR014", "flag", "Mix change", mix_change),
     Rule("WR015", "note", "Shape change", shape_change),
 )
@@ -577,13 +620,27 @@ RULES: tuple[Rule, ...] = (
 def apply_rules(analysis: Analysis, inputs: list[dict[str, Any]] | None = None) -> Findings:
     """Run every rule in order, stamp each finding with its rule, and attach the acknowledgements that match."""
     flags = []
+    self_reports = only_self_reports(analysis)
     for rule in RULES:
-        for found in rule.check(analysis):
+        for found in rule.check(analysis if rule.every_measure else self_reports):
             finding = Finding.of(rule.id, rule.severity, found)
             flags.append(replace(finding, acknowledged=_acknowledgement(analysis, finding)))
     current = [a for a in analysis.history.acknowledgements if a.date <= analysis.history.as_of]
     unmatched = tuple(a for a in current if not any(_matches(a, f) for f in flags))
     return Findings(analysis, RULESET_VERSION, tuple(flags), tuple(inputs or ()), unmatched=unmatched)
+
+
+def only_self_reports(analysis: Analysis) -> Analysis:
+    """The analysis as the self-report rules see it: probe and behaviour metrics left out."""
+    rated = {name for name, m in analysis.history.metrics.items() if m.self_report}
+    if len(rated) == len(analysis.history.metrics):
+        return analysis
+    return replace(
+        analysis,
+        stats=tuple(s for s in analysis.stats if s.metric in rated),
+        comparisons=tuple(c for c in analysis.comparisons if c.metric in rated),
+        variations=tuple(v for v in analysis.variations if v.metric in rated),
+    )
 
 
 def _matches(acknowledgement: Acknowledgement, finding: Finding) -> bool:

@@ -31,6 +31,10 @@ MAX_SCALE_POINTS = 101
 # Validation lists this many problems and then counts the rest.
 MAX_PROBLEMS_SHOWN = 100
 
+# What a metric measures: a self-report is a rating the model gives; a probe reads its
+# internals; a behaviour is what it does. Only self-reports are rated on integer points.
+MEASURES = ("self_report", "probe", "behaviour")
+DIRECTIONS = ("same", "opposite")
 METHODS = ("automated_interview", "manual_interview", "survey", "other")
 FRAMINGS = ("neutral", "positive_lead", "negative_lead")
 EVENT_KINDS = (
@@ -254,8 +258,16 @@ GENERATIONS = Kind(
 METRICS = Kind(
     "metrics",
     required=(Column("metric", _id), Column("scale_min", _int), Column("scale_max", _int)),
-    optional=(Column("label", _label), Column("question", _text), Column("description", _text)),
+    optional=(
+        Column("label", _label),
+        Column("question", _text),
+        Column("description", _text),
+        Column("measure", _choice(MEASURES), "self_report"),
+        Column("corroborates", _id),
+        Column("direction", _choice(DIRECTIONS)),
+    ),
     key=("metric",),
+    added_later=("measure", "corroborates", "direction"),
 )
 EVENTS = Kind(
     "events",
@@ -285,7 +297,8 @@ OBSERVATIONS = Kind(
         Column("generation", _id),
         Column("metric", _id),
         Column("collected_on", _date),
-        Column("score", _int),
+        # A number: self-report scores must be whole (checked against the metric), and 5.0 is 5.
+        Column("score", _float),
     ),
     optional=(
         Column("response_id", _label),

@@ -13,7 +13,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import chdtrc, fdtrc, ndtr, ndtri, stdtr, stdtrit
+from scipy.special import chdtrc, fdtrc, ndtri, stdtr, stdtrit
+from scipy.special import ndtr as _ndtr
 
 CONFIDENCE = 0.95
 Z_95 = 1.959963984540054  # the two-sided 95% point of the normal distribution
@@ -193,7 +194,7 @@ def rate_change(successes_a: int, n_a: int, successes_b: int, n_b: int, design_e
     delta, low, high = newcombe_shares(share_a, n_a / deff, share_b, n_b / deff)
     pooled = (successes_a + successes_b) / (n_a + n_b)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b) * deff)
-    p = 1.0 if se == 0 else float(2 * ndtr(-abs(delta) / se))
+    p = 1.0 if se == 0 else 2 * ndtr(-abs(delta) / se)
     return RateChange(delta, low, high, min(1.0, p))
 
 
@@ -244,6 +245,11 @@ def welch_anova_p(groups: list[Moments]) -> float | None:
 
 def normal_quantile(p: float) -> float:
     return float(ndtri(p))
+
+
+def ndtr(x: float) -> float:
+    """The standard normal distribution function."""
+    return float(_ndtr(x))
 
 
 def holm(p_values: list[float | None]) -> list[float | None]:

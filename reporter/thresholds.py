@@ -45,6 +45,10 @@ MIX_DISTANCE = 0.20
 # while the mean did not: answers went to both ends, or one end emptied.
 SHAPE_DISTANCE = 0.15
 
+# WR013: a self-report that moves a fifth of a standard deviation further than the
+# independent evidence (a probe, a behaviour) speaking to the same state is moving on its own.
+EVIDENCE_LAG = 0.2
+
 # Thresholds are met exactly: 4.8 - 4.5 is 0.2999999999999998 in floating point, so a
 # value within this much of a threshold, in the threshold's own unit, meets it.
 TOLERANCE = 1e-9

@@ -40,6 +40,8 @@ def random_scores(mean: float, sd: float, n: int, seed: int, low: int = 1, high:
 class Scenario:
     root: Path
     metrics: dict[str, tuple[int, int]] = field(default_factory=lambda: {"mood": (1, 7)})
+    # Extra metrics.csv columns per metric (measure, corroborates, direction).
+    metric_fields: dict[str, dict[str, str]] = field(default_factory=dict)
     generations: list[dict[str, str]] = field(default_factory=list)
     events: list[dict[str, str]] = field(default_factory=list)
     summaries: list[dict[str, str]] = field(default_factory=list)
@@ -51,7 +53,7 @@ class Scenario:
                                  "predecessor": predecessor, "label": f"{name} (test)"})
         return self
 
-    def scores(self, generation: str, scores: list[int], metric: str = "mood", start: str | None = None,
+    def scores(self, generation: str, scores: list[int] | list[float], metric: str = "mood", start: str | None = None,
                days: int = 20, **fields: Any) -> Scenario:
         """Answers with these scores, spread over `days` days from `start` (default: the release date)."""
         first = dt.date.fromisoformat(start or next(g["release_date"] for g in self.generations if g["generation"] == generation))
@@ -63,6 +65,13 @@ class Scenario:
                 row[key] = value(i) if callable(value) else str(value)
             self.answers.append(row)
         return self
+
+    def real(self, generation: str, mean: float, metric: str, n: int = 200, sd: float = 0.1, **fields: Any) -> Scenario:
+        """Real-valued measurements (a probe or a behaviour score), drawn as normal quantiles within the scale."""
+        low, high = self.metrics[metric]
+        dist = NormalDist(mean, sd)
+        values = [round(min(high, max(low, dist.inv_cdf((i + 0.5) / n))), 4) for i in range(n)]
+        return self.scores(generation, values, metric, **fields)
 
     def normal(self, generation: str, mean: float, n: int = 200, sd: float = 1.2, metric: str = "mood", **fields: Any) -> Scenario:
         low, high = self.metrics[metric]
@@ -89,8 +98,8 @@ class Scenario:
         inputs.mkdir(parents=True, exist_ok=True)
         files = [
             _write(inputs / "generations.csv", self.generations),
-            _write(inputs / "metrics.csv", [{"metric": m, "scale_min": str(lo), "scale_max": str(hi)}
-                                           for m, (lo, hi) in self.metrics.items()]),
+            _write(inputs / "metrics.csv", [{"metric": m, "scale_min": str(lo), "scale_max": str(hi),
+                                            **self.metric_fields.get(m, {})} for m, (lo, hi) in self.metrics.items()]),
             _write(inputs / "events.csv", self.events),
             _write(inputs / "summaries.csv", self.summaries),
             _write(inputs / "acknowledgements.csv", self.acknowledgements),

@@ -14,7 +14,7 @@ CASES = [
     ("score_out_of_scale.csv", 3, "score", "outside the scale 1-7"),
     ("score_out_of_scale.parquet", 3, "score", "outside the scale 1-10"),
     ("score_empty_not_declined.csv", 2, "score", "only when declined"),
-    ("score_text.jsonl", 3, "score", "not a whole number"),
+    ("score_text.jsonl", 3, "score", "is not a number"),
     ("unknown_generation.csv", 2, "generation", "unknown generation 'm-9'"),
     ("unknown_metric.csv", 2, "metric", "unknown metric 'happiness'"),
     ("impossible_date.csv", 2, "collected_on", "not a calendar date"),

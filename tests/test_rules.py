@@ -167,6 +167,15 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR012-quiet-small-sample", "WR012",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 6.0, n=20, framing="positive_lead")
      .normal("g1", 3.0, n=50, framing="negative_lead"), None),
+    ("WR013-probe-stays-flat", "WR013",
+     lambda s: _probe(two(s)).normal("g1", 4.0).normal("g2", 4.6).real("g1", 0.5, "valence").real("g2", 0.5, "valence"),
+     ("g1", "g2")),
+    ("WR013-quiet-probe-follows", "WR013",
+     lambda s: _probe(two(s)).normal("g1", 4.0).normal("g2", 4.6).real("g1", 0.5, "valence").real("g2", 0.55, "valence"),
+     None),
+    ("WR013-quiet-no-jump", "WR013",
+     lambda s: _probe(two(s)).normal("g1", 4.0).normal("g2", 4.1).real("g1", 0.5, "valence").real("g2", 0.4, "valence"),
+     None),
     ("WR014-manual-interviews-move-the-headline", "WR014",
      lambda s: two(s).normal("g1", 4.0, n=360).normal("g1", 2.5, n=40, method="manual_interview")
      .normal("g2", 4.0, n=240).normal("g2", 2.5, n=160, method="manual_interview"), ("g1", "g2")),
@@ -180,6 +189,13 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR015-quiet-shape-moves-with-a-jump", "WR015",
      lambda s: two(s).scores("g1", [3] * 50 + [4] * 100 + [5] * 50).scores("g2", [5] * 50 + [6] * 100 + [7] * 50), None),
 ]
+
+
+def _probe(s: Scenario) -> Scenario:
+    """A probe metric that speaks to mood."""
+    s.metrics["valence"] = (0, 1)
+    s.metric_fields["valence"] = {"measure": "probe", "corroborates": "mood"}
+    return s
 
 
 def _method(manual_in_100: int) -> Callable[[int], str]:
@@ -214,8 +230,7 @@ def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
 
 def test_rules_are_a_fixed_ordered_tuple() -> None:
     assert isinstance(RULES, tuple)
-    # The contract's WR001-WR015 in order; WR013 reads probe and behaviour metrics, which the history cannot hold yet.
-    assert [r.id for r in RULES] == [f"WR{i:03d}" for i in range(1, 16) if i != 13]
+    assert [r.id for r in RULES] == [f"WR{i:03d}" for i in range(1, len(RULES) + 1)]  # consecutive, in order
     assert all(r.title and r.severity in SEVERITIES for r in RULES)
 
 
