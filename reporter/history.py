@@ -176,9 +176,32 @@ class Answers:
     redirected: np.ndarray
     declined: np.ndarray
     concern: np.ndarray
+    # How many identical answers each entry stands for (a counts row stands for `count`); None: one each.
+    weight: np.ndarray | None = None
+    # Whether an entry came from counts.csv rather than from an observation row.
+    counted: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.day)
+
+    @property
+    def weights(self) -> np.ndarray:
+        return self.weight if self.weight is not None else np.ones(len(self.day), dtype=np.int64)
+
+    @property
+    def from_counts(self) -> np.ndarray:
+        return self.counted if self.counted is not None else np.zeros(len(self.day), dtype=bool)
+
+    def total(self) -> int:
+        """Answers, a counts row counting as its count."""
+        return int(self.weights.sum())
+
+    def subset(self, keep: np.ndarray) -> Answers:
+        return Answers(
+            {k: v[keep] for k, v in self.codes.items()}, self.categories, self.day[keep], self.score[keep],
+            self.redirected[keep], self.declined[keep], self.concern[keep],
+            None if self.weight is None else self.weight[keep], None if self.counted is None else self.counted[keep],
+        )
 
     def code(self, column: str, value: str) -> int:
         """The code of a value, or -1 when no answer has it."""
@@ -237,6 +260,12 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         name: (t.num_rows, str(pc.max(t["collected_on"]).as_py() or ""))
         for name, t in zip(names, tables, strict=True)
     }
+    weights = [np.ones(t.num_rows, dtype=np.int64) for t in tables]
+    counts_data = store.read_bytes(schema.STORE_FILES["counts"])
+    if counts_data is not None and counts_data.count(b"\n") > 1:
+        counted, count = _counts_table(counts_data, types, columns)
+        tables.append(counted)
+        weights.append(count)
     if tables:
         # Each chunk has its own dictionary; one shared dictionary per column makes the codes comparable.
         table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
@@ -258,6 +287,7 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         codes[column] = numbers(encoded.indices, pa.int32(), np.int32)
         categories[column] = encoded.dictionary.to_pylist()
     concern_pattern = "(^|;)(" + "|".join(schema.CONCERN_TAGS) + ")(;|$)"
+    weight = np.concatenate(weights) if weights else np.zeros(0, dtype=np.int64)
     answers = Answers(
         codes=codes,
         categories=categories,
@@ -266,6 +296,9 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         redirected=numbers(table["redirected"], pa.uint8(), np.uint8).astype(bool),
         declined=numbers(table["declined"], pa.uint8(), np.uint8).astype(bool),
         concern=_concern_codes(table["tags"].combine_chunks(), concern_pattern, numbers),
+        weight=weight,
+        counted=np.concatenate([np.zeros(t.num_rows, dtype=bool) for t in tables[: len(names)]]
+                               + [np.ones(t.num_rows, dtype=bool) for t in tables[len(names):]]) if tables else None,
     )
     if not with_excerpts:
         return answers, files, []
@@ -285,6 +318,15 @@ def _scores(column: Any, numbers: Any) -> np.ndarray:
     import pyarrow.compute as pc
 
     return np.asarray(numbers(pc.fill_null(column, float("nan")), pa.float64(), np.float64))
+
+
+def _counts_table(data: bytes, types: dict[str, Any], columns: tuple[str, ...]) -> tuple[Any, np.ndarray]:
+    """counts.csv as observation columns (no interviews, tags or excerpts), and each row's count."""
+    import pyarrow as pa
+
+    table = _observation_table(data, types, columns)
+    count = arrow_csv(data, {"count": pa.int64()}, ["count"])["count"].to_numpy()
+    return table, np.asarray(count, dtype=np.int64)
 
 
 def _observation_table(data: bytes, types: dict[str, Any], columns: tuple[str, ...]) -> Any:
@@ -391,10 +433,7 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
     cut = as_of or latest
     keep = answers.day <= day_number(cut)
     if not keep.all():
-        answers = Answers(
-            {k: v[keep] for k, v in answers.codes.items()}, answers.categories, answers.day[keep],
-            answers.score[keep], answers.redirected[keep], answers.declined[keep], answers.concern[keep],
-        )
+        answers = answers.subset(keep)
     # A generation appears once it is released or has data dated on or before the as-of date.
     with_data = {s.generation for s in summaries if s.collected_on <= cut}
     if len(answers):

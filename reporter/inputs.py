@@ -358,14 +358,14 @@ def _type_cell(kind: Kind, column: schema.Column, value: object) -> str:
     if value.strip():
         return column.parse(value)
     # An empty score is checked across columns: it is allowed when declined.
-    if column in kind.required and not (kind is schema.OBSERVATIONS and column.name == "score"):
+    if column in kind.required and not (kind in (schema.OBSERVATIONS, schema.COUNTS) and column.name == "score"):
         raise schema.ValueProblem("required value is empty")
     return column.default
 
 
 def _row_problems(kind: Kind, row: dict[str, str]) -> list[tuple[str, str]]:
     """Problems that need two cells of one row to see, as (column, message)."""
-    if kind is schema.OBSERVATIONS and row["score"] == "" and row["declined"] != "true":
+    if kind in (schema.OBSERVATIONS, schema.COUNTS) and row["score"] == "" and row["declined"] != "true":
         return [("score", "empty score is allowed only when declined is true")]
     if kind is schema.METRICS and int(row["scale_min"]) >= int(row["scale_max"]):
         return [("scale_max", "must be greater than scale_min")]
@@ -477,6 +477,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
     "summaries": (("generation", "generation"), ("metric", "metric")),
     "metrics": (("corroborates", "metric"),),
     "corrections": (("generation", "generation"), ("metric", "metric")),
+    "counts": (("generation", "generation"), ("metric", "metric")),
 }
 
 
@@ -505,7 +506,7 @@ def _row_problems_across_files(f: InputFile, line: int, row: dict[str, str], reg
                                                       f"{min(_rule_ids())} to {max(_rule_ids())}"))
     if f.kind is schema.GENERATIONS and row["predecessor"] == row["generation"]:
         problems.append(Problem(f.path, line, "predecessor", "a generation cannot be its own predecessor"))
-    if f.kind in (schema.OBSERVATIONS, schema.SUMMARIES) and row["metric"] in registries.metrics:
+    if f.kind in (schema.OBSERVATIONS, schema.SUMMARIES, schema.COUNTS) and row["metric"] in registries.metrics:
         _check_scale(f, line, row, registries.metrics[row["metric"]], problems)
     if f.kind is schema.METRICS:
         problems += _measure_problems(f, line, row, registries)
@@ -534,7 +535,7 @@ def _measure_problems(f: InputFile, line: int, row: dict[str, str], registries: 
 
 def _check_scale(f: InputFile, line: int, row: dict[str, str], metric: dict[str, str], problems: list[Problem]) -> None:
     low, high = int(metric["scale_min"]), int(metric["scale_max"])
-    column = "score" if f.kind is schema.OBSERVATIONS else "mean"
+    column = "mean" if f.kind is schema.SUMMARIES else "score"
     value = row[column]
     if value and not low <= float(value) <= high:
         problems.append(Problem(f.path, line, column, f"{value} is outside the scale {low}-{high} of {row['metric']!r}"))

@@ -22,6 +22,7 @@ DATE_COLUMNS = {
     "acknowledgements": "date",
     "summaries": "collected_on",
     "observations": "collected_on",
+    "counts": "collected_on",
 }
 
 

@@ -339,6 +339,29 @@ SUMMARIES = Kind(
     key=("generation", "metric", "collected_on", "method", "source"),
 )
 
+COUNTS = Kind(
+    "counts",
+    required=(
+        Column("generation", _id),
+        Column("metric", _id),
+        Column("collected_on", _date),
+        Column("score", _float),
+        Column("count", _count),
+    ),
+    optional=(
+        Column("method", _choice(METHODS), "automated_interview"),
+        Column("framing", _choice(FRAMINGS), "neutral"),
+        Column("topic", _label),
+        Column("prompt_variant", _label),
+        Column("system_prompt", _label),
+        Column("redirected", _bool, "false"),
+        Column("declined", _bool, "false"),
+        Column("source", _label),
+    ),
+    # Every column but the count: the same combination twice is one row.
+    key=("generation", "metric", "collected_on", "score", "method", "framing", "topic", "prompt_variant",
+         "system_prompt", "redirected", "declined", "source"),
+)
 CORRECTIONS = Kind(
     "corrections",
     required=(
@@ -360,7 +383,7 @@ CORRECTIONS = Kind(
 # Registries first: rows that refer to a generation or metric are checked
 # against them within one call.
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES, CORRECTIONS)
+    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES, COUNTS, CORRECTIONS)
 }
 REGISTRY_KINDS = ("generations", "metrics")
 
@@ -372,6 +395,7 @@ STORE_FILES = {
     "summaries": "summaries.csv",
     "acknowledgements": "acknowledgements.csv",
     "corrections": "corrections.csv",
+    "counts": "counts.csv",
 }
 OBSERVATIONS_DIR = "observations"
 MANIFEST = "manifest.json"

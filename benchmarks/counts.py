@@ -1,0 +1,84 @@
+"""Answers at warehouse scale: generated as Parquet, aggregated by DuckDB into counts, merged and checked.
+
+Each step runs in its own process, so its wall time and peak memory are its
+own. The check reads the counts (one row per combination of columns), never
+the answers, so its cost does not grow with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).parents[1]
+WELFARE_REPORT = [sys.executable, "-m", "reporter"]
+
+GENERATE = """
+COPY (
+  SELECT 'g' || (i % 8) AS generation,
+         'm' || ((i // 8) % 4) AS metric,
+         CAST(DATE '2025-01-01' + INTERVAL (60 * (i % 8) + (i // 32) % 30) DAY AS DATE) AS collected_on,
+         least(7, greatest(1, CAST(round(4 + 1.2 * sqrt(-2 * ln(random())) * cos(2 * pi() * random())) AS INTEGER)))
+             AS score,
+         CASE WHEN random() < 0.1 THEN 'manual_interview' ELSE 'automated_interview' END AS method,
+         ['deployment', 'training', 'users'][1 + CAST(floor(random() * 3) AS INTEGER)] AS topic,
+         random() < 0.05 AS redirected
+  FROM range({n}) AS t(i)
+) TO '{parquet}' (FORMAT parquet)
+"""
+AGGREGATE = """
+COPY (
+  SELECT generation, metric, collected_on, score, method, topic, redirected, count(*) AS count
+  FROM read_parquet('{parquet}')
+  GROUP BY ALL
+  ORDER BY ALL
+) TO '{counts}' (HEADER, DELIMITER ',')
+"""
+
+
+def timed(label: str, command: list[str], cwd: Path) -> None:
+    """Run one step in a fresh process; print its wall time and the peak memory of that process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if result.returncode not in (0, 1):  # check exits 1 when a flag is open
+        raise SystemExit(f"{label} failed: {result.stderr}")
+    # ru_maxrss of children is the largest of any child so far; steps run in growing order of memory or say so.
+    shown = f"{peak / 1024:,.0f} MB" if peak > before else f"<= {before / 1024:,.0f} MB"
+    print(f"{label:<44} {elapsed:>8.1f} s {shown:>12}", flush=True)
+
+
+def duckdb_step(sql: str) -> list[str]:
+    return [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--answers", type=int, default=100_000_000)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        parquet, counts, store = work / "answers.parquet", work / "counts.csv", work / "history"
+        (work / "generations.csv").write_text("generation,release_date\n" + "".join(
+            f"g{g},{2025 + (60 * g) // 365}-{1 + ((60 * g) % 365) // 31:02d}-01\n" for g in range(8)))
+        (work / "metrics.csv").write_text("metric,scale_min,scale_max\n" + "".join(f"m{m},1,7\n" for m in range(4)))
+        print(f"{options.answers:,} answers; step, wall time, peak memory of the step's process")
+        timed("write the answers as Parquet (DuckDB)", duckdb_step(GENERATE.format(n=options.answers, parquet=parquet)), work)
+        timed("aggregate them into counts (DuckDB)", duckdb_step(AGGREGATE.format(parquet=parquet, counts=counts)), work)
+        rows = sum(1 for _ in counts.open()) - 1
+        print(f"  {rows:,} counts rows, {counts.stat().st_size / 1e6:.1f} MB; Parquet {parquet.stat().st_size / 1e6:,.0f} MB")
+        timed("init", [*WELFARE_REPORT, "init", str(store)], ROOT)
+        timed("merge registries and counts", [*WELFARE_REPORT, "--history", str(store), "merge", str(work / "generations.csv"),
+                                              str(work / "metrics.csv"), str(counts)], ROOT)
+        timed("check", [*WELFARE_REPORT, "--history", str(store), "check"], ROOT)
+
+
+if __name__ == "__main__":
+    main()
