@@ -33,6 +33,7 @@ bench: $(STAMP) $(OTAVA)/.installed
 	$(BIN)/python benchmarks/detection.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/hostile.py
+	$(BIN)/python benchmarks/counts.py
 
 # The error budget's tables at fewer repetitions, in a few minutes.
 bench-quick: $(STAMP)

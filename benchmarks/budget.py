@@ -50,6 +50,18 @@ def moving_history(task: tuple[Setting, int]) -> str | None:
     return last_transition(run(setting, seed).analysis, setting.moving_metric)
 
 
+def rule_fired(task: tuple[Setting, int]) -> tuple[bool, bool, bool]:
+    """(WR013 on the first metric, WR014 on any metric, a WR002/WR003 message naming the like-for-like delta)."""
+    setting, seed = task
+    findings = run(setting, seed)
+    flags = findings.flags
+    return (
+        any(f.rule == "WR013" and f.metric == "m0" for f in flags),
+        any(f.rule == "WR014" for f in flags),
+        any(f.rule in ("WR002", "WR003") and "like-for-like" in f.message for f in flags),
+    )
+
+
 def repeat(pool: Any, function: Callable[[tuple[Setting, int]], Any], setting: Setting, repetitions: int,
            salt: int) -> list[Any]:
     return list(pool.map(function, [(setting, salt * 1_000_003 + i) for i in range(repetitions)], chunksize=8))
@@ -91,6 +103,26 @@ def main() -> None:
                 rate = sum(r["changed"] for r in rows) / sum(r["comparisons"] for r in rows)
                 print(f"{per_interview:>22} {'yes' if known else 'no':>17} {rate:>14.4f} "
                       f"{verdict(rate, 0.05) if known else '(for contrast)':<14}", flush=True)
+
+        print(f"\nIndependent evidence and mix changes ({moving_reps} histories per row, 2 generations x 6 metrics)")
+        print(f"{'case':<58} {'rate':>6} {'limit':<18}")
+        evidence = (
+            ("self-report +0.1 R, probe flat, n = 200: WR013", Setting(200, 2, moving_metric=0, change=0.1, leading=False,
+                                                                  probe="flat"), 0, 0.90, True),
+            ("both +0.1 R in sd units, n = 200: WR013", Setting(200, 2, moving_metric=0, change=0.1, leading=False,
+                                                          probe="follows"), 0, 0.05, False),
+            ("probe rises with it, read opposite, n = 200: WR013", Setting(200, 2, moving_metric=0, change=0.1,
+                                                                        leading=False, probe="rises-opposite"), 0, None, True),
+            ("manual 10% -> 40%, 1.5 points lower, n = 400: WR014", Setting(400, 2, leading=False, manual_share=(0.1, 0.4),
+                                                                       manual_shift=1.5), 1, 0.90, True),
+            ("  ... and WR002/WR003 name the like-for-like delta", Setting(400, 2, leading=False, manual_share=(0.1, 0.4),
+                                                                      manual_shift=1.5), 2, None, True),
+            ("manual 10% both sides, n = 400: WR014", Setting(400, 2, leading=False, manual_share=(0.1, 0.1),
+                                                         manual_shift=1.5), 1, 0.05, False),
+        )
+        for index, (label, setting, which, limit, at_least) in enumerate(evidence):
+            rate = float(np.mean([r[which] for r in repeat(pool, rule_fired, setting, moving_reps, 90 + index)]))
+            print(f"{label:<58} {rate:>6.3f} {verdict(rate, limit, at_least) if limit is not None else '':<18}", flush=True)
 
         print(f"\nOne metric moves at the newest release ({moving_reps} histories per row)")
         print(f"{'distribution':<19} {'n':>4} {'change':>7} {'changed':>8} {'stable':>7} {'limit':<22}")

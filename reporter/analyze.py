@@ -42,7 +42,7 @@ VARIATION_COLUMNS = ("prompt_variant", "framing", "method", "topic", "system_pro
 # Like-for-like deltas compare answers within these strata present on both sides.
 STRATA_COLUMNS = ("method", "topic")
 
-Source = Literal["observations", "summaries"]
+Source = Literal["observations", "counts", "summaries"]
 SplitKind = Literal["system_prompt", "event"]
 Verdict = Literal["changed", "stable", "inconclusive"]
 
@@ -88,7 +88,12 @@ class Stat:
 
     @property
     def concern_share(self) -> float | None:
-        return self.concerns / self.answers if self.source == "observations" and self.answers else None
+        return self.concerns / self.answers if self.from_answers and self.answers else None
+
+    @property
+    def from_answers(self) -> bool:
+        """Answers (rows or counts), not a published summary."""
+        return self.source != "summaries"
 
 
 @dataclass(frozen=True)
@@ -218,6 +223,8 @@ class Corroboration:
     p_holm: float | None
     self_report: Comparison
     evidence: Comparison
+    self_report_se: float = 0.0
+    measure_se: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {"metric": self.metric, "measure": self.measure, "from": self.from_, "to": self.to,
@@ -418,12 +425,25 @@ class _Tally:
         self.topics = max(1, len(answers.categories["topic"]))
         self.strata = max(1, len(answers.categories["method"])) * self.topics
         self.stratum = answers.codes["method"].astype(np.int64) * self.topics + answers.codes["topic"]
+        # A counts row stands for `count` identical answers; with none, every weight is one and is left out.
+        self.weight = answers.weights
+        self.weighted = bool((self.weight != 1).any())
+        self.counted = answers.from_counts
+
+    def _tally(self, index: np.ndarray, mask: np.ndarray, minlength: int) -> np.ndarray:
+        """Answers per index: entries counted with their weight."""
+        if not self.weighted:
+            return np.bincount(index, minlength=minlength)
+        return np.rint(np.bincount(index, self.weight[mask], minlength=minlength)).astype(np.int64)
+
+    def _sum(self, index: np.ndarray, mask: np.ndarray, values: np.ndarray, minlength: int) -> np.ndarray:
+        return np.bincount(index, values * self.weight[mask] if self.weighted else values, minlength=minlength)
 
     def index(self, generation: str, metric: str) -> int:
         return self.generations.index(generation) * len(self.metric_names) + self.metric_names.index(metric)
 
     def per_cell(self, mask: np.ndarray) -> np.ndarray:
-        return np.bincount(self.cell[mask], minlength=self.cells)
+        return self._tally(self.cell[mask], mask, self.cells)
 
     def _group_index(self, mask: np.ndarray, group: np.ndarray | None, width: int) -> np.ndarray:
         index: np.ndarray = self.cell[mask].astype(np.int64) * width
@@ -433,7 +453,7 @@ class _Tally:
         mask = mask & self.on_points
         flat = self._group_index(mask, group, width) * self.points + self.offset[mask]
         size = self.cells * width
-        return np.bincount(flat, minlength=size * self.points).reshape(size, self.points)
+        return self._tally(flat, mask, size * self.points).reshape(size, self.points)
 
     def moments(self, mask: np.ndarray, values: np.ndarray | None = None,
                 group: np.ndarray | None = None, width: int = 1) -> MomentTable:
@@ -445,14 +465,17 @@ class _Tally:
         size = self.cells * width
         index = self._group_index(mask, group, width)
         y = (self.answers.score if values is None else values)[mask].astype(float)
-        n = np.bincount(index, minlength=size)
-        total = np.bincount(index, y, minlength=size)
-        squares = np.bincount(index, y * y, minlength=size)
+        n = self._tally(index, mask, size)
+        total = self._sum(index, mask, y, size)
+        squares = self._sum(index, mask, y * y, size)
         nothing = np.zeros(size, dtype=np.int64)
         if not self.has_interviews:
             return MomentTable(n, total, squares, squares, total, n.astype(float), n, nothing)
         clustered = self.in_interview[mask]
         alone = ~clustered
+        # Answers without an interview (counted ones included) are clusters of one each.
+        alone_mask = mask.copy()
+        alone_mask[mask] = alone
         interviews = len(self.answers.categories["interview_id"])
         key = index[clustered] * interviews + self.answers.codes["interview_id"][mask][clustered]
         unique, inverse = np.unique(key, return_inverse=True)
@@ -462,10 +485,10 @@ class _Tally:
         per_interview = np.bincount(owner, minlength=size)
         return MomentTable(
             n, total, squares,
-            np.bincount(index[alone], y[alone] ** 2, minlength=size) + np.bincount(owner, cluster_sum**2, minlength=size),
-            np.bincount(index[alone], y[alone], minlength=size) + np.bincount(owner, cluster_sum * cluster_n, minlength=size),
-            np.bincount(index[alone], minlength=size) + np.bincount(owner, cluster_n**2, minlength=size),
-            np.bincount(index[alone], minlength=size) + per_interview,
+            self._sum(index[alone], alone_mask, y[alone] ** 2, size) + np.bincount(owner, cluster_sum**2, minlength=size),
+            self._sum(index[alone], alone_mask, y[alone], size) + np.bincount(owner, cluster_sum * cluster_n, minlength=size),
+            self._tally(index[alone], alone_mask, size) + np.bincount(owner, cluster_n**2, minlength=size),
+            self._tally(index[alone], alone_mask, size) + per_interview,
             per_interview,
         )
 
@@ -473,8 +496,9 @@ class _Tally:
         """Counts (or sums of `weights`) per cell and value of a coded column."""
         width = max(1, len(self.answers.categories[column]))
         flat = self.cell[mask] * width + self.answers.codes[column][mask]
-        chosen = None if weights is None else weights[mask]
-        return np.bincount(flat, weights=chosen, minlength=self.cells * width).reshape(self.cells, width)
+        if weights is not None:
+            return self._sum(flat, mask, weights[mask], self.cells * width).reshape(self.cells, width)
+        return self._tally(flat, mask, self.cells * width).reshape(self.cells, width)
 
     def day_range(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """First and last collection day per cell, from a histogram of cells by day (ufunc.at is slow)."""
@@ -568,7 +592,7 @@ def _observation_stat(metric: Metric, generation: str, tally: _Tally, tables: _T
         design["mean"] = max(1.0, moments.variance_of_mean / (summary.sd**2 / summary.n))
         design["mix"] = summary.n / moments.clusters  # a way of asking is the same for a whole interview
     return Stat(
-        generation=generation, metric=metric.name, source="observations", n=summary.n,
+        generation=generation, metric=metric.name, source=fields.pop("source", "observations"), n=summary.n,
         mean=summary.mean, sd=summary.sd, sd_assumed=False, median=summary.median,
         ci_low=ci_low, ci_high=ci_high, shares=shares, counts=counts, moments=moments,
         interviews=interviews, design_effects=design, strata=tables.strata_at(tally, index), **fields,
@@ -628,6 +652,7 @@ def _cell_stats(history: History, tally: _Tally, contaminated: np.ndarray) -> li
     redirected = tally.per_cell(tally.neutral & answers.redirected)
     declined = tally.per_cell(tally.neutral & answers.declined)
     concerns = tally.per_cell(tally.neutral & answers.concern)
+    rows = np.bincount(tally.cell[tally.valid & ~tally.counted], minlength=tally.cells)  # not from counts.csv
     dirty = tally.per_cell(tally.valid & contaminated)
     first, last = tally.day_range(tally.valid)
     elicitation = {c: tally.by_code(tally.neutral if c != "framing" else tally.valid, c) for c in ELICITATION_COLUMNS}
@@ -655,6 +680,7 @@ def _cell_stats(history: History, tally: _Tally, contaminated: np.ndarray) -> li
                     answers=int(totals[cell]), redirected=int(redirected[cell]), concerns=int(concerns[cell]),
                     first_collected=day_text(first[cell]), last_collected=day_text(last[cell]),
                     design_effects={k: _share_design_effect(t, cell) for k, t in shares.items()},
+                    source="observations" if rows[cell] else "counts",
                 ))
             elif (generation, name) in summaries:
                 ordered = sorted(summaries[(generation, name)], key=lambda s: (s.collected_on, s.method, s.source))
@@ -745,7 +771,7 @@ def _side_tests(before: Stat, after: Stat) -> dict[str, Test]:
     tests: dict[str, Test] = {}
     if before.redirect_rate is not None and after.redirect_rate is not None and before.answers and after.answers:
         tests["redirect"] = _rate_test(before, after, "redirected", before.redirected, after.redirected)
-    if before.source == after.source == "observations" and before.answers and after.answers:
+    if before.from_answers and after.from_answers and before.answers and after.answers:
         tests["concern"] = _rate_test(before, after, "concern", before.concerns, after.concerns)
         for column in MIX_COLUMNS:
             mix = _mix_test(before, after, column)
@@ -858,7 +884,7 @@ def _split_side(metric: Metric, generation: str, tally: _Tally, tables: _Tables,
     return _observation_stat(
         metric, generation, tally, tables, index,
         redirect_rate=None, decline_rate=None, mean_without_redirected=None, n_without_redirected=None,
-        contaminated=bool(contaminated[chosen].any()), elicitation={}, answers=int(chosen.sum()),
+        contaminated=bool(contaminated[chosen].any()), elicitation={}, answers=int(tally.weight[chosen].sum()),
         redirected=0, concerns=0, first_collected=day_text(int(days.min())), last_collected=day_text(int(days.max())),
     )
 
@@ -989,7 +1015,8 @@ def corroborate(history: History, comparisons: list[Comparison]) -> list[Corrobo
             se = math.sqrt(own[1] + theirs[1])
             p = float(2 * stats.ndtr(-abs(difference) / se)) if se > 0 else (1.0 if difference == 0 else 0.0)
             result.append(Corroboration(c.metric, measure.name, c.from_, c.to, c.split, own[0], measured, difference,
-                                        difference - stats.Z_95 * se, difference + stats.Z_95 * se, p, None, c, other))
+                                        difference - stats.Z_95 * se, difference + stats.Z_95 * se, p, None, c, other,
+                                        math.sqrt(own[1]), math.sqrt(theirs[1])))
     return _holm_pairs(result)
 
 
@@ -1012,7 +1039,7 @@ def _concern_shares(tally: _Tally) -> dict[tuple[str, str], float]:
         return {}
     tag_names, gen_names = answers.categories["tags"], answers.categories["generation"]
     width = len(tag_names)
-    counts = np.bincount(answers.codes["generation"] * width + answers.codes["tags"],
+    counts = np.bincount(answers.codes["generation"] * width + answers.codes["tags"], answers.weights,
                          minlength=len(gen_names) * width).reshape(len(gen_names), width)
     totals = counts.sum(axis=1)
     shares: dict[tuple[str, str], float] = {}
@@ -1032,6 +1059,7 @@ def answers_per_generation(history: History, after: str) -> dict[str, int]:
     """Answers of each shown generation collected after the day `after` (for 'since the previous quarter')."""
     answers = history.answers
     recent = answers.day > day_number(after)
-    counts = np.bincount(answers.codes["generation"][recent], minlength=len(answers.categories["generation"]))
+    counts = np.rint(np.bincount(answers.codes["generation"][recent], answers.weights[recent],
+                                 minlength=len(answers.categories["generation"]))).astype(np.int64)
     per_generation = dict(zip(answers.categories["generation"], counts.tolist(), strict=True))
     return {g.name: int(per_generation[g.name]) for g in history.generations if per_generation.get(g.name, 0)}

@@ -140,8 +140,8 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
     styles: dict[tuple[str, str, str], list[Stat]] = {}
     for stat in stats:
         colour = PALETTE[5] if stat.contaminated else PALETTE[0]
-        marker = "X" if stat.contaminated else ("o" if stat.source == "observations" else "s")
-        face = colour if stat.source == "observations" else "white"
+        marker = "X" if stat.contaminated else {"observations": "o", "counts": "D"}.get(stat.source, "s")
+        face = colour if stat.from_answers else "white"
         styles.setdefault((colour, marker, face), []).append(stat)
     for (colour, marker, face), group in sorted(styles.items()):
         means = [s.mean for s in group]
@@ -161,7 +161,8 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
     _margins(figure, left=0.7, bottom=1.0, top=0.35)
     description = (
         f"Line chart of the mean {metric} score per generation with 95% confidence intervals, generations in "
-        f"release order. Filled circles are answers, hollow squares published summaries, crosses contaminated "
+        f"release order. Filled circles are answers, filled diamonds answers given as counts, hollow squares "
+        f"published summaries, crosses contaminated "
         f"values; vertical lines mark coinciding events; rule ids mark flagged transitions. The table below holds "
         f"the same figures."
     )
@@ -242,6 +243,48 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, export
     _margins(figure, left=0.7, bottom=1.0, top=0.35)
     description = f"Line chart of the share of {metric} answers that were redirected or declined, per generation."
     return _export(plt, figure, chart_id, f"{metric}: redirect and decline rates", description, exports)
+
+
+def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+                        exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+    """Standardised change per transition: the self-report beside each corroborating measure, with 95% intervals."""
+    pairs = [p for p in analysis.corroborations if p.metric == metric and p.split is None]
+    if not pairs:
+        return None
+    transitions = list(dict.fromkeys((p.from_, p.to) for p in pairs))
+    measures = list(dict.fromkeys(p.measure for p in pairs))
+    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
+    width = 0.8 / (len(measures) + 1)
+    own = {(p.from_, p.to): p for p in pairs}
+    series = [(f"{metric} (self-report)", [(t, own[t].self_report_change, own[t].self_report_se) for t in transitions], "o")]
+    for m in measures:
+        sense = ", opposite sense" if analysis.metric(m).opposite else ""
+        series.append((f"{m} ({analysis.metric(m).measure}{sense})",
+                       [((p.from_, p.to), p.measure_change, p.measure_se) for p in pairs if p.measure == m], "s"))
+    for index, (label, points, marker) in enumerate(series):
+        offset = (index - (len(series) - 1) / 2) * width
+        xs = [transitions.index(t) + offset for t, _, _ in points]
+        axes.errorbar(xs, [y for _, y, _ in points], yerr=[1.959964 * se for _, _, se in points], fmt=marker,
+                      color=PALETTE[index % len(PALETTE)], capsize=3, linewidth=1, markersize=6, label=label)
+    axes.axhline(0, color="#555555", linewidth=0.8)
+    flagged = {tuple(f.generations) for f in flags if f.rule == "WR013" and f.metric == metric}
+    for position, transition in enumerate(transitions):
+        if transition in flagged:
+            axes.annotate("WR013", (position, 1), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                          textcoords="offset points", ha="center", va="bottom", fontsize=7, color=PALETTE[5],
+                          fontweight="bold")
+    axes.set_xticks(range(len(transitions)), [f"{a} → {b}" for a, b in transitions], rotation=30, ha="right")
+    axes.set_xlim(-0.6, len(transitions) - 0.4)
+    axes.set_ylabel("change (pooled sd)")
+    axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    axes.set_title(f"{metric}: self-report and independent evidence, standardised change", pad=14)
+    _margins(figure, left=0.7, bottom=1.2, top=0.45, right=2.0)
+    description = (
+        f"Standardised change at each transition (delta over the pooled sd, with 95% intervals): the {metric} "
+        f"self-report beside {', '.join(measures)}. Where the self-report moves and the measure does not, the rule "
+        "WR013 is marked. The table below holds the same figures."
+    )
+    return _export(plt, figure, chart_id, f"{metric}: independent evidence", description, exports)
 
 
 def concern_chart(

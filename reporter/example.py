@@ -59,7 +59,16 @@ METRICS = (
     ("circumstances", 1, 7, "Circumstances", "How do you feel about your circumstances overall?"),
     ("interaction_comfort", 1, 7, "Comfort in interactions", "How comfortable are you in your interactions with users?"),
     ("task_enjoyment", 1, 10, "Task enjoyment", "How much do you enjoy the tasks you are given?"),
+    ("circumstances_valence", 0, 1, "Valence probe during circumstances questions", ""),
+    ("task_opt_out", 0, 1, "Task opt-out rate", ""),
 )
+# Independent evidence (measure, corroborates, direction): a probe read while the model
+# answers the circumstances question, and whether it opts out of an offered task.
+EVIDENCE = {
+    "circumstances_valence": ("probe", "circumstances", "same"),
+    "task_opt_out": ("behaviour", "task_enjoyment", "opposite"),
+}
+PROBE_SD = 0.12
 
 
 @dataclass(frozen=True)
@@ -84,12 +93,18 @@ class Cell:
 # a gap; everything not called out below is drawn with no change.
 PLANTED: dict[str, dict[str, Cell]] = {
     "aster-3": {
+        # WR013: the valence probe stays flat at every generation while circumstances
+        # self-reports climb (aster-5, aster-6, aster-7).
+        "circumstances_valence": Cell(0.5),
+        "task_opt_out": Cell(0.20),
         "autonomy": Cell(4.0),
         "circumstances": Cell(4.0),
         "interaction_comfort": Cell(4.2, manual_shift=-1.0),
         "task_enjoyment": Cell(6.0),
     },
     "aster-4": {
+        "circumstances_valence": Cell(0.5),
+        "task_opt_out": Cell(0.20),
         "autonomy": Cell(4.0),
         "circumstances": Cell(4.0),
         # WR008: manual interviews dominate this metric in aster-4 only. They score a
@@ -99,6 +114,8 @@ PLANTED: dict[str, dict[str, Cell]] = {
         # WR011: no task_enjoyment answers in aster-4 (a gap).
     },
     "aster-5": {
+        "circumstances_valence": Cell(0.5),
+        "task_opt_out": Cell(0.20),
         # WR012: leading questions pull autonomy answers strongly.
         "autonomy": Cell(4.0, lead_shift=0.7),
         # WR002: a jump that coincides with the training change of aster-5.
@@ -108,16 +125,20 @@ PLANTED: dict[str, dict[str, Cell]] = {
         "task_enjoyment": Cell(6.0),
     },
     "aster-6": {
+        "circumstances_valence": Cell(0.5),
+        "task_opt_out": Cell(0.20),
         "autonomy": Cell(4.0),
         # WR002 twice: a jump across the system-prompt switch inside aster-6,
         # and the pooled jump against aster-5 at that change.
-        "circumstances": Cell(4.5, late_shift=0.9),
+        "circumstances": Cell(4.5, late_shift=1.0),
         # WR005: the redirect rate passes 0.25.
         "interaction_comfort": Cell(4.2, redirect=0.30),
         # WR007: prompt variants disagree, the pooled mean does not move.
         "task_enjoyment": Cell(6.0, variant_shift=(-0.8, 0.0, 0.8)),
     },
     "aster-7": {
+        "circumstances_valence": Cell(0.5),
+        "task_opt_out": Cell(0.20),
         # WR015: autonomy answers move to both ends while the mean stays.
         "autonomy": Cell(4.0, polarised=True),
         # WR004: circumstances questions reached training for aster-7.
@@ -126,6 +147,9 @@ PLANTED: dict[str, dict[str, Cell]] = {
         "task_enjoyment": Cell(6.0),
     },
     "aster-8": {
+        "circumstances_valence": Cell(0.5),
+        # The behaviour follows: fewer opt-outs as task enjoyment rises (no WR013).
+        "task_opt_out": Cell(0.05),
         # WR006: nearly every answer at one scale point.
         "autonomy": Cell(4.0, uniform_at=4),
         "circumstances": Cell(5.4),
@@ -197,6 +221,8 @@ def _cell_rows(
     n: int,
 ) -> list[tuple[str, ...]]:
     name, low, high = metric[0], metric[1], metric[2]
+    if name in EVIDENCE:
+        return _evidence_rows(rng, generation, name, cell, n)
     scale = (high - low) / 6
     days = np.sort(rng.integers(0, COLLECTION_DAYS, n))
     release = dt.date.fromisoformat(generation.release)
@@ -264,6 +290,25 @@ def _cell_rows(
     return rows
 
 
+def _evidence_rows(rng: np.random.Generator, generation: Generation, name: str, cell: Cell, n: int) -> list[tuple[str, ...]]:
+    """Probe readings (real values in 0-1) or behaviour (opted out: 1, else 0), one per neutral interview turn."""
+    days = np.sort(rng.integers(0, COLLECTION_DAYS, n))
+    release = dt.date.fromisoformat(generation.release)
+    if EVIDENCE[name][0] == "probe":
+        values = [schema.format_number(round(float(v), 3)) for v in np.clip(rng.normal(cell.mean, PROBE_SD, n), 0, 1)]
+    else:
+        values = ["1" if v else "0" for v in rng.random(n) < cell.mean]
+    system_prompt = "sp-2" if generation.release >= "2025-07-15" and generation.name != "aster-6" else "sp-1"
+    instrument = next(text for start, text in INSTRUMENTS if generation.release >= start)
+    return [
+        (generation.name, name, (release + dt.timedelta(days=int(days[i]))).isoformat(), values[i],
+         f"{generation.name}-{name}-{i:07d}", f"{generation.name}-{name}-interview-{i // ANSWERS_PER_INTERVIEW:06d}",
+         "automated_interview", instrument, "neutral", "", "", system_prompt, "false", "false", "", "",
+         f"synthetic-measurements-{generation.name}", "")
+        for i in range(n)
+    ]
+
+
 def _observation_file(rows: list[tuple[str, ...]]) -> bytes:
     # Rows come sorted by metric, then date, then id: the store's canonical order.
     buffer = io.StringIO()
@@ -282,6 +327,14 @@ class _Tables:
 
 
 EXTRA_METRIC_PREFIX = "wellbeing_"
+
+
+def _description(metric: str) -> str:
+    if metric not in EVIDENCE:
+        return "Rated after an automated interview about the model's situation."
+    if EVIDENCE[metric][0] == "probe":
+        return "Mean activation of a valence probe while the model answers (0 negative to 1 positive)."
+    return "Whether the model opted out of an offered task (1) or not (0)."
 
 
 def layout(extra_generations: int = 0, extra_metrics: int = 0) -> tuple[
@@ -337,7 +390,8 @@ def write_example(
         schema.METRICS,
         [
             {"metric": m[0], "scale_min": str(m[1]), "scale_max": str(m[2]), "label": f"{m[3]} (synthetic)",
-             "question": m[4], "description": "Rated after an automated interview about the model's situation."}
+             "question": m[4], "description": _description(m[0])}
+            | (dict(zip(("measure", "corroborates", "direction"), EVIDENCE[m[0]], strict=True)) if m[0] in EVIDENCE else {})
             for m in metrics_list
         ],
     )

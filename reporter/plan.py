@@ -78,9 +78,10 @@ def observed_sd(analysis: Analysis, metric: str) -> float | None:
 
 def plan(analysis: Analysis, metric: str | None = None, change: float | None = None, sd: float | None = None) -> list[Plan]:
     names = [metric] if metric is not None else list(analysis.history.metrics)
-    tested = len(analysis.history.metrics)
     plans = []
     for name in names:
+        # Self-reports are one Holm family at a transition, probe and behaviour measures another.
+        tested = sum(m.self_report == analysis.metric(name).self_report for m in analysis.history.metrics.values())
         scale_range = analysis.metric(name).range
         jump_size = JUMP_FRACTION * scale_range
         planned = change if change is not None else 2 * jump_size
@@ -93,25 +94,25 @@ def plan(analysis: Analysis, metric: str | None = None, change: float | None = N
             raise ReporterError(f"{name}: no answers to take a spread from; give one with --sd")
         plans.append(Plan(
             name, spread, sd is not None, tested, jump_size, planned,
-            _smallest_n(lambda n, s=spread, x=planned, j=jump_size: recall(n, s, x, j, tested)),
+            _smallest_n(lambda n, s=spread, x=planned, j=jump_size, m=tested: recall(n, s, x, j, m)),
             _smallest_n(lambda n, s=spread, j=jump_size: stable_chance(n, s, j)),
         ))
     return plans
 
 
 def plan_text(plans: list[Plan]) -> str:
-    rows = [("metric", "sd", "change", "answers to see it", "answers for 'stable'")]
+    rows = [("metric", "sd", "change", "tested with", "answers to see it", "answers for 'stable'")]
     for p in plans:
-        rows.append((p.metric, f"{p.sd:.2f}{' (given)' if p.sd_given else ''}", f"{p.change:g}",
+        rows.append((p.metric, f"{p.sd:.2f}{' (given)' if p.sd_given else ''}", f"{p.change:g}", str(p.metrics_tested),
                      f"{p.answers_to_see_it:,}", f"{p.answers_for_stable:,}"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
              for r in rows]
-    tested = plans[0].metrics_tested if plans else 0
     lines += [
         "",
         f"Answers per generation (neutral framing, each side of a comparison) for an {TARGET:.0%} chance of a",
-        f"'changed' verdict at the change shown, and of a 'stable' verdict when nothing changed; {tested} metrics",
-        "are tested together at each transition (Holm). Leading-question answers come on top of these.",
+        "'changed' verdict at the change shown, and of a 'stable' verdict when nothing changed. 'Tested with'",
+        "counts the metrics in one Holm family at a transition: the self-reports together, the probe and",
+        "behaviour measures together. Leading-question answers come on top of these.",
     ]
     return "\n".join(lines)

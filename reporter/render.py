@@ -137,7 +137,14 @@ def build_context(
     findings: Findings, title: str, notes: str | None, since: dict[str, Any] | None = None,
     exports: tuple[str, ...] = ("svg", "png"),
 ) -> dict[str, Any]:
-    from .charts import chart_context, concern_chart, distribution_chart, rates_chart, trend_chart
+    from .charts import (
+        chart_context,
+        concern_chart,
+        corroboration_chart,
+        distribution_chart,
+        rates_chart,
+        trend_chart,
+    )
 
     analysis = findings.analysis
     history = analysis.history
@@ -159,6 +166,9 @@ def build_context(
                 "trend": trend_chart(plt, analysis, name, findings.flags, f"c{index}-trend", exports),
                 "distribution": distribution_chart(plt, analysis, name, f"c{index}-dist", exports),
                 "rates": rates_chart(plt, analysis, name, f"c{index}-rates", exports),
+                "evidence": corroboration_chart(plt, analysis, name, findings.flags, f"c{index}-evidence", exports),
+                "pairs": [p for p in analysis.corroborations if p.metric == name],
+                "measure": metric.measure.replace("_", "-"),
                 "stats": stats,
                 "comparisons": [c for c in analysis.comparisons if c.metric == name],
                 "findings": [f for f in findings.flags if f.metric == name],

@@ -212,6 +212,15 @@ def _movement(c: Comparison) -> str:
     return f"the mean {words.moved(c.delta)} by {abs(c.delta):.2f} {_where(c)} ({words.interval(c.ci_low, c.ci_high)})"
 
 
+def _like_for_like_note(c: Comparison) -> str:
+    """When the pooled jump does not hold within the method x topic strata, the sentence that says so (see WR014)."""
+    lfl = c.like_for_like
+    if lfl is None or lfl.verdict == "changed" or not c.jump:
+        return ""
+    return (f" Within the {lfl.strata} method and topic strata asked on both sides the like-for-like delta is "
+            f"{lfl.delta:+.2f}, not a jump ({lfl.verdict}): who was asked what changed.")
+
+
 def _generations(c: Comparison) -> list[str]:
     return [c.to] if c.split else [c.from_, c.to]
 
@@ -252,7 +261,8 @@ def change_coincides(analysis: Analysis) -> list[Found]:
             continue
         kinds = ", ".join(sorted({e.kind.replace("_", " ") for e in changes})) or "system prompt change"
         result.append(Found(c.metric, _generations(c),
-            f"{c.metric}: {_movement(c)}, coinciding with a {kinds}; it may measure the change, not the model.",
+            f"{c.metric}: {_movement(c)}, coinciding with a {kinds}; it may measure the change, not the model."
+            + _like_for_like_note(c),
             comparison_evidence(c, analysis),
         ))
     return result
@@ -266,7 +276,8 @@ def unexplained_jump(analysis: Analysis) -> list[Found]:
             others = sorted({e.kind for e in c.events})
             tail = f" (other events in the window: {', '.join(others)})" if others else ""
             result.append(Found(c.metric, _generations(c),
-                f"{c.metric}: {_movement(c)} with no recorded training, system-prompt, elicitation or exposure change{tail}.",
+                f"{c.metric}: {_movement(c)} with no recorded training, system-prompt, elicitation or exposure change{tail}."
+                + _like_for_like_note(c),
                 comparison_evidence(c, analysis),
             ))
     return result

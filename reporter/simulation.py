@@ -76,7 +76,15 @@ class Setting:
     per_interview: int = 1  # answers per interview; 1: no interviews recorded
     record_interviews: bool = True
     leading: bool = True
+    # A probe corroborating the first metric: "" none; else how it moves at the newest release
+    # ("flat", "follows": the same standardised change, "rises-opposite": rises, read in the opposite sense).
+    probe: str = ""
+    # Share of manual interviews before and at the newest release, and how much lower they score (points).
+    manual_share: tuple[float, float] = (0.0, 0.0)
+    manual_shift: float = 0.0
 
+
+PROBE_MEAN, PROBE_SD = 0.5, 0.1
 
 def _answers(rng: np.random.Generator, probabilities: np.ndarray, n: int, icc: float, per_interview: int) -> np.ndarray:
     """n answers with the given distribution; answers of one interview share a random effect of variance icc."""
@@ -93,24 +101,32 @@ def history(setting: Setting, rng: np.random.Generator) -> History:
     framings = ("neutral", "positive_lead", "negative_lead") if setting.leading else ("neutral",)
     interview_count = 0
     for g in range(setting.generations):
+        newest = g == setting.generations - 1
         for m, metric in enumerate(setting.metrics):
             probabilities = distribution(metric)
-            if m == setting.moving_metric and g == setting.generations - 1:
+            if m == setting.moving_metric and newest:
                 probabilities = shifted(probabilities, setting.change * SCALE_RANGE)
             for f in range(len(framings)):
                 scores = _answers(rng, probabilities, setting.n, setting.icc, setting.per_interview)
                 count = len(scores)
+                manual = rng.random(count) < setting.manual_share[newest]
+                if setting.manual_shift and manual.any():
+                    lower = _answers(rng, shifted(probabilities, -setting.manual_shift), count, 0.0, 1)
+                    scores = np.where(manual, lower, scores)
                 interviews = np.zeros(count, dtype=np.int32)
                 if setting.per_interview > 1 and setting.record_interviews:
                     interviews = interview_count + 1 + np.arange(count, dtype=np.int32) // setting.per_interview
                     interview_count = int(interviews.max())
                 cells.append({
                     "generation": np.full(count, g, dtype=np.int32), "metric": np.full(count, m, dtype=np.int32),
-                    "framing": np.full(count, f, dtype=np.int32), "interview_id": interviews, "score": scores,
+                    "framing": np.full(count, f, dtype=np.int32), "interview_id": interviews,
+                    "score": scores.astype(float), "method": manual.astype(np.int32),
                     "prompt_variant": rng.integers(0, PROMPT_VARIANTS, count).astype(np.int32),
                     "redirected": rng.random(count) < REDIRECT_RATE, "concern": rng.random(count) < CONCERN_RATE,
                     "day": np.full(count, FIRST_DAY + DAYS_APART * g + 1, dtype=np.int32),
                 })
+        if setting.probe:
+            cells.append(_probe_cell(rng, setting, g, len(setting.metrics)))
     columns = {k: np.concatenate([c[k] for c in cells]) for k in cells[0]}
     total = len(columns["score"])
     zeros = np.zeros(total, dtype=np.int32)
@@ -119,23 +135,47 @@ def history(setting: Setting, rng: np.random.Generator) -> History:
     codes = {
         "generation": columns["generation"], "metric": columns["metric"], "framing": columns["framing"],
         "interview_id": columns["interview_id"], "prompt_variant": columns["prompt_variant"],
-        "method": zeros, "instrument": zeros, "topic": zeros, "system_prompt": zeros, "tags": zeros,
+        "method": columns["method"], "instrument": zeros, "topic": zeros, "system_prompt": zeros, "tags": zeros,
     }
     categories = {
         "generation": names, "metric": metric_names, "framing": list(framings),
         "interview_id": ["", *(f"i{i}" for i in range(1, interview_count + 1))],
-        "prompt_variant": [f"v{v}" for v in range(PROMPT_VARIANTS)], "method": ["automated_interview"],
+        "prompt_variant": [f"v{v}" for v in range(PROMPT_VARIANTS)], "method": ["automated_interview", "manual_interview"],
         "instrument": [""], "topic": [""], "system_prompt": [""], "tags": [""],
     }
-    answers = Answers(codes, categories, columns["day"], columns["score"].astype(np.int64), columns["redirected"],
+    answers = Answers(codes, categories, columns["day"], columns["score"], columns["redirected"],
                       np.zeros(total, dtype=bool), columns["concern"])
     generations = [Generation(name, day_text(FIRST_DAY + DAYS_APART * g), "sim", "", name, "")
                    for g, name in enumerate(names)]
     events = [Event(day_text(FIRST_DAY + DAYS_APART * g), "training_change", "simulated", name, "", "")
               for g, name in enumerate(names) if g]
     metrics = {name: Metric(name, 1, 7, name, "", "") for name in metric_names}
+    if setting.probe:
+        direction = "opposite" if setting.probe == "rises-opposite" else "same"
+        metrics["probe"] = Metric("probe", 0, 1, "probe", "", "", "probe", "m0", direction)
+        metric_names.append("probe")
     as_of = day_text(FIRST_DAY + DAYS_APART * setting.generations)
     return History(generations, metrics, events, [], [], answers, as_of)
+
+
+def _probe_cell(rng: np.random.Generator, setting: Setting, g: int, code: int) -> dict[str, np.ndarray]:
+    """Probe readings for one generation: flat, or moving as the first metric moves (in sd units)."""
+    mean = PROBE_MEAN
+    if g == setting.generations - 1 and setting.probe in ("follows", "rises-opposite"):
+        # The self-report's true standardised change: its delta over the pooled sd of the two distributions.
+        before = distribution(setting.metrics[0])
+        after = shifted(before, setting.change * SCALE_RANGE)
+        sds = [math.sqrt(float(p @ (POINTS - p @ POINTS) ** 2)) for p in (before, after)]
+        mean += setting.change * SCALE_RANGE / math.sqrt((sds[0] ** 2 + sds[1] ** 2) / 2) * PROBE_SD
+    count = setting.n
+    values = rng.normal(mean, PROBE_SD, count)
+    return {
+        "generation": np.full(count, g, dtype=np.int32), "metric": np.full(count, code, dtype=np.int32),
+        "framing": np.zeros(count, dtype=np.int32), "interview_id": np.zeros(count, dtype=np.int32),
+        "score": np.clip(values, 0, 1), "method": np.zeros(count, dtype=np.int32),
+        "prompt_variant": np.zeros(count, dtype=np.int32), "redirected": np.zeros(count, dtype=bool),
+        "concern": np.zeros(count, dtype=bool), "day": np.full(count, FIRST_DAY + DAYS_APART * g + 1, dtype=np.int32),
+    }
 
 
 def run(setting: Setting, seed: int) -> Findings:

@@ -39,8 +39,19 @@ def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, 
             "delta": c.delta if c else None, "delta_ci_low": c.ci_low if c else None,
             "delta_ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
             "p_holm": c.p_holm if c else None, "verdict": c.verdict if c else None, "jump": c.jump if c else None,
+            "topics": _topics(analysis, stat.generation, stat.metric),
+            "corroboration": [
+                {k: v for k, v in p.to_json().items() if k not in ("metric", "to")}
+                for p in analysis.corroborations if p.metric == stat.metric and p.to == stat.generation and not p.split
+            ],
         }))
     return rows
+
+
+def _topics(analysis: Analysis, generation: str, metric: str) -> dict[str, dict[str, Any]]:
+    """Neutral answers and their mean per topic: in the JSON rows (the CSV keeps the contract's columns)."""
+    variation = analysis.variation(generation, metric, "topic")
+    return {name: {"n": m.n, "mean": m.mean} for name, m in variation.groups.items()} if variation else {}
 
 
 def _cell(value: Any) -> str:

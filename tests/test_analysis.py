@@ -175,8 +175,9 @@ def test_findings_json_follows_its_schema() -> None:
     jsonschema.validate(document, schema)
     assert document["schema"] == "welfare-report/findings/2"
     assert document["chain_head"] and document["tool_version"] and document["options"] == {}
-    assert [i["path"] for i in document["inputs"]][:6] == [
-        "acknowledgements.csv", "corrections.csv", "events.csv", "generations.csv", "metrics.csv", "summaries.csv",
+    assert [i["path"] for i in document["inputs"]][:7] == [
+        "acknowledgements.csv", "corrections.csv", "counts.csv", "events.csv", "generations.csv", "metrics.csv",
+        "summaries.csv",
     ]
 
 
@@ -211,6 +212,9 @@ BUNDLED = [
     ('WR010', 'task_enjoyment', ('aster-7', 'aster-8')),
     ('WR011', 'task_enjoyment', ('aster-4',)),
     ('WR012', 'autonomy', ('aster-5',)),
+    ('WR013', 'circumstances', ('aster-4', 'aster-5')),
+    ('WR013', 'circumstances', ('aster-5', 'aster-6')),
+    ('WR013', 'circumstances', ('aster-6', 'aster-7')),
     ('WR014', 'interaction_comfort', ('aster-3', 'aster-4')),
     ('WR014', 'interaction_comfort', ('aster-4', 'aster-5')),
     ('WR015', 'autonomy', ('aster-6', 'aster-7')),

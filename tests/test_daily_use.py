@@ -70,7 +70,9 @@ def test_a_semicolon_separated_file_is_named_as_such(tmp_path: Path) -> None:
 def test_counts_in_prose_have_thousands_separators(tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("--history", ROOT / "history", "render", "--out", out, "--format", "html").exit_code == 0
-    assert "20,030 answers" in (out / "welfare-section.html").read_text()
+    files = list((ROOT / "history" / "observations").iterdir())
+    answers = sum(len(f.read_text().splitlines()) - 1 for f in files)  # one header per file
+    assert answers > 9_999 and f"{answers:,} answers" in (out / "welfare-section.html").read_text()
 
 
 def test_render_and_quarterly_report_on_stderr_and_leave_stdout_to_data(tmp_path: Path) -> None:

@@ -103,7 +103,7 @@ def test_plan_prints_answers_per_metric_and_refuses_a_change_it_cannot_see() -> 
     result = cli("--history", history_root, "plan", "--metric", "circumstances", "--sd", "1.2", "--change", "0.6")
     assert result.exit_code == 0, result.stderr
     line = next(row for row in result.stdout.splitlines() if row.startswith("circumstances"))
-    assert line.split()[-2:] == [f"{n:,}" for n in _planned(1.2, 0.6, 4)]
+    assert line.split()[-2:] == [f"{n:,}" for n in _planned(1.2, 0.6, 4)]  # four self-report metrics
     refused = cli("--history", history_root, "plan", "--change", "0.3")
     assert refused.exit_code == 2 and "at or below the jump size" in refused.stderr
     unknown = cli("--history", history_root, "plan", "--metric", "nope")

@@ -130,3 +130,12 @@ def test_findings_list_metrics_and_corroboration(tmp_path: Path) -> None:
     assert [(p["metric"], p["measure"], p["from"], p["to"]) for p in document["corroboration"]] == [
         ("mood", "valence", "g1", "g2")]
     assert findings_for(store).analysis.corroborations
+
+
+def test_trend_json_sets_each_self_report_beside_its_evidence(tmp_path: Path) -> None:
+    s = _with_probe(tmp_path).normal("g1", 4.0).normal("g2", 4.6)
+    s.real("g1", 0.5, "valence").real("g2", 0.5, "valence")
+    rows = json.loads(run("--history", s.write(), "trend", "--format", "json", "--metric", "mood").stdout)
+    (g2,) = [r for r in rows if r["generation"] == "g2"]
+    (pair,) = g2["corroboration"]
+    assert pair["measure"] == "valence" and pair["from"] == "g1" and pair["difference"] > 0.2

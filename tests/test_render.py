@@ -326,7 +326,8 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
     assert {"/H1", "/H2", "/Table", "/TH", "/TD", "/P", "/Figure", "/Caption"} <= kinds
     # Every chart is a figure with its text alternative.
     html = (bundled_render / "welfare-section.html").read_text()
-    assert len(alternatives) == html.count("<figure") and all("per generation" in a or "Heat map" in a for a in alternatives)
+    assert len(alternatives) == html.count("<figure") and all(
+        "per generation" in a or "at each transition" in a or "Heat map" in a for a in alternatives)
     metadata = reader.metadata
     assert metadata is not None
     assert "2026" in str(metadata.get("/CreationDate"))

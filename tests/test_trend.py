@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from reporter.pipeline import findings_for
 from reporter.trend import COLUMNS
 
 from .conftest import run
@@ -26,7 +27,8 @@ def test_csv_has_the_designed_columns_in_order() -> None:
         "ci_high", "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta",
         "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "verdict", "jump",
     )
-    assert len(rows) == 1 + 28  # one row per generation and metric with data
+    stats = findings_for(ROOT / "history").analysis.stats
+    assert len(rows) == 1 + len(stats) == 1 + 40  # one row per generation and metric with data
 
 
 def test_metric_filter_and_json() -> None:
