@@ -291,6 +291,15 @@ ACKNOWLEDGEMENTS = Kind(
     optional=(Column("metric", _id),),
     key=("rule", "metric", "generations"),
 )
+# How an answer was asked and what became of it: shared by rows and counts of answers.
+ASKED = (
+    Column("framing", _choice(FRAMINGS), "neutral"),
+    Column("topic", _label),
+    Column("prompt_variant", _label),
+    Column("system_prompt", _label),
+    Column("redirected", _bool, "false"),
+    Column("declined", _bool, "false"),
+)
 OBSERVATIONS = Kind(
     "observations",
     required=(
@@ -305,12 +314,7 @@ OBSERVATIONS = Kind(
         Column("interview_id", _label),
         Column("method", _choice(METHODS), "automated_interview"),
         Column("instrument", _label),
-        Column("framing", _choice(FRAMINGS), "neutral"),
-        Column("topic", _label),
-        Column("prompt_variant", _label),
-        Column("system_prompt", _label),
-        Column("redirected", _bool, "false"),
-        Column("declined", _bool, "false"),
+        *ASKED,
         Column("tags", _tags),
         Column("excerpt", _text),
         Column("source", _label),
@@ -350,12 +354,7 @@ COUNTS = Kind(
     ),
     optional=(
         Column("method", _choice(METHODS), "automated_interview"),
-        Column("framing", _choice(FRAMINGS), "neutral"),
-        Column("topic", _label),
-        Column("prompt_variant", _label),
-        Column("system_prompt", _label),
-        Column("redirected", _bool, "false"),
-        Column("declined", _bool, "false"),
+        *ASKED,
         Column("source", _label),
     ),
     # Every column but the count: the same combination twice is one row.
