@@ -8,7 +8,6 @@ the answers, so its cost does not grow with them.
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -16,7 +15,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).parents[1]
-WELFARE_REPORT = [sys.executable, "-m", "reporter"]
 
 GENERATE = """
 COPY (
@@ -41,22 +39,25 @@ COPY (
 """
 
 
+# Every step runs in a fresh Python that reports its own peak memory as it exits.
+PEAK = ("import atexit, resource, sys; atexit.register(lambda: sys.stderr.write("
+        "'\\npeak-kb=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)); ")
+WELFARE_REPORT = [sys.executable, "-c", PEAK + "import sys; from reporter.cli import main; main(sys.argv[1:])"]
+
+
 def timed(label: str, command: list[str], cwd: Path) -> None:
-    """Run one step in a fresh process; print its wall time and the peak memory of that process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run one step in a fresh process; print its wall time and that process's peak memory."""
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     if result.returncode not in (0, 1):  # check exits 1 when a flag is open
         raise SystemExit(f"{label} failed: {result.stderr}")
-    # ru_maxrss of children is the largest of any child so far; steps run in growing order of memory or say so.
-    shown = f"{peak / 1024:,.0f} MB" if peak > before else f"<= {before / 1024:,.0f} MB"
-    print(f"{label:<44} {elapsed:>8.1f} s {shown:>12}", flush=True)
+    peak = int(result.stderr.rsplit("peak-kb=", 1)[1].split()[0])
+    print(f"{label:<44} {elapsed:>8.1f} s {peak / 1024:>8,.0f} MB", flush=True)
 
 
 def duckdb_step(sql: str) -> list[str]:
-    return [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"]
+    return [sys.executable, "-c", PEAK + f"import duckdb; duckdb.connect().execute({sql!r})"]
 
 
 def main() -> None:
