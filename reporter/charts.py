@@ -78,6 +78,7 @@ def chart_context() -> Iterator[Any]:
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
+_GLOBAL_STYLE = re.compile(r'<style type="text/css">\s*\*\s*\{([^}]*)\}\s*</style>')
 
 
 def _export(plt: Any, figure: Any, chart_id: str, title: str, description: str, exports: tuple[str, ...]) -> Chart:
@@ -104,10 +105,16 @@ def _prefixed_svg(text: str, chart_id: str, description: str) -> str:
     for old in sorted(ids, key=len, reverse=True):
         new = f"{chart_id}-{old}"
         text = text.replace(f'id="{old}"', f'id="{new}"').replace(f"#{old})", f"#{new})").replace(f'"#{old}"', f'"#{new}"')
+    # matplotlib styles every element of the page with `*{stroke-linejoin: ...}`: pasted into a
+    # card, that rule would restyle the host's own icons. Its declarations move to the chart's
+    # root element, where they are inherited by the chart alone.
+    declarations = ";".join(d.strip() for d in _GLOBAL_STYLE.findall(text)).replace(" ", "")
+    text = _GLOBAL_STYLE.sub("", text)
     # The figure is an image with a text alternative; its inner text is not read twice.
     from markupsafe import escape
 
-    return text.replace("<svg ", f'<svg role="img" aria-label="{escape(description)}" ', 1)
+    own_style = f'style="{declarations}" ' if declarations else ""
+    return text.replace("<svg ", f'<svg role="img" aria-label="{escape(description)}" {own_style}', 1)
 
 
 def _margins(figure: Any, left: float, bottom: float, top: float, right: float = 0.2) -> None:

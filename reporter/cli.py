@@ -7,6 +7,7 @@ commands that need them so that `welfare-report --help` stays quick.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -431,7 +432,8 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
     else:
         from rich.console import Console
 
-        Console(width=200).print(to_table(rows))
+        # At most 100 columns: the table is built to fit one terminal line per row.
+        Console(width=min(100, shutil.get_terminal_size((100, 24)).columns)).print(to_table(rows))
 
 
 @cli.command()

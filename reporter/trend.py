@@ -87,24 +87,46 @@ def to_json(rows: list[dict[str, Any]]) -> str:
 
 
 def to_table(rows: list[dict[str, Any]]) -> Any:
-    """A rich Table of the columns a reader scans first."""
+    """One rich table per metric with the columns a reader scans first, narrow enough for 100 columns."""
+    from rich import box
+    from rich.console import Group
     from rich.table import Table
 
-    table = Table(title="Per generation statistics (neutral framing)", show_lines=False)
-    shown = ("generation", "metric", "source", "n", "mean", "ci_low", "ci_high", "redirect_rate",
-             "contaminated", "delta", "delta_ci_low", "delta_ci_high", "p_holm", "verdict")
-    for name in shown:
-        table.add_column(name, justify="left" if name in ("generation", "metric", "source") else "right")
-    for row in rows:
-        table.add_row(*[_display(row[name]) for name in shown])
-    return table
+    tables = []
+    for metric in dict.fromkeys(row["metric"] for row in rows):
+        table = Table(title=f"{metric}: per generation (neutral framing)", box=box.SIMPLE_HEAD, pad_edge=False,
+                      padding=(0, 1), title_justify="left")
+        for name in ("generation", "n", "mean", "95% CI", "delta", "delta 95% CI", "p (Holm)", "verdict"):
+            table.add_column(name, justify="left" if name in ("generation", "verdict") else "right", no_wrap=True)
+        for row in (r for r in rows if r["metric"] == metric):
+            source = {"summaries": " †", "counts": " ‡"}.get(row["source"], "")
+            table.add_row(
+                row["generation"] + (" *" if row["contaminated"] else ""), f"{row['n']:,}{source}",
+                _number(row["mean"]), _range(row["ci_low"], row["ci_high"]), _signed(row["delta"]),
+                _range(row["delta_ci_low"], row["delta_ci_high"], signed=True), _p(row["p_holm"]), row["verdict"] or "",
+            )
+        tables.append(table)
+    legend = ("* contaminated (collected after the metric reached training, reward or selection); "
+              "† a published summary; ‡ counts")
+    return Group(*tables, legend)
 
 
-def _display(value: Any) -> str:
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _signed(value: float | None) -> str:
+    return "" if value is None else f"{value:+.2f}"
+
+
+def _range(low: float | None, high: float | None, signed: bool = False) -> str:
+    if low is None or high is None:
+        return ""
+    shown = _signed if signed else _number
+    return f"[{shown(low)}, {shown(high)}]"
+
+
+def _p(value: float | None) -> str:
     if value is None:
         return ""
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 0.01 and value != 0 else f"{value:.2f}"
-    return str(value)
+    return "<0.001" if value < 0.001 else f"{value:.3f}"

@@ -358,3 +358,11 @@ def test_the_current_folder_is_never_swapped_away(tmp_path: Path, monkeypatch: p
         result = run("--history", store, "render", "--out", out, "--format", "json")
         assert result.exit_code == 2 and "choose a folder of its own" in result.stderr
     assert list(empty.iterdir()) == []
+
+
+def test_charts_carry_no_style_rule_that_reaches_outside_them(bundled_render: Path) -> None:
+    """matplotlib writes `*{stroke-linejoin: round; ...}`; pasted into a card it restyled the host's icons."""
+    fragment = (bundled_render / "welfare-section.fragment.html").read_text()
+    assert fragment.count("<svg ") >= 4
+    assert "*{" not in fragment and "<style type=\"text/css\">" not in fragment
+    assert 'style="stroke-linejoin:round;stroke-linecap:butt"' in fragment  # kept, on each chart's own root

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,10 +46,16 @@ def test_unknown_metric_is_an_error() -> None:
     assert "unknown metric 'nope'" in result.stderr
 
 
-def test_table_is_drawn() -> None:
-    result = run("--history", ROOT / "history", "trend", "--metric", "autonomy")
+def test_the_table_fits_a_100_column_terminal_with_one_line_per_generation(monkeypatch: pytest.MonkeyPatch) -> None:
+    columns = 100
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = run("--history", ROOT / "history", "trend")
     assert result.exit_code == 0
-    assert "aster-8" in result.stdout and "Per generation statistics" in result.stdout
+    lines = result.stdout.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= columns
+    assert "autonomy: per generation (neutral framing)" in result.stdout
+    row = next(line for line in lines if line.lstrip().startswith("aster-5") and "changed" in line)
+    assert re.search(r"\+0\.\d\d +\[\+0\.\d\d, \+0\.\d\d\] +(<0\.001|0\.\d{3}) +changed", row), row
 
 
 @pytest.mark.parametrize("label", ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)"])
