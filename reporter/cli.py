@@ -473,8 +473,13 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
 @click.option("--notes", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The author's notes (Markdown, raw HTML disabled), shown in their own section.")
 @click.option("--title", default="Model welfare", show_default=True, help="The section's title.")
+@click.option("--heading-level", type=click.IntRange(1, 4), default=2, show_default=True,
+              help="The heading level of the fragment's title, to sit under the card's own headings.")
+@click.option("--id-prefix", default="wr-", show_default=True,
+              help="Prefix of every id in the outputs, so two fragments can share a page.")
 @click.pass_context
-def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, notes: Path | None, title: str) -> None:
+def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, notes: Path | None, title: str,
+           heading_level: int, id_prefix: str) -> None:
     """Render the welfare section: welfare-section.html, welfare-section.fragment.html,
     welfare-section.pdf and findings.json.
 
@@ -487,14 +492,17 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
       welfare-report render --format html --format json --as-of 2026-06-30
     """
     from .pipeline import findings_for
-    from .render import read_notes
+    from .render import ID_PREFIX_PATTERN, read_notes
     from .render import render as render_section
 
+    if not ID_PREFIX_PATTERN.match(id_prefix):
+        raise click.BadParameter("a letter, then up to 31 letters, digits, '-' or '_'", param_hint="'--id-prefix'")
     text = read_notes(notes) if notes is not None else None
     show = _progress(ctx)
     show("analysing the history")
     findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
-    written = render_section(findings, out, formats, title, text, progress=show)
+    written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
+                             id_prefix=id_prefix)
     for path in written:
         _tell(ctx, f"wrote {path}")
 

@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,12 @@ OTHER_TAGS = "other tags"
 
 class NotesError(ReporterError):
     """Author notes use target, optimisation or ranking language (WR001)."""
+
+
+# The fragment's title heading level and the prefix of every id it holds (--heading-level, --id-prefix).
+HEADING_LEVEL = 2
+ID_PREFIX = "wr-"
+ID_PREFIX_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}\Z")
 
 
 def _templates_dir() -> Path:
@@ -135,7 +141,7 @@ def _verdict_sentence(findings: Findings) -> str:
 
 def build_context(
     findings: Findings, title: str, notes: str | None, since: dict[str, Any] | None = None,
-    exports: tuple[str, ...] = ("svg", "png"),
+    exports: tuple[str, ...] = ("svg", "png"), id_prefix: str = "wr-",
 ) -> dict[str, Any]:
     from .charts import (
         chart_context,
@@ -163,10 +169,10 @@ def build_context(
                 "scale": f"{metric.scale_min}-{metric.scale_max}",
                 "jump_size": JUMP_FRACTION * metric.range,
                 "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
-                "trend": trend_chart(plt, analysis, name, findings.flags, f"c{index}-trend", exports),
-                "distribution": distribution_chart(plt, analysis, name, f"c{index}-dist", exports),
-                "rates": rates_chart(plt, analysis, name, f"c{index}-rates", exports),
-                "evidence": corroboration_chart(plt, analysis, name, findings.flags, f"c{index}-evidence", exports),
+                "trend": trend_chart(plt, analysis, name, findings.flags, f"{id_prefix}c{index}-trend", exports),
+                "distribution": distribution_chart(plt, analysis, name, f"{id_prefix}c{index}-dist", exports),
+                "rates": rates_chart(plt, analysis, name, f"{id_prefix}c{index}-rates", exports),
+                "evidence": corroboration_chart(plt, analysis, name, findings.flags, f"{id_prefix}c{index}-evidence", exports),
                 "pairs": [p for p in analysis.corroborations if p.metric == name],
                 "measure": metric.measure.replace("_", "-"),
                 "stats": stats,
@@ -174,7 +180,7 @@ def build_context(
                 "findings": [f for f in findings.flags if f.metric == name],
             })
         tag_generations, tags, shares = concern_shares(findings)
-        concern = concern_chart(plt, tag_generations, tags, shares, "c-concern", exports)
+        concern = concern_chart(plt, tag_generations, tags, shares, f"{id_prefix}c-concern", exports)
     return {
         "title": title,
         "as_of": history.as_of,
@@ -207,6 +213,8 @@ def build_context(
         "events": history.events,
         "inputs": findings.inputs,
         "since": since,
+        "p": id_prefix,
+        "heading_level": HEADING_LEVEL,
     }
 
 
@@ -363,11 +371,18 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 # -- the command --------------------------------------------------------------------
 
 
-def report_options(title: str, formats: tuple[str, ...], notes: str | None, **more: Any) -> dict[str, Any]:
+def report_options(title: str, formats: tuple[str, ...], notes: str | None, heading_level: int = HEADING_LEVEL,
+                   id_prefix: str = ID_PREFIX, **more: Any) -> dict[str, Any]:
     """The options a report records in its findings, so that it can be rendered again exactly."""
     wanted = [f for f in FORMATS if f in formats] or list(FORMATS)
     notes_sha256 = hashlib.sha256(notes.encode("utf-8")).hexdigest() if notes is not None else None
-    return {"title": title, "formats": wanted, "notes_sha256": notes_sha256, "today": None, "force": False} | more
+    return {"title": title, "formats": wanted, "notes_sha256": notes_sha256, "today": None, "force": False,
+            "heading_level": heading_level, "id_prefix": id_prefix} | more
+
+
+def layout_options(options: Mapping[str, Any]) -> tuple[int, str]:
+    """The fragment's heading level and id prefix; a report made before they were options used the defaults."""
+    return int(options.get("heading_level", HEADING_LEVEL)), str(options.get("id_prefix", ID_PREFIX))
 
 
 def render_outputs(
@@ -377,12 +392,13 @@ def render_outputs(
     """Every output `findings.options` asks for, computed in memory: file name -> bytes."""
     wanted = tuple(findings.options["formats"])
     title = str(findings.options["title"])
+    heading_level, id_prefix = layout_options(findings.options)
     findings_json = dumps(findings)
     outputs: dict[str, bytes] = {}
     if {"html", "fragment", "pdf"} & set(wanted):
         progress("drawing the charts")
         exports = (("svg",) if {"html", "fragment"} & set(wanted) else ()) + (("png",) if "pdf" in wanted else ())
-        context = build_context(findings, title, notes, since, exports)
+        context = build_context(findings, title, notes, since, exports, id_prefix) | {"heading_level": heading_level}
         if "html" in wanted:
             outputs["html"] = render_html(context, fragment=False).encode("utf-8")
         if "fragment" in wanted:
@@ -402,10 +418,11 @@ def render_outputs(
 def render(
     findings: Findings, out: Path, formats: tuple[str, ...], title: str,
     notes: str | None = None, progress: Callable[[str], None] = lambda message: None,
+    heading_level: int = 2, id_prefix: str = "wr-",
 ) -> list[Path]:
     """Render into `out` as one complete set: the folder is swapped in whole, never file by file."""
     check_replaceable(out, {*OUTPUT_NAMES.values(), NOTES_COPY})
-    findings = replace(findings, options=report_options(title, formats, notes))
+    findings = replace(findings, options=report_options(title, formats, notes, heading_level, id_prefix))
     outputs = render_outputs(findings, notes, progress=progress)
     write_folder(out, outputs)
     return [out / name for name in outputs]

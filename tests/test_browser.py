@@ -54,3 +54,64 @@ def test_page_in_chromium(tmp_path: Path) -> None:
     violations = results.response["violations"]
     serious = [(v["id"], v["impact"], len(v["nodes"])) for v in violations if v["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+HOST = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>A system card</title>
+<style>
+body { font-family: Georgia, serif; color: rgb(20, 40, 90); background: rgb(250, 248, 240); }
+h2 { font-size: 28px; color: rgb(120, 20, 20); }
+.icon { stroke: rgb(0, 0, 0); stroke-width: 4px; stroke-linecap: round; stroke-linejoin: round; fill: none; }
+</style></head>
+<body><main>
+<h1>Model card</h1>
+<h2 id="welfare">Model welfare</h2>
+<p class="host-text">Text of the card around the section.</p>
+<svg class="icon" width="24" height="24" role="img" aria-label="an icon"><path d="M4 12 L12 4 L20 12"/></svg>
+<div id="slot-a"></div>
+<div id="slot-b"></div>
+</main></body></html>
+"""
+HOST_ELEMENTS = "body, main, h1, h2, p.host-text, svg.icon, svg.icon path"
+STYLE_PROPERTIES = ["font-family", "font-size", "color", "background-color", "stroke-linecap", "stroke-linejoin",
+                    "stroke-width", "margin-top", "line-height"]
+
+
+def test_the_fragment_changes_no_style_of_its_host_and_two_share_a_page(tmp_path: Path) -> None:
+    """Pasted into a card, the fragment keeps to itself: every computed style of the host is unchanged,
+    it takes the host's font and colour, and two fragments with their own id prefixes share one page."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    for prefix in ("a-", "b-"):
+        result = run("--history", ROOT / "history", "render", "--out", tmp_path / prefix, "--format", "fragment",
+                     "--heading-level", "3", "--id-prefix", prefix)
+        assert result.exit_code == 0, result.stderr
+    fragments = [(tmp_path / p / "welfare-section.fragment.html").read_text() for p in ("a-", "b-")]
+    host = tmp_path / "host.html"
+    host.write_text(HOST)
+    script = """(properties) => Array.from(document.querySelectorAll(arguments_selector)).map(e => {
+        const style = getComputedStyle(e); return properties.map(p => style.getPropertyValue(p)); })"""
+    script = script.replace("arguments_selector", repr(HOST_ELEMENTS))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1400})
+            page.goto(host.as_uri(), wait_until="load")
+            before = page.evaluate(script, STYLE_PROPERTIES)
+            page.evaluate("([a, b]) => { document.getElementById('slot-a').innerHTML = a; "
+                          "document.getElementById('slot-b').innerHTML = b; }", fragments)
+            after = page.evaluate(script, STYLE_PROPERTIES)
+            ids = page.evaluate("() => Array.from(document.querySelectorAll('[id]')).map(e => e.id)")
+            section = page.evaluate("() => { const s = getComputedStyle(document.querySelector('.welfare-report')); "
+                                    "return [s.fontFamily, s.color, s.backgroundColor]; }")
+            heading = page.evaluate("() => document.querySelector('.welfare-report .wr-title').tagName")
+            results = Axe().run(page)
+        finally:
+            browser.close()
+    assert before == after
+    assert len(ids) == len(set(ids)) and any(i.startswith("a-") for i in ids) and any(i.startswith("b-") for i in ids)
+    assert section == ["Georgia, serif", "rgb(20, 40, 90)", "rgba(0, 0, 0, 0)"]
+    assert heading == "H3"
+    serious = [(v["id"], v["impact"]) for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []

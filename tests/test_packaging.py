@@ -42,4 +42,4 @@ def test_the_wheel_carries_templates_and_renders_from_them(tmp_path: Path) -> No
         capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
     ).stdout.strip()
     assert located == str(tmp_path / "site" / "reporter" / "templates")
-    assert (tmp_path / "out" / "welfare-section.fragment.html").read_text().startswith('<section class="welfare-report"')
+    assert (tmp_path / "out" / "welfare-section.fragment.html").read_text().startswith('<section class="welfare-report wr-fragment"')

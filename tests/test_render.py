@@ -56,7 +56,8 @@ def test_render_writes_the_four_outputs(bundled_render: Path) -> None:
     check = json.loads(run("--history", ROOT / "history", "check", "--json").stdout)
     rendered = json.loads((bundled_render / "findings.json").read_text())
     assert rendered.pop("options") == {"title": "Model welfare", "formats": ["html", "fragment", "pdf", "json"],
-                                       "notes_sha256": None, "today": None, "force": False}
+                                       "notes_sha256": None, "today": None, "force": False,
+                                       "heading_level": 2, "id_prefix": "wr-"}
     assert check.pop("options") == {}
     assert rendered == check
 
@@ -271,7 +272,7 @@ def test_page_structure_is_accessible(bundled_render: Path) -> None:
 
 def test_fragment_has_no_document_wrapper_and_scoped_styles(bundled_render: Path) -> None:
     fragment = (bundled_render / "welfare-section.fragment.html").read_text()
-    assert fragment.startswith('<section class="welfare-report"')
+    assert fragment.startswith('<section class="welfare-report wr-fragment"')
     for tag in ("<html", "<head>", "<body", "<!DOCTYPE"):
         assert tag not in fragment
     css = fragment[fragment.index("<style>") + 7:fragment.index("</style>")]
