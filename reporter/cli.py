@@ -465,8 +465,9 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
 
 
 @cli.command()
-@click.option("--format", "formats", multiple=True, type=click.Choice(["html", "fragment", "pdf", "json"]),
-              help="An output to write; repeat for several (default: all four).")
+@click.option("--format", "formats", multiple=True,
+              type=click.Choice(["html", "fragment", "pdf", "json", "markdown", "charts"]),
+              help="An output to write; repeat for several (default: html, fragment, pdf and json).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
               help="Folder for the outputs.")
 @click.option("--as-of", type=_DATE, help="Cut data dated after this day (YYYY-MM-DD).")

@@ -93,6 +93,7 @@ def write_folder(target: Path, files: Mapping[str, bytes]) -> None:
     staging.mkdir()
     try:
         for name, data in {**files, MARKER: MARKER_TEXT}.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)  # charts sit in a folder of their own
             write_durably(staging / name, data)
         fsync_dir(staging)
         swap_in(staging, target)

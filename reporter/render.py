@@ -25,11 +25,21 @@ from .errors import ReporterError
 from .findings import SCHEMA as FINDINGS_SCHEMA
 from .findings import Findings, acknowledgement_key, dumps
 from .history import Excerpt
+from .markdown import (
+    CHARTS_FOLDER,
+    MARKDOWN_CHARTS,
+    MARKDOWN_NAME,
+    chart_data,
+    chart_files,
+    markdown_files,
+)
 from .publish import check_replaceable, write_folder
 from .rules import RULES, lint_notes
 from .thresholds import JUMP_FRACTION, MIN_N
 
-FORMATS = ("html", "fragment", "pdf", "json")
+FORMATS = ("html", "fragment", "pdf", "json")  # written by default
+# On request: the section as Markdown with SVG charts beside it, and every figure as SVG, PNG and CSV.
+EXTRA_FORMATS = ("markdown", "charts")
 OUTPUT_NAMES = {
     "html": "welfare-section.html",
     "fragment": "welfare-section.fragment.html",
@@ -374,7 +384,7 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 def report_options(title: str, formats: tuple[str, ...], notes: str | None, heading_level: int = HEADING_LEVEL,
                    id_prefix: str = ID_PREFIX, **more: Any) -> dict[str, Any]:
     """The options a report records in its findings, so that it can be rendered again exactly."""
-    wanted = [f for f in FORMATS if f in formats] or list(FORMATS)
+    wanted = [f for f in (*FORMATS, *EXTRA_FORMATS) if f in formats] or list(FORMATS)
     notes_sha256 = hashlib.sha256(notes.encode("utf-8")).hexdigest() if notes is not None else None
     return {"title": title, "formats": wanted, "notes_sha256": notes_sha256, "today": None, "force": False,
             "heading_level": heading_level, "id_prefix": id_prefix} | more
@@ -395,9 +405,11 @@ def render_outputs(
     heading_level, id_prefix = layout_options(findings.options)
     findings_json = dumps(findings)
     outputs: dict[str, bytes] = {}
-    if {"html", "fragment", "pdf"} & set(wanted):
+    files: dict[str, bytes] = {}
+    if {"html", "fragment", "pdf", "markdown", "charts"} & set(wanted):
         progress("drawing the charts")
-        exports = (("svg",) if {"html", "fragment"} & set(wanted) else ()) + (("png",) if "pdf" in wanted else ())
+        exports = ((("svg",) if {"html", "fragment", "markdown", "charts"} & set(wanted) else ())
+                   + (("png",) if {"pdf", "charts"} & set(wanted) else ()))
         context = build_context(findings, title, notes, since, exports, id_prefix) | {"heading_level": heading_level}
         if "html" in wanted:
             outputs["html"] = render_html(context, fragment=False).encode("utf-8")
@@ -407,9 +419,13 @@ def render_outputs(
             progress("typesetting the PDF")
             page = render_html(context, fragment=False, raster=True)
             outputs["pdf"] = render_pdf(page, findings_json, findings.as_of, title)
+        if "markdown" in wanted:
+            files |= markdown_files(context)
+        if "charts" in wanted:
+            files |= chart_files(context, chart_data(findings.analysis, context))
     if "json" in wanted:
         outputs["json"] = findings_json.encode("utf-8")
-    files = {OUTPUT_NAMES[fmt]: outputs[fmt] for fmt in wanted}
+    files |= {OUTPUT_NAMES[fmt]: outputs[fmt] for fmt in wanted if fmt in OUTPUT_NAMES}
     if notes is not None:
         files[NOTES_COPY] = notes.encode("utf-8")
     return files
@@ -421,7 +437,7 @@ def render(
     heading_level: int = 2, id_prefix: str = "wr-",
 ) -> list[Path]:
     """Render into `out` as one complete set: the folder is swapped in whole, never file by file."""
-    check_replaceable(out, {*OUTPUT_NAMES.values(), NOTES_COPY})
+    check_replaceable(out, {*OUTPUT_NAMES.values(), NOTES_COPY, MARKDOWN_NAME, MARKDOWN_CHARTS, CHARTS_FOLDER})
     findings = replace(findings, options=report_options(title, formats, notes, heading_level, id_prefix))
     outputs = render_outputs(findings, notes, progress=progress)
     write_folder(out, outputs)

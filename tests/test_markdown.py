@@ -1,0 +1,69 @@
+"""`--format markdown` and `--format charts`: a section a card can take as it is, and every figure as files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from .conftest import run
+from .scenario import Scenario
+
+ROOT = Path(__file__).parents[1]
+HOSTILE = "<script>alert(1)</script> [click](javascript:alert(1)) ![x](file:///etc/passwd) | *bold* # 1."
+
+
+def _tokens(text: str) -> list[object]:
+    parser = MarkdownIt("commonmark", {"html": False}).enable("table")
+    flat: list[object] = []
+    for token in parser.parse(text):
+        flat.append(token)
+        flat.extend(token.children or [])
+    return flat
+
+
+def test_the_markdown_renders_with_tables_and_every_chart_link_resolves(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("--history", ROOT / "history", "render", "--out", out, "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    text = (out / "welfare-section.md").read_text()
+    tokens = _tokens(text)
+    kinds = {t.type for t in tokens}  # type: ignore[attr-defined]
+    assert {"heading_open", "table_open", "image", "bullet_list_open"} <= kinds
+    images = [t.attrGet("src") for t in tokens if t.type == "image"]  # type: ignore[attr-defined]
+    assert len(images) >= 4 and all((out / str(src)).is_file() for src in images)
+    assert all(str(src).startswith("welfare-section-charts/") and str(src).endswith(".svg") for src in images)
+    assert "stable: no change larger than 0.30 points" in text and "WR013" in text
+
+
+def test_hostile_text_stays_text_in_the_markdown(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.generations[1]["label"] = HOSTILE
+    s.normal("g1", 4.0).normal("g2", 4.6)
+    s.event("2025-02-20", "training_change", "g2", description=HOSTILE)
+    store = s.write()
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--format", "markdown", "--title", HOSTILE).exit_code == 0
+    tokens = _tokens((out / "welfare-section.md").read_text())
+    links = [t for t in tokens if t.type in ("link_open", "image")]  # type: ignore[attr-defined]
+    assert all(str(t.attrGet("src") or "").startswith("welfare-section-charts/") for t in links)  # type: ignore[attr-defined]
+    assert not [t for t in tokens if t.type in ("html_block", "html_inline")]  # type: ignore[attr-defined]
+    rendered = MarkdownIt("commonmark", {"html": False}).enable("table").render((out / "welfare-section.md").read_text())
+    assert "<script>" not in rendered and "&lt;script&gt;" in rendered
+    assert 'href="javascript' not in rendered and 'src="file:' not in rendered
+
+
+def test_charts_are_written_as_svg_png_and_the_csv_of_their_data(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("--history", ROOT / "history", "render", "--out", out, "--format", "charts").exit_code == 0
+    names = sorted(p.name for p in (out / "charts").iterdir())
+    stems = sorted({n.rsplit(".", 1)[0] for n in names})
+    assert stems[0].startswith("figure-01-") and len(names) == 3 * len(stems)
+    assert all((out / "charts" / f"{stem}.png").read_bytes().startswith(b"\x89PNG") for stem in stems)
+    trend = next(stem for stem in stems if stem.endswith("circumstances-trend"))
+    rows = list(csv.reader(io.StringIO((out / "charts" / f"{trend}.csv").read_text())))
+    assert rows[0] == ["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated"]
+    assert [r[0] for r in rows[1:]][:3] == ["aster-1", "aster-2", "aster-3"]
