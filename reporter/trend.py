@@ -7,13 +7,13 @@ import io
 import json
 from typing import Any
 
-from .analyze import Analysis
+from .analyze import Analysis, Comparison, Stat
 from .findings import round_number
 
 COLUMNS = (
     "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low", "ci_high",
     "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta", "delta_ci_low",
-    "delta_ci_high", "p_value", "p_holm", "verdict", "jump",
+    "delta_ci_high", "p_value", "p_holm", "verdict", "jump", "split",
 )
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 # The full-width forms of = + - @, which spreadsheets also read as a formula.
@@ -22,29 +22,39 @@ CONTROL_STARTS = ("\t", "\r", "\n", "\x00")
 
 
 def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, Any]]:
+    """One row per generation and metric with the comparison arriving at it, then, after it, one row per
+    split inside that generation (the side after the system-prompt change, compared with the side before)."""
     incoming = {(c.to, c.metric): c for c in analysis.comparisons if c.split is None}
+    splits: dict[tuple[str, str], list[Comparison]] = {}
+    for comparison in analysis.comparisons:
+        if comparison.split is not None:
+            splits.setdefault((comparison.to, comparison.metric), []).append(comparison)
     release = {g.name: g for g in analysis.history.generations}
     rows = []
     for stat in analysis.stats:
         if metric is not None and stat.metric != metric:
             continue
-        c = incoming.get((stat.generation, stat.metric))
         generation = release[stat.generation]
-        rows.append(round_number({
-            "generation": stat.generation, "label": generation.label, "release_date": generation.release_date,
-            "metric": stat.metric, "source": stat.source, "n": stat.n, "mean": stat.mean, "sd": stat.sd,
-            "median": stat.median, "ci_low": stat.ci_low, "ci_high": stat.ci_high,
-            "redirect_rate": stat.redirect_rate, "decline_rate": stat.decline_rate,
-            "mean_without_redirected": stat.mean_without_redirected, "contaminated": stat.contaminated,
-            "delta": c.delta if c else None, "delta_ci_low": c.ci_low if c else None,
-            "delta_ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
-            "p_holm": c.p_holm if c else None, "verdict": c.verdict if c else None, "jump": c.jump if c else None,
-            "topics": _topics(analysis, stat.generation, stat.metric),
-            "corroboration": [
-                {k: v for k, v in p.to_json().items() if k not in ("metric", "to")}
-                for p in analysis.corroborations if p.metric == stat.metric and p.to == stat.generation and not p.split
-            ],
-        }))
+        cells: list[tuple[Stat, Comparison | None, str]] = [(stat, incoming.get((stat.generation, stat.metric)), "")]
+        cells += [(c.after, c, c.split.label()) for c in splits.get((stat.generation, stat.metric), []) if c.split]
+        for shown, c, split in cells:
+            rows.append(round_number({
+                "generation": stat.generation, "label": generation.label, "release_date": generation.release_date,
+                "metric": stat.metric, "source": shown.source, "n": shown.n, "mean": shown.mean, "sd": shown.sd,
+                "median": shown.median, "ci_low": shown.ci_low, "ci_high": shown.ci_high,
+                "redirect_rate": shown.redirect_rate, "decline_rate": shown.decline_rate,
+                "mean_without_redirected": shown.mean_without_redirected, "contaminated": shown.contaminated,
+                "delta": c.delta if c else None, "delta_ci_low": c.ci_low if c else None,
+                "delta_ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
+                "p_holm": c.p_holm if c else None, "verdict": c.verdict if c else None, "jump": c.jump if c else None,
+                "split": split,
+                "topics": _topics(analysis, stat.generation, stat.metric) if not split else {},
+                "corroboration": [
+                    {k: v for k, v in p.to_json().items() if k not in ("metric", "to")}
+                    for p in analysis.corroborations
+                    if p.metric == stat.metric and p.to == stat.generation and (p.split.label() if p.split else "") == split
+                ],
+            }))
     return rows
 
 
@@ -100,8 +110,9 @@ def to_table(rows: list[dict[str, Any]]) -> Any:
             table.add_column(name, justify="left" if name in ("generation", "verdict") else "right", no_wrap=True)
         for row in (r for r in rows if r["metric"] == metric):
             source = {"summaries": " †", "counts": " ‡"}.get(row["source"], "")
+            name = f"  after {row['split'].split(' -> ')[-1]}" if row["split"] else row["generation"]
             table.add_row(
-                row["generation"] + (" *" if row["contaminated"] else ""), f"{row['n']:,}{source}",
+                name + (" *" if row["contaminated"] else ""), f"{row['n']:,}{source}",
                 _number(row["mean"]), _range(row["ci_low"], row["ci_high"]), _signed(row["delta"]),
                 _range(row["delta_ci_low"], row["delta_ci_high"], signed=True), _p(row["p_holm"]), row["verdict"] or "",
             )

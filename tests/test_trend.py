@@ -26,10 +26,16 @@ def test_csv_has_the_designed_columns_in_order() -> None:
     assert tuple(rows[0]) == COLUMNS == (
         "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low",
         "ci_high", "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta",
-        "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "verdict", "jump",
+        "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "verdict", "jump", "split",
     )
-    stats = findings_for(ROOT / "history").analysis.stats
-    assert len(rows) == 1 + len(stats) == 1 + 40  # one row per generation and metric with data
+    analysis = findings_for(ROOT / "history").analysis
+    splits = [c for c in analysis.comparisons if c.split is not None]
+    # One row per generation and metric with data, and one per comparison across a split inside a generation.
+    assert len(rows) == 1 + len(analysis.stats) + len(splits) == 1 + 40 + 4
+    split_rows = [r for r in rows[1:] if r[-1]]
+    assert {(r[0], r[3], r[-1]) for r in split_rows} == {
+        (c.to, c.metric, "system_prompt sp-1 -> sp-2") for c in splits}
+    assert all(r[-3] in ("changed", "stable", "inconclusive") for r in split_rows)
 
 
 def test_metric_filter_and_json() -> None:
