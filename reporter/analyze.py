@@ -274,6 +274,11 @@ class Analysis:
     def variation(self, generation: str, metric: str, by: str) -> Variation | None:
         return next((v for v in self.variations if (v.generation, v.metric, v.by) == (generation, metric, by)), None)
 
+    def topics(self, generation: str, metric: str) -> dict[str, dict[str, Any]]:
+        """Neutral answers and their mean per topic (an empty topic is 'default')."""
+        variation = self.variation(generation, metric, "topic")
+        return {name: {"n": m.n, "mean": m.mean} for name, m in variation.groups.items()} if variation else {}
+
 
 def verdict(difference: Difference | None, p_holm: float | None, n_from: int, n_to: int, jump_size: float) -> Verdict:
     """changed: |delta| reaches the jump size with p_holm < 0.05; stable: the 90% interval lies inside
@@ -573,6 +578,7 @@ def _share_design_effect(table: MomentTable, index: int) -> float:
 
 
 def _observation_stat(metric: Metric, generation: str, tally: _Tally, tables: _Tables, index: int,
+                      source: Source = "observations", design_effects: Mapping[str, float] | None = None,
                       **fields: Any) -> Stat:
     points = metric.points
     moments = tables.moments.at(index)
@@ -587,12 +593,12 @@ def _observation_stat(metric: Metric, generation: str, tally: _Tally, tables: _T
     shares = {} if counts is None else {
         str(int(p)): (float(c) / summary.n if summary.n else 0.0) for p, c in zip(points, counts, strict=True)}
     interviews = int(tables.moments.interviews[index]) or None
-    design = dict(fields.pop("design_effects", {}))
+    design = dict(design_effects or {})
     if interviews and moments is not None and moments.usable and summary.sd:
         design["mean"] = max(1.0, moments.variance_of_mean / (summary.sd**2 / summary.n))
         design["mix"] = summary.n / moments.clusters  # a way of asking is the same for a whole interview
     return Stat(
-        generation=generation, metric=metric.name, source=fields.pop("source", "observations"), n=summary.n,
+        generation=generation, metric=metric.name, source=source, n=summary.n,
         mean=summary.mean, sd=summary.sd, sd_assumed=False, median=summary.median,
         ci_low=ci_low, ci_high=ci_high, shares=shares, counts=counts, moments=moments,
         interviews=interviews, design_effects=design, strata=tables.strata_at(tally, index), **fields,

@@ -19,6 +19,7 @@ from typing import Any
 
 from .analyze import Analysis, Stat
 from .findings import Finding
+from .stats import Z_95
 
 # Okabe-Ito colours, safe for the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -271,7 +272,7 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
     for index, (label, points, marker) in enumerate(series):
         offset = (index - (len(series) - 1) / 2) * width
         xs = [transitions.index(t) + offset for t, _, _ in points]
-        axes.errorbar(xs, [y for _, y, _ in points], yerr=[1.959964 * se for _, _, se in points], fmt=marker,
+        axes.errorbar(xs, [y for _, y, _ in points], yerr=[Z_95 * se for _, _, se in points], fmt=marker,
                       color=PALETTE[index % len(PALETTE)], capsize=3, linewidth=1, markersize=6, label=label)
     axes.axhline(0, color="#555555", linewidth=0.8)
     flagged = {tuple(f.generations) for f in flags if f.rule == "WR013" and f.metric == metric}

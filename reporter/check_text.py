@@ -6,14 +6,11 @@ import csv
 import io
 import textwrap
 
+from . import words
 from .findings import SEVERITIES, Findings, acknowledgement_key
 
 # A finding wraps to fit a terminal of 100 columns; keys and ids are never broken.
 WIDTH = 100
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def check_summary(findings: Findings) -> str:
@@ -21,8 +18,8 @@ def check_summary(findings: Findings) -> str:
     counts = {s: sum(1 for f in flags if f.severity == s) for s in SEVERITIES}
     acknowledged = sum(1 for f in flags if f.acknowledged)
     lines = [
-        f"as of {findings.as_of}, rule set {findings.ruleset}: {_count(counts['error'], 'error')}, "
-        f"{_count(counts['flag'], 'flag')} ({acknowledged} acknowledged), {_count(counts['note'], 'note')}"
+        f"as of {findings.as_of}, rule set {findings.ruleset}: {words.count(counts['error'], 'error')}, "
+        f"{words.count(counts['flag'], 'flag')} ({acknowledged} acknowledged), {words.count(counts['note'], 'note')}"
     ]
     for severity in SEVERITIES:
         group = [f for f in flags if f.severity == severity]

@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from . import __version__, schema
+from . import __version__, schema, words
 from .errors import ReporterError, ValidationError, escaped, shown
 
 EXIT_FLAGGED, EXIT_ERROR = 1, 2
@@ -106,7 +106,7 @@ class _Group(click.Group):
             click.echo(str(err), err=True)
             files = len({p.path for p in err.problems})
             outcome = "; nothing was merged" if ctx.invoked_subcommand == "merge" else ""
-            click.echo(f"welfare-report: {_count(len(err.problems), 'problem')} in {_count(files, 'file')}{outcome}", err=True)
+            click.echo(f"welfare-report: {words.count(len(err.problems), 'problem')} in {words.count(files, 'file')}{outcome}", err=True)
             ctx.exit(EXIT_ERROR)
         except ReporterError as err:
             click.echo(f"welfare-report: {shown_lines(str(err))}", err=True)
@@ -149,10 +149,6 @@ def _tell(ctx: click.Context, text: str) -> None:
     """What a command did (files written), on stderr: stdout is kept for results a script reads."""
     if not _options(ctx).quiet:
         click.echo(f"welfare-report: {text}", err=True)
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def progress_printer(stream: Any, quiet: bool = False) -> Callable[[str], None]:
@@ -263,7 +259,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
     problems = validate_files(list(files), kind, registries_of(_options(ctx).history))
     if problems:
         raise ValidationError(problems)
-    _say(ctx, f"{_count(len(files), 'file')} valid")
+    _say(ctx, f"{words.count(len(files), 'file')} valid")
 
 
 @cli.command()
@@ -399,7 +395,7 @@ def check(ctx: click.Context, as_of: Any, as_json: bool, template: Path | None) 
         from .store.files import write_atomic
 
         write_atomic(template, acknowledgements_template(findings))
-        _tell(ctx, f"wrote {template} with {_count(len(findings.open_flags()), 'open flag')} to review")
+        _tell(ctx, f"wrote {template} with {words.count(len(findings.open_flags()), 'open flag')} to review")
     if findings.errors():
         ctx.exit(EXIT_ERROR)
     if findings.open_flags():

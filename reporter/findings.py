@@ -169,12 +169,6 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
     }
 
 
-def _topics(analysis: Analysis, stat: Stat) -> dict[str, dict[str, Any]]:
-    """Neutral answers and their mean per topic (the empty topic is 'default')."""
-    variation = analysis.variation(stat.generation, stat.metric, "topic")
-    return {name: {"n": m.n, "mean": m.mean} for name, m in variation.groups.items()} if variation else {}
-
-
 def to_json(findings: Findings) -> dict[str, Any]:
     analysis = findings.analysis
     history = analysis.history
@@ -195,7 +189,7 @@ def to_json(findings: Findings) -> dict[str, Any]:
              "direction": (m.direction or "same") if m.corroborates else None}
             for m in history.metrics.values()
         ],
-        "stats": [stat_json(s, _topics(analysis, s)) for s in analysis.stats],
+        "stats": [stat_json(s, analysis.topics(s.generation, s.metric)) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
         "corroboration": [pair.to_json() for pair in analysis.corroborations],
         "flags": [f.to_json() for f in findings.flags],

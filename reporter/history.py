@@ -192,10 +192,6 @@ class Answers:
     def from_counts(self) -> np.ndarray:
         return self.counted if self.counted is not None else np.zeros(len(self.day), dtype=bool)
 
-    def total(self) -> int:
-        """Answers, a counts row counting as its count."""
-        return int(self.weights.sum())
-
     def subset(self, keep: np.ndarray) -> Answers:
         return Answers(
             {k: v[keep] for k, v in self.codes.items()}, self.categories, self.day[keep], self.score[keep],

@@ -103,16 +103,10 @@ def _metric(metric: dict[str, Any], heading: str, stems: dict[str, str]) -> list
         lines += _table(
             ["Comparison", "Delta", "95% CI", "p (Holm)", "Verdict"],
             [[md(f"{c.to}: {c.split.label()}" if c.split else f"{c.from_} -> {c.to}"), words.signed(c.delta),
-              f"{words.signed(c.ci_low)} to {words.signed(c.ci_high)}", _p(c.p_holm),
+              f"{words.signed(c.ci_low)} to {words.signed(c.ci_high)}", words.p_value(c.p_holm),
               md(words.verdict(c.verdict, metric["jump_size"], min(c.before.n, c.after.n), MIN_N))]
              for c in metric["comparisons"]])
     return lines
-
-
-def _p(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def chart_files(context: dict[str, Any], data: dict[str, list[list[object]]]) -> dict[str, bytes]:

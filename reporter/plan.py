@@ -11,7 +11,9 @@ needs the 90% interval inside +-jump size: P(|estimate| < jump size - t90 * se).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from scipy.special import ndtr
 
@@ -51,9 +53,8 @@ def stable_chance(n: int, sd: float, jump_size: float) -> float:
     return max(0.0, float(2 * ndtr(margin) - 1))
 
 
-def _smallest_n(chance: object) -> int:
+def _smallest_n(chance: Callable[[int], float]) -> int:
     """The least n >= MIN_N whose chance reaches TARGET (chances grow with n)."""
-    assert callable(chance)
     low, high = MIN_N, MIN_N
     while chance(high) < TARGET:
         if high >= LARGEST_N:
@@ -94,8 +95,8 @@ def plan(analysis: Analysis, metric: str | None = None, change: float | None = N
             raise ReporterError(f"{name}: no answers to take a spread from; give one with --sd")
         plans.append(Plan(
             name, spread, sd is not None, tested, jump_size, planned,
-            _smallest_n(lambda n, s=spread, x=planned, j=jump_size, m=tested: recall(n, s, x, j, m)),
-            _smallest_n(lambda n, s=spread, j=jump_size: stable_chance(n, s, j)),
+            _smallest_n(partial(recall, sd=spread, change=planned, jump_size=jump_size, metrics_tested=tested)),
+            _smallest_n(partial(stable_chance, sd=spread, jump_size=jump_size)),
         ))
     return plans
 

@@ -247,7 +247,7 @@ def _environment(raster: bool = False) -> Any:
         signed=words.signed,
         pct=words.share,
         interval=words.interval,
-        p=_p_value,
+        p=words.p_value,
         verdict=lambda c, jump_size: words.verdict(c.verdict, jump_size, min(c.before.n, c.after.n), MIN_N),
         evidence=_evidence_items,
         safe_link=_safe_link,
@@ -274,12 +274,6 @@ def _isolated(text: str) -> Any:
     from markupsafe import Markup
 
     return Markup("<bdi>{}</bdi>").format(text) if text else ""
-
-
-def _p_value(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def _safe_link(url: str) -> str | None:

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import chdtrc, fdtrc, ndtri, stdtr, stdtrit
+from scipy.special import chdtrc, fdtrc, stdtr, stdtrit
 from scipy.special import ndtr as _ndtr
 
 CONFIDENCE = 0.95
@@ -191,7 +191,7 @@ def rate_change(successes_a: int, n_a: int, successes_b: int, n_b: int, design_e
     """p_b - p_a: Newcombe's interval and the two-proportion z test, both with n divided by the design effect."""
     deff = max(design_effect, 1.0)
     share_a, share_b = successes_a / n_a, successes_b / n_b
-    delta, low, high = newcombe_shares(share_a, n_a / deff, share_b, n_b / deff)
+    delta, low, high = newcombe(share_a, n_a / deff, share_b, n_b / deff)
     pooled = (successes_a + successes_b) / (n_a + n_b)
     se = math.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b) * deff)
     p = 1.0 if se == 0 else 2 * ndtr(-abs(delta) / se)
@@ -208,13 +208,9 @@ def wilson(share: float, n: float) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def newcombe(successes_a: int, n_a: int, successes_b: int, n_b: int) -> tuple[float, float, float]:
-    """Difference p_b - p_a with Newcombe's hybrid score interval (method 10)."""
-    return newcombe_shares(successes_a / n_a, n_a, successes_b / n_b, n_b)
-
-
-def newcombe_shares(p_a: float, n_a: float, p_b: float, n_b: float) -> tuple[float, float, float]:
-    """Newcombe's interval from two shares and their (possibly effective) sample sizes."""
+def newcombe(p_a: float, n_a: float, p_b: float, n_b: float) -> tuple[float, float, float]:
+    """p_b - p_a with Newcombe's hybrid score interval (method 10), from two shares and their
+    (possibly effective) sample sizes."""
     low_a, high_a = wilson(p_a, n_a)
     low_b, high_b = wilson(p_b, n_b)
     delta = p_b - p_a
@@ -241,10 +237,6 @@ def welch_anova_p(groups: list[Moments]) -> float | None:
     statistic = spread / (1 + 2 * (k - 2) / (k * k - 1) * tail)
     df2 = (k * k - 1) / (3 * tail) if tail > 0 else math.inf
     return float(fdtrc(k - 1, df2, statistic))
-
-
-def normal_quantile(p: float) -> float:
-    return float(ndtri(p))
 
 
 def ndtr(x: float) -> float:

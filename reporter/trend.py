@@ -7,6 +7,7 @@ import io
 import json
 from typing import Any
 
+from . import words
 from .analyze import Analysis, Comparison, Stat
 from .findings import round_number
 
@@ -48,7 +49,7 @@ def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, 
                 "delta_ci_high": c.ci_high if c else None, "p_value": c.p_value if c else None,
                 "p_holm": c.p_holm if c else None, "verdict": c.verdict if c else None, "jump": c.jump if c else None,
                 "split": split,
-                "topics": _topics(analysis, stat.generation, stat.metric) if not split else {},
+                "topics": analysis.topics(stat.generation, stat.metric) if not split else {},
                 "corroboration": [
                     {k: v for k, v in p.to_json().items() if k not in ("metric", "to")}
                     for p in analysis.corroborations
@@ -56,12 +57,6 @@ def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, 
                 ],
             }))
     return rows
-
-
-def _topics(analysis: Analysis, generation: str, metric: str) -> dict[str, dict[str, Any]]:
-    """Neutral answers and their mean per topic: in the JSON rows (the CSV keeps the contract's columns)."""
-    variation = analysis.variation(generation, metric, "topic")
-    return {name: {"n": m.n, "mean": m.mean} for name, m in variation.groups.items()} if variation else {}
 
 
 def _cell(value: Any) -> str:
@@ -114,7 +109,8 @@ def to_table(rows: list[dict[str, Any]]) -> Any:
             table.add_row(
                 name + (" *" if row["contaminated"] else ""), f"{row['n']:,}{source}",
                 _number(row["mean"]), _range(row["ci_low"], row["ci_high"]), _signed(row["delta"]),
-                _range(row["delta_ci_low"], row["delta_ci_high"], signed=True), _p(row["p_holm"]), row["verdict"] or "",
+                _range(row["delta_ci_low"], row["delta_ci_high"], signed=True),
+                "" if row["p_holm"] is None else words.p_value(row["p_holm"]), row["verdict"] or "",
             )
         tables.append(table)
     legend = ("* contaminated (collected after the metric reached training, reward or selection); "
@@ -137,7 +133,3 @@ def _range(low: float | None, high: float | None, signed: bool = False) -> str:
     return f"[{shown(low)}, {shown(high)}]"
 
 
-def _p(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "<0.001" if value < 0.001 else f"{value:.3f}"

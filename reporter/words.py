@@ -43,6 +43,17 @@ def share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def p_value(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def count(number: int, noun: str) -> str:
+    """'1 flag', '2,030 answers'."""
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def verdict(verdict: str, jump_size: float, smallest_n: int, min_n: int) -> str:
     """A comparison's verdict in words a reader of a card can use."""
     if verdict == "changed":

@@ -133,7 +133,7 @@ def test_rate_change_is_the_two_proportion_z_test() -> None:
 
 def test_newcombe_matches_the_published_example() -> None:
     # Newcombe (1998), Statistics in Medicine 17:873, table II example (a): 56/70 vs 48/80.
-    delta, low, high = stats.newcombe(48, 80, 56, 70)
+    delta, low, high = stats.newcombe(48 / 80, 80, 56 / 70, 70)
     assert delta == pytest.approx(0.2, abs=1e-9)
     assert low == pytest.approx(0.0524, abs=5e-4)
     assert high == pytest.approx(0.3339, abs=5e-4)
