@@ -258,7 +258,8 @@ class Analysis:
     predecessors: Mapping[str, str | None]
     # (generation, concern tag) -> share of all the generation's answers that
     # carry the tag; every tag of every generation with answers, in release order.
-    concern_shares: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    # (generation, metric, tag) -> the share of that metric's answers carrying the concern tag.
+    concern_shares: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
     corroborations: tuple[Corroboration, ...] = ()
 
     @cached_property
@@ -1038,26 +1039,27 @@ def _holm_pairs(pairs: list[Corroboration]) -> list[Corroboration]:
     return adjusted
 
 
-def _concern_shares(tally: _Tally) -> dict[tuple[str, str], float]:
-    """Share of all answers of each generation (every metric and framing) that carry each concern tag."""
+def _concern_shares(tally: _Tally) -> dict[tuple[str, str, str], float]:
+    """Share of the answers of each (generation, metric), every framing, that carry each concern tag."""
     answers = tally.answers
     if not len(answers):
         return {}
     tag_names, gen_names = answers.categories["tags"], answers.categories["generation"]
+    metric_names = answers.categories["metric"]
+    cells = len(gen_names) * len(metric_names)
     width = len(tag_names)
-    counts = np.bincount(answers.codes["generation"] * width + answers.codes["tags"], answers.weights,
-                         minlength=len(gen_names) * width).reshape(len(gen_names), width)
+    cell = answers.codes["generation"] * len(metric_names) + answers.codes["metric"]
+    counts = np.bincount(cell * width + answers.codes["tags"], answers.weights,
+                         minlength=cells * width).reshape(cells, width)
     totals = counts.sum(axis=1)
-    shares: dict[tuple[str, str], float] = {}
-    for generation in tally.generations:
-        g_index = gen_names.index(generation) if generation in gen_names else -1
-        if g_index < 0 or not totals[g_index]:
-            continue
-        shares.update({(generation, tag): 0.0 for tag in schema.CONCERN_TAGS})
-        for t_index, combination in enumerate(tag_names):
-            for tag in combination.split(";"):
+    shares: dict[tuple[str, str, str], float] = {}
+    for index in np.flatnonzero(totals):
+        generation, metric = gen_names[index // len(metric_names)], metric_names[index % len(metric_names)]
+        shares.update({(generation, metric, tag): 0.0 for tag in schema.CONCERN_TAGS})
+        for t_index in np.flatnonzero(counts[index]):
+            for tag in tag_names[t_index].split(";"):
                 if tag in schema.CONCERN_TAGS:
-                    shares[(generation, tag)] += counts[g_index, t_index] / totals[g_index]
+                    shares[(generation, metric, tag)] += counts[index, t_index] / totals[index]
     return shares
 
 

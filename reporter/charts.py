@@ -17,9 +17,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .analyze import Analysis, Stat
+from . import schema
+from .analyze import Analysis, Comparison, Stat
 from .findings import Finding
 from .stats import Z_95
+from .thresholds import JUMP_FRACTION
 
 # Okabe-Ito colours, safe for the common colour-vision deficiencies.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -55,6 +57,8 @@ class Chart:
     description: str  # the text alternative
     svg: str  # for the HTML outputs: inline, vector, text kept as text
     png: bytes  # for the PDF: the PDF engine draws an image an order of magnitude faster than SVG
+    label: str = ""  # "Figure 7.3", given when the section numbers its figures
+    anchor: str = ""  # the figure's id, named by its metric and kind
 
 
 EXPORTS = ("svg", "png")
@@ -128,22 +132,107 @@ def _positions(analysis: Analysis) -> dict[str, int]:
     return {g.name: i for i, g in enumerate(analysis.history.generations)}
 
 
+def generation_labels(analysis: Analysis) -> dict[str, str]:
+    """What a reader sees for each generation: its label, or its id where it has none."""
+    return {g.name: g.label or g.name for g in analysis.history.generations}
+
+
+def plain(text: str) -> str:
+    """Untrusted text as a chart draws it: a `$` would otherwise start matplotlib's math mode."""
+    return text.replace("$", r"\$")
+
+
+def _chart_labels(analysis: Analysis) -> dict[str, str]:
+    return {name: plain(label) for name, label in generation_labels(analysis).items()}
+
+
+def _label(analysis: Analysis, metric: str) -> str:
+    return plain(analysis.metric(metric).label or metric)
+
+
+def transition_label(comparison: Comparison, labels: dict[str, str]) -> str:
+    """'A → B' between generations, or 'B: before → after' across a split inside one."""
+    if comparison.split is not None:
+        return f"{labels[comparison.to]}: {comparison.split.label()}"
+    return f"{labels[comparison.from_]} → {labels[comparison.to]}"
+
+
+def _generation_axis(axes: Any, analysis: Analysis) -> None:
+    labels = _chart_labels(analysis)
+    names = [g.name for g in analysis.history.generations]
+    axes.set_xticks(range(len(names)), [labels[n] for n in names], rotation=30, ha="right")
+    axes.set_xlim(-0.5, len(names) - 0.5)
+
+
+# Which rules speak to which chart: a flag is marked on the chart that shows what it measured.
+MEAN_RULES = ("WR002", "WR003", "WR004", "WR008", "WR013", "WR014")
+RATE_RULES = ("WR005", "WR010")
+SHAPE_RULES = ("WR006", "WR015")
+OPEN_COLOUR, ACKNOWLEDGED_COLOUR = PALETTE[5], "#6b6b6b"
+
+
+def _rule_marks(flags: Sequence[Finding], metric: str, rules: Sequence[str]) -> dict[tuple[str, ...], list[Finding]]:
+    """Flags (not notes) of these rules for this metric, by the generations they name."""
+    marks: dict[tuple[str, ...], list[Finding]] = {}
+    for f in flags:
+        if f.rule in rules and f.metric == metric and f.severity == "flag":
+            marks.setdefault(tuple(f.generations), []).append(f)
+    return marks
+
+
+def _mark_rules(axes: Any, marks: dict[tuple[str, ...], list[Finding]], positions: dict[str, int]) -> int:
+    """Rule ids above the plot, open flags bold and coloured, acknowledged ones grey and apart in brackets.
+
+    Neighbouring marks alternate between two rows, so ids never overlap each other; the
+    caller leaves room for the rows under the title. Returns the rows used.
+    """
+    rows = 0
+    placed = sorted(((sum(positions[g] for g in key) / len(key), found) for key, found in marks.items()
+                     if all(g in positions for g in key)), key=lambda item: item[0])
+    for index, (x, found) in enumerate(placed):
+        open_ids = sorted({f.rule for f in found if not f.acknowledged})
+        acknowledged = sorted({f.rule for f in found if f.acknowledged} - set(open_ids))
+        row = index % 2
+        rows = max(rows, row + 1)
+        offset = 2 + 9 * row
+        if open_ids:
+            axes.annotate(" ".join(open_ids), (x, 1), xycoords=("data", "axes fraction"), textcoords="offset points",
+                          xytext=(0, offset), ha="center", va="bottom", fontsize=6.5, color=OPEN_COLOUR,
+                          fontweight="bold")
+        if acknowledged:
+            text = "(" + " ".join(acknowledged) + ")"
+            axes.annotate(text, (x, 1), xycoords=("data", "axes fraction"), textcoords="offset points",
+                          xytext=(0, offset + (9 * 2 if open_ids else 0)), ha="center", va="bottom", fontsize=6.5,
+                          color=ACKNOWLEDGED_COLOUR, fontstyle="italic")
+            rows = max(rows, row + 1 + (2 if open_ids else 0))
+    return rows
+
+
+def _wrapped(text: str, width: int) -> str:
+    """A long axis label on several lines, so it never runs off the figure."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
+
+
+def _title_pad(rows: int) -> float:
+    return 4 + 9 * rows
+
+
 def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
     """Mean and 95% CI per generation; events between the pairs they coincide with; flagged transitions marked."""
     spec = analysis.metric(metric)
     positions = _positions(analysis)
     stats = [s for s in analysis.stats if s.metric == metric and s.has_data]
     figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
-    # Lines join only neighbouring generations: a missing one stays a gap.
-    runs: list[list[Stat]] = []
-    for stat in stats:
-        if runs and positions[stat.generation] == positions[runs[-1][-1].generation] + 1:
-            runs[-1].append(stat)
-        else:
-            runs.append([stat])
-    for run in runs:
-        if len(run) > 1:
-            axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
+    for run in _runs(stats, positions):
+        axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
+    # The mean without redirected answers, where redirects moved it: a redirect that lifts the
+    # mean is the deflection the rules look for.
+    without = [s for s in stats if s.mean_without_redirected is not None and s.redirected]
+    for run in _runs(without, positions):
+        axes.plot([positions[s.generation] for s in run], [s.mean_without_redirected for s in run], color=PALETTE[1],
+                  linewidth=1, linestyle="--", marker=".", markersize=4, zorder=2, label="mean without redirected answers")
     # One errorbar call per style, not per generation: each call builds a whole container.
     styles: dict[tuple[str, str, str], list[Stat]] = {}
     for stat in stats:
@@ -159,31 +248,60 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
             fmt=marker, color=colour, markerfacecolor=face, markersize=6, capsize=3, linewidth=1, zorder=3,
             linestyle="none",
         )
-    _mark_transitions(axes, analysis, metric, flags, positions)
-    names = [g.name for g in analysis.history.generations]
-    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    axes.set_xlim(-0.5, len(names) - 0.5)
-    axes.set_ylim(spec.scale_min, spec.scale_max + 0.08 * spec.range)
+    _draw_splits(axes, analysis, metric, positions)
+    _mark_events(axes, analysis, metric, positions)
+    rows = _mark_rules(axes, _rule_marks(flags, metric, MEAN_RULES), positions)
+    _generation_axis(axes, analysis)
+    axes.set_ylim(spec.scale_min, spec.scale_max)
     axes.set_ylabel(f"mean ({spec.scale_min}-{spec.scale_max})")
-    axes.set_title(f"{metric}: mean and 95% CI per generation")
-    _margins(figure, left=0.7, bottom=1.0, top=0.35)
+    if without:
+        axes.legend(frameon=False, fontsize=7, loc="lower right")
+    label = _label(analysis, metric)
+    axes.set_title(f"{label}: mean and 95% CI per generation", pad=_title_pad(rows))
+    _margins(figure, left=0.7, bottom=1.1, top=0.35 + _title_pad(rows) / 72)
     description = (
-        f"Line chart of the mean {metric} score per generation with 95% confidence intervals, generations in "
+        f"Line chart of the mean {label} score per generation with 95% confidence intervals, generations in "
         f"release order. Filled circles are answers, filled diamonds answers given as counts, hollow squares "
-        f"published summaries, crosses contaminated "
-        f"values; vertical lines mark coinciding events; rule ids mark flagged transitions. The table below holds "
-        f"the same figures."
+        f"published summaries, crosses contaminated values; a generation split by a system-prompt change is "
+        f"also drawn as its before and after points beside it; the dashed line is the mean without redirected "
+        f"answers; vertical lines mark coinciding events; rule ids above the plot mark open flags, and ids in "
+        f"brackets flags a person acknowledged. The table below holds the same figures."
     )
-    return _export(plt, figure, chart_id, f"{metric}: trend", description, exports)
+    return _export(plt, figure, chart_id, f"{label}: trend", description, exports)
 
 
-def _mark_transitions(axes: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], positions: dict[str, int]) -> None:
-    """Coinciding events as labelled lines between their pair, and the ids of flags raised there above it."""
+def _runs(stats: list[Stat], positions: dict[str, int]) -> list[list[Stat]]:
+    """Neighbouring generations joined: a missing one stays a gap."""
+    runs: list[list[Stat]] = []
+    for stat in stats:
+        if runs and positions[stat.generation] == positions[runs[-1][-1].generation] + 1:
+            runs[-1].append(stat)
+        else:
+            runs.append([stat])
+    return [run for run in runs if len(run) > 1]
+
+
+def _draw_splits(axes: Any, analysis: Analysis, metric: str, positions: dict[str, int]) -> None:
+    """A generation split by a system-prompt change: its before and after means, small and hollow, beside it."""
+    for c in analysis.comparisons:
+        if c.metric != metric or c.split is None or c.before.mean is None or c.after.mean is None:
+            continue
+        x = positions[c.to]
+        xs, sides = [x - 0.22, x + 0.22], [c.before, c.after]
+        axes.errorbar(xs, [s.mean for s in sides],
+                      yerr=[[s.mean - (s.ci_low if s.ci_low is not None else s.mean) for s in sides],  # type: ignore[operator]
+                            [(s.ci_high if s.ci_high is not None else s.mean) - s.mean for s in sides]],  # type: ignore[operator]
+                      fmt="o", color=PALETTE[3], markerfacecolor="white", markersize=4, capsize=2, linewidth=0.8,
+                      zorder=3, linestyle="-")
+
+
+def _mark_events(axes: Any, analysis: Analysis, metric: str, positions: dict[str, int]) -> None:
+    """Coinciding events as labelled lines between the pair they fall between."""
     spec = analysis.metric(metric)
-    between = [c for c in analysis.comparisons if c.metric == metric and c.split is None]
-    top = spec.scale_max
     drawn: set[tuple[str, str]] = set()
-    for c in between:
+    for c in analysis.comparisons:
+        if c.metric != metric or c.split is not None:
+            continue
         middle = (positions[c.from_] + positions[c.to]) / 2
         for event in c.events:
             if event.kind in UNDRAWN_EVENTS or (event.date, event.description) in drawn:
@@ -193,21 +311,66 @@ def _mark_transitions(axes: Any, analysis: Analysis, metric: str, flags: Sequenc
             axes.axvline(middle, color=colour, linestyle=style, linewidth=1, zorder=1)
             axes.text(middle, spec.scale_min + 0.05 * spec.range, f" {label}", rotation=90, color=colour, fontsize=7,
                       va="bottom", ha="right")
-        rules = sorted({f.rule for f in flags if f.metric == metric and f.generations == (c.from_, c.to) and f.severity == "flag"})
-        if rules:
-            axes.annotate("\n".join(rules), (middle, top), textcoords="offset points", xytext=(0, 2), ha="center",
-                          va="bottom", fontsize=7, color=PALETTE[5], fontweight="bold", linespacing=1.1)
 
 
-def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
-    """The share of answers at each scale point, one stacked bar per generation."""
+VERDICT_COLOURS = {"changed": PALETTE[5], "stable": PALETTE[2], "inconclusive": "#7a7a7a"}
+
+
+def change_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+    """Each comparison's delta and 95% interval against the band of +-5% of the scale range, coloured by verdict."""
+    comparisons = [c for c in analysis.comparisons if c.metric == metric and c.delta is not None
+                   and c.ci_low is not None and c.ci_high is not None]
+    if not comparisons:
+        return None
+    spec = analysis.metric(metric)
+    _chart_labels(analysis)
+    band = JUMP_FRACTION * spec.range
+    raw = generation_labels(analysis)
+    lines = sum(1 + transition_label(c, raw).count(" ") // 6 for c in comparisons)
+    figure, axes = plt.subplots(figsize=(WIDTH, 0.3 * max(len(comparisons), lines * 0.7) + 1.3))
+    axes.axvspan(-band, band, color="#dcdcdc", zorder=0, linewidth=0)
+    axes.axvline(0, color="#555555", linewidth=0.8, zorder=1)
+    for verdict, colour in VERDICT_COLOURS.items():
+        rows = [(i, c) for i, c in enumerate(comparisons) if c.verdict == verdict]
+        if not rows:
+            continue
+        axes.errorbar([c.delta for _, c in rows], [i for i, _ in rows],
+                      xerr=[[c.delta - c.ci_low for _, c in rows], [c.ci_high - c.delta for _, c in rows]],  # type: ignore[operator]
+                      fmt="o", color=colour, markersize=5, capsize=3, linewidth=1.2, zorder=3, label=verdict)
+    names = [_wrapped(plain(transition_label(c, raw)), 38) for c in comparisons]
+    axes.set_yticks(range(len(comparisons)), names)
+    axes.set_ylim(len(comparisons) - 0.5, -0.5)
+    axes.grid(axis="y", visible=False)
+    widest = max(max(abs(c.ci_low), abs(c.ci_high)) for c in comparisons)  # type: ignore[arg-type]
+    axes.set_xlim(-max(widest, 2 * band) * 1.1, max(widest, 2 * band) * 1.1)
+    axes.set_xlabel(f"change in the mean (points); grey band: +-{band:.2g}, 5% of the scale range")
+    axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict",
+                title_fontsize=7)
+    label = _label(analysis, metric)
+    axes.set_title(f"{label}: change at each comparison")
+    _margins(figure, left=2.7, bottom=0.55, top=0.35, right=1.1)
+    description = (
+        f"Dot plot of the change in the mean {label} score at each comparison, with 95% intervals, against a "
+        f"shaded band of plus or minus {band:.2g} points (5% of the scale range). Colour gives the verdict: "
+        f"changed, stable or inconclusive. The comparisons table below holds the same figures."
+    )
+    return _export(plt, figure, chart_id, f"{label}: change", description, exports)
+
+
+def distribution_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+                       exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+    """The share of answers at each scale point, one stacked bar per generation; shape rules beside the bar."""
     stats = [s for s in analysis.stats if s.metric == metric and s.shares and s.n]
     if not stats:
         return None
     spec = analysis.metric(metric)
+    labels = _chart_labels(analysis)
     import seaborn as sns
     from matplotlib.patches import Patch
 
+    marks: dict[str, list[str]] = {}
+    for key, found in _rule_marks(flags, metric, SHAPE_RULES).items():
+        marks.setdefault(key[-1], []).extend(f.rule if not f.acknowledged else f"({f.rule})" for f in found)
     colours = sns.color_palette("cividis", spec.range + 1)
     figure, axes = plt.subplots(figsize=(WIDTH, 0.35 * len(stats) + 1.2))
     points = list(range(spec.scale_min, spec.scale_max + 1))
@@ -216,41 +379,116 @@ def distribution_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str,
         shares = [stat.shares[str(p)] for p in points]
         starts = [sum(shares[:i]) for i in range(len(shares))]
         axes.broken_barh(list(zip(starts, shares, strict=True)), (row - 0.35, 0.7), facecolors=colours)
-    axes.set_yticks(range(len(stats)), [s.generation for s in stats])
+    axes.set_yticks(range(len(stats)), [labels[s.generation] + (" " + " ".join(sorted(set(marks[s.generation])))
+                                                                 if s.generation in marks else "") for s in stats])
     axes.set_ylim(len(stats) - 0.5, -0.5)
     axes.legend(handles=[Patch(color=colours[i], label=str(p)) for i, p in enumerate(points)], title="score",
                 loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7, title_fontsize=7)
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of answers")
-    axes.set_title(f"{metric}: answers at each scale point")
-    _margins(figure, left=1.2, bottom=0.5, top=0.35, right=0.8)
-    description = f"Stacked bars: the share of {metric} answers at each scale point, one bar per generation with answers."
-    return _export(plt, figure, chart_id, f"{metric}: distribution", description, exports)
+    label = _label(analysis, metric)
+    axes.set_title(f"{label}: answers at each scale point")
+    _margins(figure, left=2.2, bottom=0.5, top=0.35, right=0.8)
+    description = (f"Stacked bars: the share of {label} answers at each scale point, one bar per generation with "
+                   "answers; rule ids beside a generation mark a flagged change of shape.")
+    return _export(plt, figure, chart_id, f"{label}: distribution", description, exports)
 
 
-def rates_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
-    """Redirect and decline rates per generation."""
+def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+                exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+    """Redirect and decline rates, and the share of this metric's answers with each concern tag, per generation."""
     stats = [s for s in analysis.stats if s.metric == metric and s.redirect_rate is not None]
-    if not stats:
-        return None
+    if not stats or not analysis.metric(metric).self_report:
+        return None  # probes and behaviour are not asked, so nothing is redirected, declined or tagged
     positions = _positions(analysis)
-    figure, axes = plt.subplots(figsize=(WIDTH, 2.6))
+    figure, (rates, concerns) = plt.subplots(1, 2, figsize=(WIDTH, 3.0), sharex=True)
     for label, values, colour, marker in (
         ("redirected", [(positions[s.generation], s.redirect_rate) for s in stats], PALETTE[1], "o"),
         ("declined", [(positions[s.generation], s.decline_rate) for s in stats if s.decline_rate is not None], PALETTE[2], "s"),
     ):
         if values:
-            axes.plot([x for x, _ in values], [y for _, y in values], marker=marker, color=colour, label=label, linewidth=1.2)
-    names = [g.name for g in analysis.history.generations]
-    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
-    axes.set_xlim(-0.5, len(names) - 0.5)
-    axes.set_ylim(0, max(0.3, max((s.redirect_rate or 0) for s in stats) * 1.2))
-    axes.set_ylabel("share of answers")
-    axes.legend(frameon=False, fontsize=7)
-    axes.set_title(f"{metric}: redirected and declined answers")
-    _margins(figure, left=0.7, bottom=1.0, top=0.35)
-    description = f"Line chart of the share of {metric} answers that were redirected or declined, per generation."
-    return _export(plt, figure, chart_id, f"{metric}: redirect and decline rates", description, exports)
+            rates.plot([x for x, _ in values], [y for _, y in values], marker=marker, color=colour, label=label,
+                       linewidth=1.2, markersize=4)
+    shares = analysis.concern_shares
+    tags = [t for t in schema.CONCERN_TAGS if any(shares.get((s.generation, metric, t), 0.0) for s in stats)]
+    for index, tag in enumerate(tags):
+        points = [(positions[s.generation], shares.get((s.generation, metric, tag), 0.0)) for s in stats
+                  if (s.generation, metric, tag) in shares]
+        concerns.plot([x for x, _ in points], [y for _, y in points], marker="o", markersize=3, linewidth=1,
+                      color=PALETTE[(index + 3) % len(PALETTE)], label=tag.replace("_", " "))
+    marks = _rule_marks(flags, metric, RATE_RULES)
+    rows = max(_mark_rules(rates, {k: [f for f in v if f.rule == "WR005"] for k, v in marks.items()
+                                   if any(f.rule == "WR005" for f in v)}, positions),
+               _mark_rules(concerns, {k: [f for f in v if f.rule == "WR010"] for k, v in marks.items()
+                                      if any(f.rule == "WR010" for f in v)}, positions))
+    top = max([0.3] + [(s.redirect_rate or 0) * 1.2 for s in stats])
+    rates.set_ylim(0, top)
+    concerns.set_ylim(0, max([0.1] + [v * 1.2 for (g, m, _t), v in shares.items() if m == metric]))
+    for axes, title in ((rates, "redirected and declined"), (concerns, "concern tags")):
+        _generation_axis(axes, analysis)
+        axes.set_title(title, pad=_title_pad(rows), fontsize=9)
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(frameon=False, fontsize=6.5, loc="upper left")
+    rates.set_ylabel("share of answers")
+    label = _label(analysis, metric)
+    figure.suptitle(f"{label}: redirected, declined and concern-tagged answers", fontsize=10,
+                    y=1 - 0.08 / figure.get_figheight())
+    # Room on the left for the first rotated generation label.
+    _margins(figure, left=1.0, bottom=1.1, top=0.55 + _title_pad(rows) / 72)
+    figure.subplots_adjust(wspace=0.3)
+    description = (
+        f"Two line charts per generation: the share of {label} answers that were redirected or declined, and the "
+        f"share of {label} answers carrying each concern tag (tags never used for this metric are left out). "
+        f"Rule ids mark flagged rises (WR005 for redirects, WR010 for concern tags). The table below holds the "
+        f"same figures."
+    )
+    return _export(plt, figure, chart_id, f"{label}: redirects and concern tags", description, exports)
+
+
+def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+                     exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+    """Per generation: the leading-question gap with its 95% interval, and the prompt-variant spread."""
+    leads = {v.generation: v.lead for v in analysis.variations if v.metric == metric and v.lead is not None}
+    spreads = {v.generation: v.spread for v in analysis.variations
+               if v.metric == metric and v.by == "prompt_variant" and v.spread is not None}
+    if not leads and not spreads:
+        return None
+    positions = _positions(analysis)
+    figure, axes = plt.subplots(figsize=(WIDTH, 2.8))
+    if leads:
+        names = sorted(leads, key=positions.__getitem__)
+        axes.errorbar([positions[g] - 0.1 for g in names], [leads[g].size for g in names],
+                      yerr=[[leads[g].size - (leads[g].ci_low or leads[g].size) for g in names],
+                            [(leads[g].ci_high or leads[g].size) - leads[g].size for g in names]],
+                      fmt="o", color=PALETTE[0], capsize=3, linewidth=1, markersize=5, linestyle="none",
+                      label="leading-question gap (positive - negative lead)")
+    if spreads:
+        names = sorted(spreads, key=positions.__getitem__)
+        axes.plot([positions[g] + 0.1 for g in names], [spreads[g].size for g in names], "s",
+                  color=PALETTE[1], markersize=5, label="prompt-variant spread (max - min mean)")
+    axes.axhline(0, color="#555555", linewidth=0.8)
+    marks: dict[tuple[str, ...], list[Finding]] = {(f.generations[0],): [f] for f in flags
+             if f.rule in ("WR007", "WR012") and f.metric == metric and len(f.generations) == 1}
+    # WR007 is a note: it is marked too, as the chart's own subject.
+    rows = _mark_rules(axes, _notes_as_flags(marks), positions)
+    _generation_axis(axes, analysis)
+    axes.set_ylabel("points")
+    axes.legend(frameon=False, fontsize=7, loc="upper left")
+    label = _label(analysis, metric)
+    axes.set_title(f"{label}: how far the wording moves the answers", pad=_title_pad(rows))
+    _margins(figure, left=0.7, bottom=1.1, top=0.35 + _title_pad(rows) / 72)
+    description = (
+        f"Per generation, the gap between {label} answers to positively and negatively leading questions with its "
+        f"95% interval, and the spread between the means of the prompt variants. Rule ids mark WR012 (leading "
+        f"questions) and WR007 (prompt variants). The table below holds the same figures."
+    )
+    return _export(plt, figure, chart_id, f"{label}: robustness", description, exports)
+
+
+def _notes_as_flags(marks: dict[tuple[str, ...], list[Finding]]) -> dict[tuple[str, ...], list[Finding]]:
+    from dataclasses import replace
+
+    return {k: [replace(f, severity="flag") for f in v] for k, v in marks.items()}
 
 
 def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
@@ -261,13 +499,14 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
         return None
     transitions = list(dict.fromkeys((p.from_, p.to) for p in pairs))
     measures = list(dict.fromkeys(p.measure for p in pairs))
-    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
+    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT + 0.16 * (len(measures) + 1)))
     width = 0.8 / (len(measures) + 1)
     own = {(p.from_, p.to): p for p in pairs}
-    series = [(f"{metric} (self-report)", [(t, own[t].self_report_change, own[t].self_report_se) for t in transitions], "o")]
+    name = _label(analysis, metric)
+    series = [(f"{name} (self-report)", [(t, own[t].self_report_change, own[t].self_report_se) for t in transitions], "o")]
     for m in measures:
         sense = ", opposite sense" if analysis.metric(m).opposite else ""
-        series.append((f"{m} ({analysis.metric(m).measure}{sense})",
+        series.append((f"{_label(analysis, m)} ({analysis.metric(m).measure}{sense})",
                        [((p.from_, p.to), p.measure_change, p.measure_se) for p in pairs if p.measure == m], "s"))
     for index, (label, points, marker) in enumerate(series):
         offset = (index - (len(series) - 1) / 2) * width
@@ -281,42 +520,17 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
             axes.annotate("WR013", (position, 1), xycoords=("data", "axes fraction"), xytext=(0, 2),
                           textcoords="offset points", ha="center", va="bottom", fontsize=7, color=PALETTE[5],
                           fontweight="bold")
-    axes.set_xticks(range(len(transitions)), [f"{a} → {b}" for a, b in transitions], rotation=30, ha="right")
+    labels = _chart_labels(analysis)
+    axes.set_xticks(range(len(transitions)), [_wrapped(f"{labels[a]} → {labels[b]}", 22) for a, b in transitions])
     axes.set_xlim(-0.6, len(transitions) - 0.4)
     axes.set_ylabel("change (pooled sd)")
-    axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    axes.set_title(f"{metric}: self-report and independent evidence, standardised change", pad=14)
-    _margins(figure, left=0.7, bottom=1.2, top=0.45, right=2.0)
+    # Below the plot, one entry per line: measure labels are long and would push the plot aside.
+    axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.32), ncol=1)
+    axes.set_title(_wrapped(f"{name}: self-report and independent evidence, standardised change", 90), pad=14)
+    _margins(figure, left=0.7, bottom=0.75 + 0.16 * len(series), top=0.45)
     description = (
-        f"Standardised change at each transition (delta over the pooled sd, with 95% intervals): the {metric} "
-        f"self-report beside {', '.join(measures)}. Where the self-report moves and the measure does not, the rule "
+        f"Standardised change at each transition (delta over the pooled sd, with 95% intervals): the {name} "
+        f"self-report beside {', '.join(_label(analysis, m) for m in measures)}. Where the self-report moves and the measure does not, the rule "
         "WR013 is marked. The table below holds the same figures."
     )
-    return _export(plt, figure, chart_id, f"{metric}: independent evidence", description, exports)
-
-
-def concern_chart(
-    plt: Any, generations: list[str], tags: list[str], shares: dict[tuple[str, str], float], chart_id: str,
-    exports: tuple[str, ...] = EXPORTS,
-) -> Chart | None:
-    """Concern tags by generation: the share of answers carrying each tag."""
-    if not generations or not tags:
-        return None
-    import numpy as np
-
-    matrix = np.array([[shares.get((g, t), 0.0) for t in tags] for g in generations])
-    figure, axes = plt.subplots(figsize=(WIDTH, 0.35 * len(generations) + 1.4))
-    image = axes.imshow(matrix, cmap="cividis", aspect="auto", vmin=0)
-    axes.set_xticks(range(len(tags)), [t.replace("_", " ") for t in tags], rotation=20, ha="right")
-    axes.set_yticks(range(len(generations)), generations)
-    axes.grid(False)
-    for (row, column), value in np.ndenumerate(matrix):
-        axes.text(column, row, f"{value:.1%}", ha="center", va="center", fontsize=7,
-                  color="white" if value < matrix.max() * 0.6 else "black")
-    _margins(figure, left=1.2, bottom=0.9, top=0.35, right=1.3)
-    colour_axes = figure.add_axes((1 - 1.1 / WIDTH, 0.9 / figure.get_figheight(), 0.15 / WIDTH,
-                                   1 - 1.25 / figure.get_figheight()))
-    figure.colorbar(image, cax=colour_axes, label="share of answers")
-    axes.set_title("Concern tags by generation")
-    description = "Heat map of the share of answers carrying each concern tag, one row per generation, all metrics pooled."
-    return _export(plt, figure, chart_id, "Concern tags by generation", description, exports)
+    return _export(plt, figure, chart_id, f"{name}: independent evidence", description, exports)

@@ -474,9 +474,10 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
               help="The heading level of the fragment's title, to sit under the card's own headings.")
 @click.option("--id-prefix", default="wr-", show_default=True,
               help="Prefix of every id in the outputs, so two fragments can share a page.")
+@click.option("--section-number", help="The card's number for this section: 7 numbers figures 'Figure 7.1'.")
 @click.pass_context
 def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, notes: Path | None, title: str,
-           heading_level: int, id_prefix: str) -> None:
+           heading_level: int, id_prefix: str, section_number: str | None) -> None:
     """Render the welfare section: welfare-section.html, welfare-section.fragment.html,
     welfare-section.pdf and findings.json.
 
@@ -488,18 +489,21 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
       welfare-report render --out build --notes notes.md --title "Model welfare"
       welfare-report render --format html --format json --as-of 2026-06-30
     """
+    from .notes import read_notes
     from .pipeline import findings_for
-    from .render import ID_PREFIX_PATTERN, read_notes
+    from .render import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
     from .render import render as render_section
 
     if not ID_PREFIX_PATTERN.match(id_prefix):
         raise click.BadParameter("a letter, then up to 31 letters, digits, '-' or '_'", param_hint="'--id-prefix'")
+    if section_number is not None and not SECTION_NUMBER_PATTERN.match(section_number):
+        raise click.BadParameter("a number such as 7 or 7.2", param_hint="'--section-number'")
     text = read_notes(notes) if notes is not None else None
     show = _progress(ctx)
     show("analysing the history")
     findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
     written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
-                             id_prefix=id_prefix)
+                             id_prefix=id_prefix, section_number=section_number)
     for path in written:
         _tell(ctx, f"wrote {path}")
 

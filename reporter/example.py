@@ -283,6 +283,8 @@ def _cell_rows(
                 "true" if declined[i] else "false",
                 tag,
                 excerpt,
+                # The author features the worry the published case turned on: it leads the evidence.
+                "true" if excerpt and tag == "positive_report_worry" else "false",
                 f"synthetic-interviews-{generation.name}",
                 "",
             )
@@ -303,7 +305,7 @@ def _evidence_rows(rng: np.random.Generator, generation: Generation, name: str, 
     return [
         (generation.name, name, (release + dt.timedelta(days=int(days[i]))).isoformat(), values[i],
          f"{generation.name}-{name}-{i:07d}", f"{generation.name}-{name}-interview-{i // ANSWERS_PER_INTERVIEW:06d}",
-         "automated_interview", instrument, "neutral", "", "", system_prompt, "false", "false", "", "",
+         "automated_interview", instrument, "neutral", "", "", system_prompt, "false", "false", "", "", "false",
          f"synthetic-measurements-{generation.name}", "")
         for i in range(n)
     ]

@@ -26,7 +26,7 @@ ANSWER_COLUMNS = (
     "prompt_variant", "system_prompt", "redirected", "declined", "tags",
 )
 # Read only for a report: a unique id per answer is the costliest column to parse.
-EXCERPT_COLUMNS = ("excerpt", "response_id", "key")
+EXCERPT_COLUMNS = ("excerpt", "featured", "response_id", "key")
 CODED = (
     "generation", "metric", "interview_id", "method", "instrument", "framing", "topic", "prompt_variant",
     "system_prompt", "tags",
@@ -163,6 +163,7 @@ class Excerpt:
     tags: tuple[str, ...]
     text: str
     key: str
+    featured: bool = False
 
 
 @dataclass
@@ -302,8 +303,9 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
     quoted = table.filter(pc.not_equal(table["excerpt"], ""))
     excerpts = [
         Excerpt(r["generation"], r["metric"], str(r["collected_on"]), tuple(t for t in r["tags"].split(";") if t),
-                r["excerpt"], r["response_id"] or r["key"])
-        for r in quoted.select(["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key"]).to_pylist()
+                r["excerpt"], r["response_id"] or r["key"], r["featured"] == "true")
+        for r in quoted.select(["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key",
+                                "featured"]).to_pylist()
     ]
     return answers, files, excerpts
 

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, schema, words
-from .errors import ReporterError
 from .findings import SCHEMA as FINDINGS_SCHEMA
 from .findings import Findings, acknowledgement_key, dumps
 from .history import Excerpt
@@ -33,8 +32,9 @@ from .markdown import (
     chart_files,
     markdown_files,
 )
+from .notes import notes_html
 from .publish import check_replaceable, write_folder
-from .rules import RULES, lint_notes
+from .rules import RULES
 from .thresholds import JUMP_FRACTION, MIN_N
 
 FORMATS = ("html", "fragment", "pdf", "json")  # written by default
@@ -53,14 +53,12 @@ UNTAGGED = "untagged"
 OTHER_TAGS = "other tags"
 
 
-class NotesError(ReporterError):
-    """Author notes use target, optimisation or ranking language (WR001)."""
-
-
 # The fragment's title heading level and the prefix of every id it holds (--heading-level, --id-prefix).
 HEADING_LEVEL = 2
 ID_PREFIX = "wr-"
 ID_PREFIX_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,31}\Z")
+# --section-number: the card's number for this section, so figures read "Figure 7.3".
+SECTION_NUMBER_PATTERN = re.compile(r"[1-9][0-9]{0,2}(\.[1-9][0-9]{0,2}){0,3}\Z")
 
 
 def _templates_dir() -> Path:
@@ -70,36 +68,14 @@ def _templates_dir() -> Path:
     return installed if installed.is_dir() else here.parent / "templates"
 
 
-def read_notes(path: Path) -> str:
-    """The author's notes, refused whole when any line uses target language (WR001)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ReporterError(f"{path}: cannot read the notes ({err})") from None
-    offending = lint_notes(text)
-    if offending:
-        lines = "\n".join(f"{path}:{p.line}: WR001: {p.sentence} (the word {p.word!r})" for p in offending)
-        raise NotesError(
-            f"the notes use target, optimisation or ranking language (WR001); nothing was written:\n{lines}"
-        )
-    return text
-
-
-def notes_html(text: str) -> str:
-    """Markdown to HTML with raw HTML and images disabled; only http(s) links survive."""
-    from markdown_it import MarkdownIt
-
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
-    md.disable(["image", "html_block", "html_inline"])
-    md.validateLink = lambda url: url.strip().lower().startswith(("http://", "https://"))  # type: ignore[method-assign]
-    return str(md.render(text))
-
-
 # -- reading what the charts and evidence need -------------------------------------------
 
 
 def excerpt_groups(excerpts: list[Excerpt], generations: list[str]) -> list[dict[str, Any]]:
-    """At most three excerpts per generation and tag, chosen by key order."""
+    """At most three excerpts per generation and tag: the author's featured ones first, then by key order.
+
+    Identical text is shown once in the whole section, in the first group that would hold it.
+    """
     grouped: dict[tuple[str, str], list[Excerpt]] = defaultdict(list)
     for e in excerpts:
         # Concern tags each have a group; any other tags share one, so an answer with
@@ -109,17 +85,22 @@ def excerpt_groups(excerpts: list[Excerpt], generations: list[str]) -> list[dict
             grouped[(e.generation, tag)].append(e)
     order = {g: i for i, g in enumerate(generations)}
     tag_order = {t: i for i, t in enumerate((*schema.CONCERN_TAGS, OTHER_TAGS, UNTAGGED))}
-    return [
-        {"generation": g, "tag": t, "items": sorted(items, key=lambda e: e.key)[:EXCERPTS_PER_GROUP]}
-        for (g, t), items in sorted(grouped.items(), key=lambda kv: (order[kv[0][0]], tag_order.get(kv[0][1], 99), kv[0][1]))
-    ]
-
-
-def concern_shares(findings: Findings) -> tuple[list[str], list[str], dict[tuple[str, str], float]]:
-    """Generations with answers, the concern tags, and each tag's share of a generation's answers."""
-    shares = dict(findings.analysis.concern_shares)
-    generations = list(dict.fromkeys(g for g, _tag in shares))
-    return generations, list(schema.CONCERN_TAGS) if generations else [], shares
+    seen: set[str] = set()
+    groups = []
+    for (generation, tag), items in sorted(grouped.items(),
+                                           key=lambda kv: (order[kv[0][0]], tag_order.get(kv[0][1], 99), kv[0][1])):
+        chosen = []
+        for e in sorted(items, key=lambda e: (not e.featured, e.key)):
+            text = " ".join(e.text.split()).casefold()
+            if text in seen:
+                continue
+            seen.add(text)
+            chosen.append(e)
+            if len(chosen) == EXCERPTS_PER_GROUP:
+                break
+        if chosen:
+            groups.append({"generation": generation, "tag": tag, "items": chosen})
+    return groups
 
 
 # -- the context -------------------------------------------------------------------
@@ -149,28 +130,96 @@ def _verdict_sentence(findings: Findings) -> str:
             f"{verdicts.count('inconclusive')} were inconclusive (too few answers, or too wide an interval, to tell).")
 
 
+FIGURE_KINDS = ("trend", "change", "distribution", "rates", "robustness", "evidence")
+
+
+class Numbering:
+    """Figure and table numbers in the order a reader meets them, with anchors named by content.
+
+    `--section-number 7` makes them Figure 7.1, Table 7.1; anchors do not carry the number, so a
+    link to a figure survives a figure added before it.
+    """
+
+    def __init__(self, section: str | None, prefix: str) -> None:
+        self.section = f"{section}." if section else ""
+        self.prefix = prefix
+        self.figures = 0
+        self.tables = 0
+
+    def figure(self, key: str) -> dict[str, str]:
+        self.figures += 1
+        return {"label": f"Figure {self.section}{self.figures}", "anchor": f"{self.prefix}figure-{key}"}
+
+    def table(self, key: str) -> dict[str, str]:
+        self.tables += 1
+        return {"label": f"Table {self.section}{self.tables}", "anchor": f"{self.prefix}table-{key}"}
+
+
+def _numbered(chart: Any, number: dict[str, str]) -> Any:
+    return replace(chart, label=number["label"], anchor=number["anchor"])
+
+
+def _topic_rows(analysis: Any, metric: str, generations: list[str]) -> tuple[list[str], list[dict[str, Any]]]:
+    """Per-topic means of one metric: the topics asked, and one row per generation with answers."""
+    per_generation = {g: analysis.topics(g, metric) for g in generations}
+    topics = sorted({t for by_topic in per_generation.values() for t in by_topic})
+    if len(topics) < 2:
+        return [], []  # one topic is the trend table again
+    return topics, [{"generation": g, "topics": by_topic} for g, by_topic in per_generation.items() if by_topic]
+
+
+def _robustness_rows(analysis: Any, metric: str, generations: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for g in generations:
+        framing = analysis.variation(g, metric, "framing")
+        variants = analysis.variation(g, metric, "prompt_variant")
+        lead = framing.lead if framing else None
+        spread = variants.spread if variants else None
+        if lead is not None or spread is not None:
+            rows.append({"generation": g, "lead": lead, "spread": spread,
+                         "variants": len(variants.groups) if variants else 0})
+    return rows
+
+
 def build_context(
     findings: Findings, title: str, notes: str | None, since: dict[str, Any] | None = None,
-    exports: tuple[str, ...] = ("svg", "png"), id_prefix: str = "wr-",
+    exports: tuple[str, ...] = ("svg", "png"), id_prefix: str = "wr-", section_number: str | None = None,
 ) -> dict[str, Any]:
     from .charts import (
+        change_chart,
         chart_context,
-        concern_chart,
         corroboration_chart,
         distribution_chart,
+        generation_labels,
         rates_chart,
+        robustness_chart,
         trend_chart,
     )
+    from .summary import HOW_TO_READ, methods_rows, summary_groups
 
     analysis = findings.analysis
     history = analysis.history
     generations = [g.name for g in history.generations]
+    numbering = Numbering(section_number, id_prefix)
     metrics = []
     with chart_context() as plt:
         for index, (name, metric) in enumerate(history.metrics.items()):
             stats = [s for s in analysis.stats if s.metric == name]
             if not stats:
                 continue
+            chart_id = f"{id_prefix}c{index}"
+            drawn = {
+                "trend": trend_chart(plt, analysis, name, findings.flags, f"{chart_id}-trend", exports),
+                "change": change_chart(plt, analysis, name, f"{chart_id}-change", exports),
+                "distribution": distribution_chart(plt, analysis, name, findings.flags, f"{chart_id}-dist", exports),
+                "rates": rates_chart(plt, analysis, name, findings.flags, f"{chart_id}-rates", exports),
+                "robustness": robustness_chart(plt, analysis, name, findings.flags, f"{chart_id}-robust", exports),
+                "evidence": corroboration_chart(plt, analysis, name, findings.flags, f"{chart_id}-evidence", exports),
+            }
+            # Numbered in the order the section shows them (FIGURE_KINDS), which the templates follow.
+            charts = {kind: _numbered(chart, numbering.figure(f"{name}-{kind}")) if chart else None
+                      for kind, chart in drawn.items()}
+            topics, topic_rows = _topic_rows(analysis, name, generations)
             metrics.append({
                 "name": name,
                 "label": metric.label or name,
@@ -179,18 +228,19 @@ def build_context(
                 "scale": f"{metric.scale_min}-{metric.scale_max}",
                 "jump_size": JUMP_FRACTION * metric.range,
                 "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
-                "trend": trend_chart(plt, analysis, name, findings.flags, f"{id_prefix}c{index}-trend", exports),
-                "distribution": distribution_chart(plt, analysis, name, f"{id_prefix}c{index}-dist", exports),
-                "rates": rates_chart(plt, analysis, name, f"{id_prefix}c{index}-rates", exports),
-                "evidence": corroboration_chart(plt, analysis, name, findings.flags, f"{id_prefix}c{index}-evidence", exports),
+                **charts,
+                "figures": [charts[kind] for kind in FIGURE_KINDS if charts[kind]],
                 "pairs": [p for p in analysis.corroborations if p.metric == name],
                 "measure": metric.measure.replace("_", "-"),
                 "stats": stats,
                 "comparisons": [c for c in analysis.comparisons if c.metric == name],
                 "findings": [f for f in findings.flags if f.metric == name],
+                "concern_tags": [t for t in schema.CONCERN_TAGS
+                                 if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)],
+                "topics": topics,
+                "topic_rows": topic_rows,
+                "robustness_rows": _robustness_rows(analysis, name, generations),
             })
-        tag_generations, tags, shares = concern_shares(findings)
-        concern = concern_chart(plt, tag_generations, tags, shares, f"{id_prefix}c-concern", exports)
     return {
         "title": title,
         "as_of": history.as_of,
@@ -198,6 +248,8 @@ def build_context(
         "tool_version": __version__,
         "chain_head": findings.chain_head,
         "summary_sentence": _flag_sentence(findings),
+        "summary_groups": summary_groups(findings),
+        "how_to_read": HOW_TO_READ,
         "open_flags": findings.open_flags(),
         "acknowledged_flags": [f for f in findings.flags if f.acknowledged],
         "unmatched": [
@@ -213,17 +265,21 @@ def build_context(
             "summaries": sum(1 for s in analysis.stats if s.source == "summaries"),
         },
         "metrics": metrics,
-        "concern": {"chart": concern, "generations": tag_generations, "tags": tags, "shares": shares},
+        "concern_shares": analysis.concern_shares,
         "excerpt_groups": excerpt_groups(history.excerpts, generations),
         "rules": [
             {"rule": r, "findings": [f for f in findings.flags if f.rule == r.id]} for r in RULES
         ],
-        "notes_html": notes_html(notes) if notes else None,
+        "notes_markdown": notes or None,
         "generations": history.generations,
+        "generation_labels": generation_labels(analysis),
+        "metric_labels": {name: m.label or name for name, m in history.metrics.items()},
+        "methods": methods_rows(history),
         "events": history.events,
         "inputs": findings.inputs,
         "since": since,
         "p": id_prefix,
+        "section_number": section_number,
         "heading_level": HEADING_LEVEL,
     }
 
@@ -253,12 +309,14 @@ def _environment(raster: bool = False) -> Any:
         safe_link=_safe_link,
         kind=lambda k: k.replace("_", " "),
         bdi=_isolated,
+        anchor=_anchor,
     )
     # The PDF gets PNG charts (its engine draws them far faster than SVG); the HTML keeps vector SVG.
     env.globals["raster"] = raster
     env.globals["svg_markup"] = lambda chart: _markup(chart.svg)
     env.filters["base64"] = lambda data: base64.b64encode(data).decode("ascii")
     env.globals["trusted_html"] = _markup
+    env.globals["notes_markup"] = lambda text, level: _markup(notes_html(text, level))
     return env
 
 
@@ -281,29 +339,69 @@ def _safe_link(url: str) -> str | None:
     return url if url.strip().lower().startswith(("http://", "https://")) else None
 
 
-_EVIDENCE_SKIP = {"events", "exposures", "groups", "split"}
+_EVIDENCE_SKIP = {"events", "exposures", "groups", "split", "from", "to", "metrics"}
 
 
-def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str]]:
+def _evidence_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 0.001 and value != 0 else f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict) and all(isinstance(v, int | float | str) for v in value.values()):
+        return ", ".join(f"{k}: {_evidence_text(v)}" for k, v in value.items())
+    if isinstance(value, dict | list):
+        return None  # nested detail (per-metric lists) is in the findings JSON
+    return str(value)
+
+
+def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(name, value, is a threshold) for a finding's short evidence table; thresholds are labelled as such.
+
+    Paired values read as one row: `mean_from` and `mean_to` as "4.01 → 4.63", an estimate with its
+    interval and its p-values beside it.
+    """
+    values = {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP and v is not None}
+    texts = {k: t for k, v in values.items() if (t := _evidence_text(v)) is not None}
+    used: set[str] = set()
     items = []
-    for key, value in evidence.items():
-        if key in _EVIDENCE_SKIP or value is None:
+    for key, text in texts.items():
+        if key in used:
             continue
-        if isinstance(value, bool):
-            text = "yes" if value else "no"
-        elif isinstance(value, float):
-            text = f"{value:.3g}" if abs(value) < 0.001 and value != 0 else f"{value:.3f}".rstrip("0").rstrip(".")
-        else:
-            text = str(value)
-        items.append((key.replace("_", " "), text))
+        used.add(key)
+        base = key.removesuffix("_from")
+        name = key
+        if key.endswith("_from") and (partner := next((k for k in (f"{base}_to", base) if k in texts and k != key), None)):
+            text, name = f"{text} → {texts[partner]}", base
+            used.add(partner)
+        stem = "" if key == "delta" else f"{key}_"
+        if f"{stem}ci_low" in texts and f"{stem}ci_high" in texts:
+            text += f" (95% CI {texts[f'{stem}ci_low']} to {texts[f'{stem}ci_high']})"
+            used |= {f"{stem}ci_low", f"{stem}ci_high"}
+        holm = f"{key.removesuffix('p_value')}p_holm" if key.endswith("p_value") else ""
+        if holm in texts:
+            text, name = f"{text} (Holm {texts[holm]})", key.removesuffix("_value")
+            used.add(holm)
+        threshold = key.startswith("threshold_")
+        items.append((name.removeprefix("threshold_").replace("_", " "), text, threshold))
     if isinstance(evidence.get("groups"), dict):
         for name, group in evidence["groups"].items():
-            items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}"))
-    return items
+            items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}", False))
+    # Measurements first, then the limits they were held against.
+    return sorted(items, key=lambda item: item[2])
+
+
+_NOT_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _anchor(key: str) -> str:
+    """A finding's key as an id fragment: ids and generations are already id-safe, the separators are not."""
+    return _NOT_ANCHOR.sub("-", key).strip("-")
 
 
 def render_html(context: dict[str, Any], fragment: bool, raster: bool = False) -> str:
     """The page (or fragment); `raster` puts PNG charts in place of SVG, for the PDF."""
+    from .charts import transition_label
+
     env = _environment(raster)
     css = (_templates_dir() / "report.css").read_text(encoding="utf-8")
     if not fragment:
@@ -311,7 +409,16 @@ def render_html(context: dict[str, Any], fragment: bool, raster: bool = False) -
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", context["as_of"])
         css += (_templates_dir() / "print.css").read_text(encoding="utf-8").replace("AS_OF", context["as_of"])
     template = env.get_template("fragment.html" if fragment else "page.html")
-    return str(template.render(css=_markup(css), **context))
+    generations, metrics = context["generation_labels"], context["metric_labels"]
+    return str(template.render(
+        css=_markup(css),
+        # Each output numbers its tables afresh, in the order a reader meets them.
+        tables=Numbering(context["section_number"], context["p"]),
+        gen=lambda name: _isolated(generations.get(name, name)),
+        mlabel=lambda name: _isolated(metrics.get(name, name)),
+        transition=lambda comparison: _isolated(transition_label(comparison, generations)),
+        **context,
+    ))
 
 
 # -- PDF -----------------------------------------------------------------------------
@@ -376,17 +483,19 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
 
 
 def report_options(title: str, formats: tuple[str, ...], notes: str | None, heading_level: int = HEADING_LEVEL,
-                   id_prefix: str = ID_PREFIX, **more: Any) -> dict[str, Any]:
+                   id_prefix: str = ID_PREFIX, section_number: str | None = None, **more: Any) -> dict[str, Any]:
     """The options a report records in its findings, so that it can be rendered again exactly."""
     wanted = [f for f in (*FORMATS, *EXTRA_FORMATS) if f in formats] or list(FORMATS)
     notes_sha256 = hashlib.sha256(notes.encode("utf-8")).hexdigest() if notes is not None else None
     return {"title": title, "formats": wanted, "notes_sha256": notes_sha256, "today": None, "force": False,
-            "heading_level": heading_level, "id_prefix": id_prefix} | more
+            "heading_level": heading_level, "id_prefix": id_prefix, "section_number": section_number} | more
 
 
-def layout_options(options: Mapping[str, Any]) -> tuple[int, str]:
-    """The fragment's heading level and id prefix; a report made before they were options used the defaults."""
-    return int(options.get("heading_level", HEADING_LEVEL)), str(options.get("id_prefix", ID_PREFIX))
+def layout_options(options: Mapping[str, Any]) -> tuple[int, str, str | None]:
+    """Heading level, id prefix and section number; a report made before they were options used the defaults."""
+    section = options.get("section_number")
+    return (int(options.get("heading_level", HEADING_LEVEL)), str(options.get("id_prefix", ID_PREFIX)),
+            None if section is None else str(section))
 
 
 def render_outputs(
@@ -396,7 +505,7 @@ def render_outputs(
     """Every output `findings.options` asks for, computed in memory: file name -> bytes."""
     wanted = tuple(findings.options["formats"])
     title = str(findings.options["title"])
-    heading_level, id_prefix = layout_options(findings.options)
+    heading_level, id_prefix, section_number = layout_options(findings.options)
     findings_json = dumps(findings)
     outputs: dict[str, bytes] = {}
     files: dict[str, bytes] = {}
@@ -404,7 +513,8 @@ def render_outputs(
         progress("drawing the charts")
         exports = ((("svg",) if {"html", "fragment", "markdown", "charts"} & set(wanted) else ())
                    + (("png",) if {"pdf", "charts"} & set(wanted) else ()))
-        context = build_context(findings, title, notes, since, exports, id_prefix) | {"heading_level": heading_level}
+        context = build_context(findings, title, notes, since, exports, id_prefix, section_number) | {
+            "heading_level": heading_level}
         if "html" in wanted:
             outputs["html"] = render_html(context, fragment=False).encode("utf-8")
         if "fragment" in wanted:
@@ -428,11 +538,12 @@ def render_outputs(
 def render(
     findings: Findings, out: Path, formats: tuple[str, ...], title: str,
     notes: str | None = None, progress: Callable[[str], None] = lambda message: None,
-    heading_level: int = 2, id_prefix: str = "wr-",
+    heading_level: int = 2, id_prefix: str = "wr-", section_number: str | None = None,
 ) -> list[Path]:
     """Render into `out` as one complete set: the folder is swapped in whole, never file by file."""
     check_replaceable(out, {*OUTPUT_NAMES.values(), NOTES_COPY, MARKDOWN_NAME, MARKDOWN_CHARTS, CHARTS_FOLDER})
-    findings = replace(findings, options=report_options(title, formats, notes, heading_level, id_prefix))
+    findings = replace(findings, options=report_options(title, formats, notes, heading_level, id_prefix,
+                                                        section_number))
     outputs = render_outputs(findings, notes, progress=progress)
     write_folder(out, outputs)
     return [out / name for name in outputs]

@@ -317,11 +317,13 @@ OBSERVATIONS = Kind(
         *ASKED,
         Column("tags", _tags),
         Column("excerpt", _text),
+        # The author's pick for the report's qualitative evidence: shown before excerpts chosen by key order.
+        Column("featured", _bool, "false"),
         Column("source", _label),
     ),
     key=("generation", "metric", "key"),
     stored_extra=("key",),
-    added_later=("interview_id", "instrument"),
+    added_later=("interview_id", "instrument", "featured"),
 )
 SUMMARIES = Kind(
     "summaries",

@@ -58,12 +58,41 @@ def test_hostile_text_stays_text_in_the_markdown(tmp_path: Path) -> None:
 
 def test_charts_are_written_as_svg_png_and_the_csv_of_their_data(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    assert run("--history", ROOT / "history", "render", "--out", out, "--format", "charts").exit_code == 0
+    assert run("--history", ROOT / "history", "render", "--out", out, "--format", "charts",
+               "--section-number", "7").exit_code == 0
     names = sorted(p.name for p in (out / "charts").iterdir())
     stems = sorted({n.rsplit(".", 1)[0] for n in names})
-    assert stems[0].startswith("figure-01-") and len(names) == 3 * len(stems)
+    assert stems[0].startswith("figure-7-01-") and len(names) == 3 * len(stems)
     assert all((out / "charts" / f"{stem}.png").read_bytes().startswith(b"\x89PNG") for stem in stems)
-    trend = next(stem for stem in stems if stem.endswith("circumstances-trend"))
+    trend = next(stem for stem in stems if stem.endswith("-circumstances-synthetic-trend"))
     rows = list(csv.reader(io.StringIO((out / "charts" / f"{trend}.csv").read_text())))
-    assert rows[0] == ["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated"]
+    assert rows[0] == ["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated", "mean_without_redirected"]
     assert [r[0] for r in rows[1:]][:3] == ["aster-1", "aster-2", "aster-3"]
+    # The change chart's data carries each comparison's verdict, the split inside aster-6 included.
+    change = next(stem for stem in stems if stem.endswith("-circumstances-synthetic-change"))
+    rows = list(csv.reader(io.StringIO((out / "charts" / f"{change}.csv").read_text())))
+    assert rows[0][-1] == "verdict" and {r[-1] for r in rows[1:]} <= {"changed", "stable", "inconclusive"}
+    assert any(r[0] == "aster-6" and r[2] for r in rows[1:])
+
+
+def test_notes_in_the_markdown_keep_tables_and_lose_raw_html_and_unsafe_links(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.normal("g1", 4.0).normal("g2", 4.1)
+    store = s.write()
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Our probes\n\n| Probe | Layer |\n| --- | --- |\n| valence | 20 |\n\n<img src=x onerror=alert(1)>\n\n"
+                     "[run](javascript:alert(1)) [ok](https://example.org) [ref]\n\n[ref]: javascript:alert(2)\n")
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--format", "markdown", "--notes", notes,
+               "--heading-level", "3").exit_code == 0
+    text = (out / "welfare-section.md").read_text()
+    tokens = _tokens(text)
+    hrefs = [str(t.attrGet("href")) for t in tokens if t.type == "link_open"]  # type: ignore[attr-defined]
+    assert hrefs == ["https://example.org"]
+    assert not [t for t in tokens if t.type in ("html_block", "html_inline")]  # type: ignore[attr-defined]
+    rendered = MarkdownIt("commonmark", {"html": True}).enable("table").render(text)
+    assert "<img src=x" not in rendered and "onerror" not in rendered.replace("&lt;img src=x onerror", "")
+    assert "<td>valence</td>" in rendered
+    # The section title is h3, its parts h4, and the notes' own # heading sits below them.
+    assert "<h3>Model welfare</h3>" in rendered and "<h5>Our probes</h5>" in rendered

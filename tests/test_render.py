@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import http.server
 import io
 import itertools
@@ -57,7 +58,7 @@ def test_render_writes_the_four_outputs(bundled_render: Path) -> None:
     rendered = json.loads((bundled_render / "findings.json").read_text())
     assert rendered.pop("options") == {"title": "Model welfare", "formats": ["html", "fragment", "pdf", "json"],
                                        "notes_sha256": None, "today": None, "force": False,
-                                       "heading_level": 2, "id_prefix": "wr-"}
+                                       "heading_level": 2, "id_prefix": "wr-", "section_number": None}
     assert check.pop("options") == {}
     assert rendered == check
 
@@ -108,15 +109,61 @@ def test_notes_appear_as_markdown_without_raw_html(tmp_path: Path) -> None:
     store = small_history(tmp_path)
     notes = tmp_path / "notes.md"
     notes.write_text("# Context\n\nThe *interviews* ran in [June](https://example.org/june).\n\n"
-                     "<script>alert(1)</script> <b>bold?</b>\n\n![chart](http://127.0.0.1:9/x.png)\n\n[local](file:///etc/passwd)\n")
+                     "<script>alert(1)</script> <b>bold?</b>\n\n[local](file:///etc/passwd) [js](javascript:alert(1))\n\n"
+                     "| Probe | Layer |\n| --- | --- |\n| valence | 20 |\n\n## Detail\n")
     assert run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes, "--format", "html").exit_code == 0
     html = (tmp_path / "out" / "welfare-section.html").read_text()
-    section = html[html.index('id="wr-notes"'):html.index('id="wr-methods"')]
+    section = html[html.index('id="wr-notes"'):html.index('id="wr-provenance"')]
     assert "<em>interviews</em>" in section
     assert '<a href="https://example.org/june">June</a>' in section
     assert "&lt;script&gt;" in section and "<script" not in html
-    assert "<img" not in html and "file:///etc/passwd" not in re.sub(r"\[local\]\(file:///etc/passwd\)", "", section).replace('href="file', "")
-    assert 'href="file:' not in html
+    assert 'href="file:' not in html and 'href="javascript:' not in html
+    # A Markdown table is a table, and the notes' own headings sit below the notes heading (h2 on a page).
+    assert "<table>" in section and "<td>valence</td>" in section
+    assert "<h3>Context</h3>" in section and "<h4>Detail</h4>" in section and "<h1>" not in section
+
+
+PNG_1PX = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+
+
+def test_notes_images_beside_the_notes_are_embedded_and_nothing_else_is_read(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    (tmp_path / "probe.png").write_bytes(PNG_1PX)
+    notes = tmp_path / "notes.md"
+    notes.write_text("Our probe figure:\n\n![Probe activations by layer](probe.png)\n")
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--notes", notes, "--format", "html",
+               "--format", "pdf", "--format", "json").exit_code == 0
+    html = (out / "welfare-section.html").read_text()
+    embedded = "data:image/png;base64," + base64.b64encode(PNG_1PX).decode()
+    assert f'<img src="{embedded}" alt="Probe activations by layer"' in html
+    # The kept notes hold the image itself, so `verify` renders the report again without the file.
+    assert embedded in (out / "welfare-section.notes.md").read_text()
+    (tmp_path / "probe.png").unlink()
+    result = run("--history", store, "verify", out)
+    assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize(("reference", "setup", "reason"), [
+    ("http://127.0.0.1:9/x.png", None, "not a PNG or JPEG file beside the notes"),
+    ("../outside.png", None, "not a PNG or JPEG file beside the notes"),
+    ("/etc/passwd", None, "not a PNG or JPEG file beside the notes"),
+    ("fake.png", b"GIF89a not a png", "is not a PNG or JPEG file"),
+    ("huge.png", PNG_1PX + b"0" * (2 * 1024 * 1024), "missing or larger than 2 MB"),
+    ("absent.png", None, "missing or larger than 2 MB"),
+])
+def test_notes_images_from_elsewhere_are_refused_naming_the_line(tmp_path: Path, reference: str, setup: bytes | None,
+                                                                 reason: str) -> None:
+    store = small_history(tmp_path)
+    if setup is not None:
+        (tmp_path / reference).write_bytes(setup)
+    notes = tmp_path / "notes.md"
+    notes.write_text(f"First line.\n\n![figure]({reference})\n")
+    result = run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes)
+    assert result.exit_code == 2
+    assert f"{notes}:3: image" in result.stderr and reason in result.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_notes_with_target_language_are_refused(tmp_path: Path) -> None:
@@ -171,16 +218,18 @@ def test_hostile_text_never_becomes_markup_fetches_or_reads_files(tmp_path: Path
     )
     store = small_history(tmp_path, hostile, reference=f"file://{secret}")
     notes = tmp_path / "notes.md"
-    notes.write_text(f"{hostile}\n\n![x]({trap_server}/md-image)\n\n<{trap_server}/autolink>\n")
+    notes.write_text(f"{hostile}\n\n[x]({trap_server}/md-link)\n\n<{trap_server}/autolink>\n")
     result = run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes)
     assert result.exit_code == 0, result.stderr
     assert _Recorder.requests == []
     for name in ("welfare-section.html", "welfare-section.fragment.html"):
         html = (tmp_path / "out" / name).read_text()
         assert "&lt;script&gt;" in html
-        for raw in ("<script", "<img", "<iframe", "<link", "<object", "onerror=\"", "@import \""):
+        for raw in ("<script", "<img", "<iframe", "<link", "<object", "<style>@import"):
             assert raw not in html, (name, raw)
-        assert f'href="file://{secret}"' not in html
+        # The attribute text survives only as escaped text (in tables and chart labels), never inside a tag.
+        assert re.search(r"<[^<>]*\sonerror=", html) is None
+        assert re.search(r'<a\s[^>]*href="file:', html) is None
         assert "TOP-SECRET-CONTENT" not in html
     text = subprocess.run(["pdftotext", str(tmp_path / "out" / "welfare-section.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout if shutil.which("pdftotext") else ""
@@ -298,7 +347,7 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
     reader = PdfReader(io.BytesIO(path.read_bytes()))
     text = "\n".join(page.extract_text() for page in reader.pages)
     for phrase in ("Model welfare", "Summary of findings", "How to read this section", "Every rule and its result",
-                   "Methods and provenance", "aster-9-preview"):
+                   "Provenance", "Figure 1.", "Table 1."):
         assert phrase in text
     assert reader.attachments["findings.json"][0] == (bundled_render / "findings.json").read_bytes()
     root: Any = reader.trailer["/Root"]  # pypdf types a PDF dictionary loosely
@@ -328,7 +377,8 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
     # Every chart is a figure with its text alternative.
     html = (bundled_render / "welfare-section.html").read_text()
     assert len(alternatives) == html.count("<figure") and all(
-        "per generation" in a or "at each transition" in a or "Heat map" in a for a in alternatives)
+        "per generation" in a or "at each transition" in a or "at each comparison" in a or "Per generation" in a
+        for a in alternatives)
     metadata = reader.metadata
     assert metadata is not None
     assert "2026" in str(metadata.get("/CreationDate"))

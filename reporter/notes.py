@@ -1,0 +1,132 @@
+"""The author's notes: Markdown with tables and local images, never markup, never a fetch.
+
+Notes are read once, when a report is rendered: every image must be a PNG or
+JPEG file beside the notes file, at most 2 MB, and is embedded as a data URI
+in the text itself. The notes a report keeps (and `verify` renders again) are
+therefore self-contained, and rendering never reads a file the notes name.
+Raw HTML is off, links survive only for http(s), and headings are shifted to
+sit under the notes section's own heading.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+from .errors import ReporterError
+from .rules import lint_notes
+
+IMAGE_LIMIT = 2 * 1024 * 1024
+IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+# A file name beside the notes: no folder, no scheme, nothing to escape.
+_LOCAL_IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(png|jpe?g)\Z", re.IGNORECASE)
+_EMBEDDED = re.compile(r"data:image/(png|jpeg);base64,[A-Za-z0-9+/=]+\Z")
+
+
+class NotesError(ReporterError):
+    """Author notes use target, optimisation or ranking language (WR001)."""
+
+
+def _parser(images: bool) -> Any:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable("table")
+    md.disable(["html_block", "html_inline"])
+    if not images:
+        md.disable("image")
+    return md
+
+
+def read_notes(path: Path) -> str:
+    """The author's notes with their images embedded; refused whole on target language (WR001) or a bad image."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ReporterError(f"{path}: cannot read the notes ({err})") from None
+    offending = lint_notes(text)
+    if offending:
+        lines = "\n".join(f"{path}:{p.line}: WR001: {p.sentence} (the word {p.word!r})" for p in offending)
+        raise NotesError(
+            f"the notes use target, optimisation or ranking language (WR001); nothing was written:\n{lines}"
+        )
+    return _embed_images(text, path)
+
+
+def _image_tokens(text: str) -> list[tuple[int, str]]:
+    """(line, source) of every image in the notes."""
+    found = []
+    for block in _parser(images=True).parse(text):
+        for child in block.children or []:
+            if child.type == "image":
+                found.append(((block.map or [0])[0] + 1, str(child.attrGet("src") or "")))
+    return found
+
+
+def _embed_images(text: str, path: Path) -> str:
+    lines = text.split("\n")
+    for line, source in _image_tokens(text):
+        if _EMBEDDED.match(source):
+            continue  # notes a report kept: already embedded
+        where = f"{path}:{line}"
+        if not _LOCAL_IMAGE.match(source):
+            raise ReporterError(f"{where}: image {source[:80]!r} is not a PNG or JPEG file beside the notes; "
+                                "notes show only such images, embedded, and never fetch one")
+        image = path.parent / source
+        try:
+            data = image.read_bytes() if image.is_file() and image.stat().st_size <= IMAGE_LIMIT else None
+        except OSError as err:
+            raise ReporterError(f"{where}: cannot read image {source!r} ({err})") from None
+        if data is None:
+            raise ReporterError(f"{where}: image {source!r} is missing or larger than 2 MB")
+        kind = next((k for magic, k in IMAGE_TYPES.items() if data.startswith(magic)), None)
+        if kind is None:
+            raise ReporterError(f"{where}: image {source!r} is not a PNG or JPEG file")
+        uri = f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+        # The image's own line (or the paragraph's first): the source is a plain file name, written as is.
+        pattern = re.compile(r"\]\(\s*<?" + re.escape(source) + r">?")
+        for index in range(line - 1, len(lines)):
+            replaced = pattern.sub(lambda _m, uri=uri: "](" + uri, lines[index], count=1)  # type: ignore[misc]
+            if replaced != lines[index]:
+                lines[index] = replaced
+                break
+    return "\n".join(lines)
+
+
+def notes_html(text: str, first_level: int = 3) -> str:
+    """Markdown to HTML: tables on, raw HTML off, links only http(s), images only embedded PNG or JPEG.
+
+    A notes `#` heading becomes an h`first_level`, and deeper ones follow it (at most h6).
+    """
+    md = _parser(images=True)
+
+    def valid(url: str) -> bool:
+        lower = url.strip().lower()
+        return lower.startswith(("http://", "https://")) or bool(_EMBEDDED.match(url.strip()))
+
+    md.validateLink = valid
+
+    def heading(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        token = tokens[index]
+        token.tag = f"h{min(6, int(token.tag[1]) + first_level - 1)}"
+        return str(renderer.renderToken(tokens, index, options, env))
+
+    def link(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
+        # A data: URI is allowed for images only; as a link it is dropped and its text kept.
+        token = tokens[index]
+        if token.type == "link_open" and not str(token.attrGet("href") or "").lower().startswith(("http://", "https://")):
+            token.meta["dropped"] = True
+            return ""
+        if token.type == "link_close":
+            opening = next((t for t in reversed(tokens[:index]) if t.type == "link_open" and t.level == token.level), None)
+            if opening is not None and opening.meta.get("dropped"):
+                return ""
+        return str(renderer.renderToken(tokens, index, options, env))
+
+    for rule in ("heading_open", "heading_close"):
+        md.add_render_rule(rule, heading)
+    for rule in ("link_open", "link_close"):
+        md.add_render_rule(rule, link)
+    return str(md.render(text))

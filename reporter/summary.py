@@ -1,0 +1,215 @@
+"""The report's summary, grouped by transition: what moved, what held, and what the rules raised there.
+
+A reader of a card asks "what happened between these two generations?", so
+every comparison and finding is filed under its transition (A -> B, or a
+system-prompt change inside one generation), with the events it coincides
+with. The findings of one rule at one transition are one item listing each
+metric and its size: a system-prompt change that moves four metrics reads as
+one item, not four. Findings about a single generation are grouped under it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import words
+from .analyze import Analysis, Comparison
+from .charts import UNDRAWN_EVENTS
+from .findings import Finding, Findings
+from .history import Event, History
+from .rules import RULES
+
+RULE_TITLES = {r.id: r.title for r in RULES}
+
+
+# The fixed text of "How to read this section", the same in every output.
+HOW_TO_READ = (
+    (
+        "The figures below are the model's own answers to questions about its circumstances, "
+        'gathered across generations. They are observational data, never targets: no score here '
+        'is something to push up, and a movement is described as higher or lower, never as a '
+        'verdict.'
+    ),
+    (
+        'Self-reports may be unreliable. There is no independent evidence for the states they '
+        'describe, no known mechanism by which a model could introspect on them, and the answers '
+        'are shaped by training and by the context of the question. A score that moves right '
+        'after a training change or a new system prompt may measure that change rather than the '
+        'model.'
+    ),
+    (
+        'Each figure says where it comes from (individual answers or a published summary) and how'
+        ' the answers were elicited. Headline figures use neutrally framed questions; leading '
+        'questions are used only to test how far answers follow the interviewer. A fixed set of '
+        'rules marks every movement that needs a second look, with the numbers a reader can '
+        'check.'
+    ),
+)
+
+
+@dataclass
+class Item:
+    """One rule's findings at one transition or generation."""
+
+    rule: str
+    severity: str
+    title: str
+    sizes: list[str] = field(default_factory=list)  # "Circumstances (mean +0.62)", one per metric
+    acknowledged: int = 0  # how many of them a person acknowledged
+
+    @property
+    def all_acknowledged(self) -> bool:
+        return self.acknowledged == len(self.sizes)
+
+
+@dataclass
+class Group:
+    """A transition (or one generation) with its events, verdicts and findings."""
+
+    title: str
+    events: list[Event] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # "Circumstances +0.62"
+    stable: list[str] = field(default_factory=list)
+    inconclusive: list[str] = field(default_factory=list)
+    items: list[Item] = field(default_factory=list)
+
+    @property
+    def verdicts(self) -> list[tuple[str, list[str]]]:
+        return [(word, names) for word, names in
+                (("changed", self.changed), ("stable", self.stable), ("inconclusive", self.inconclusive)) if names]
+
+
+def _pct(value: Any) -> str:
+    return words.share(value) if isinstance(value, int | float) else "n/a"
+
+
+def _num(value: Any) -> str:
+    return words.signed(value) if isinstance(value, int | float) else "n/a"
+
+
+# The size of what each rule saw, in its own unit; a rule not named here reports its mean change.
+_SIZES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "WR005": lambda e: f"redirected {_pct(e.get('redirect_rate_from'))} to {_pct(e.get('redirect_rate'))}",
+    "WR010": lambda e: (f"mean {_num(e.get('delta'))}; concern tags {_pct(e.get('concern_share_from'))} to "
+                        f"{_pct(e.get('concern_share_to'))}"),
+    "WR013": lambda e: (f"self-report {_num(e.get('self_report_change'))} sd, {e.get('measure')} "
+                        f"{_num(e.get('measure_change'))} sd"),
+    "WR014": lambda e: f"pooled {_num(e.get('delta'))}, like-for-like {_num(e.get('like_for_like_delta'))}",
+    "WR015": lambda e: f"mean {_num(e.get('delta'))}; distribution moved {_pct(e.get('distance'))}",
+    "WR006": lambda e: f"{_pct(e.get('top_share'))} of answers at {e.get('top_point')}",
+    "WR007": lambda e: f"prompt variants span {words.number(e.get('spread'))} points",
+    "WR012": lambda e: f"leading-question gap {_num(e.get('gap'))}",
+    "WR009": lambda e: f"n = {e.get('n')}",
+    "WR011": lambda e: "no data: a gap",
+}
+
+
+def finding_size(finding: Finding) -> str:
+    """The size of what a finding saw, in the unit of its rule; never a threshold."""
+    size = _SIZES.get(finding.rule)
+    if size is not None:
+        return size(finding.evidence)
+    return f"mean {_num(finding.evidence.get('delta'))}" if "delta" in finding.evidence else ""
+
+
+def _transition_key(finding: Finding) -> tuple[str, ...]:
+    if finding.evidence.get("split"):
+        return ("split", finding.generations[0])
+    return tuple(finding.generations)
+
+
+def _comparison_key(comparison: Comparison) -> tuple[str, ...]:
+    return ("split", comparison.to) if comparison.split is not None else (comparison.from_, comparison.to)
+
+
+def _group_title(key: tuple[str, ...], analysis: Analysis, labels: dict[str, str]) -> str:
+    if key and key[0] == "split":
+        split = next((c.split for c in analysis.comparisons if c.split is not None and c.to == key[1]), None)
+        return f"Inside {labels[key[1]]}" + (f": {split.label()}" if split else "")
+    if len(key) == 2:
+        return f"{labels[key[0]]} → {labels[key[1]]}"
+    return "Within " + ", ".join(labels[g] for g in key) if key else "The whole history"
+
+
+def _add_comparison(group: Group, comparison: Comparison, name: str) -> None:
+    for event in comparison.events:
+        if event.kind not in UNDRAWN_EVENTS and event not in group.events:
+            group.events.append(event)
+    if comparison.verdict == "changed":
+        group.changed.append(f"{name} {words.signed(comparison.delta)}")
+    else:
+        (group.stable if comparison.verdict == "stable" else group.inconclusive).append(name)
+
+
+def _add_finding(group: Group, finding: Finding, metric_labels: dict[str, str]) -> None:
+    item = next((i for i in group.items if i.rule == finding.rule), None)
+    if item is None:
+        item = Item(finding.rule, finding.severity, RULE_TITLES.get(finding.rule, finding.rule))
+        group.items.append(item)
+    if finding.metric:
+        name, size = metric_labels.get(finding.metric, finding.metric), finding_size(finding)
+        item.sizes.append(f"{name} ({size})" if size else name)
+    else:
+        item.sizes.append(finding.message)  # a whole transition: the message names what moved
+    item.acknowledged += finding.acknowledged is not None
+
+
+def summary_groups(findings: Findings) -> list[Group]:
+    """Every transition with comparisons or findings, in release order, then findings about one generation."""
+    analysis = findings.analysis
+    history = analysis.history
+    labels = {g.name: g.label or g.name for g in history.generations}
+    metric_labels = {name: m.label or name for name, m in history.metrics.items()}
+    position = {g.name: i for i, g in enumerate(history.generations)}
+    groups: dict[tuple[str, ...], Group] = {}
+
+    def group(key: tuple[str, ...]) -> Group:
+        return groups.setdefault(key, Group(_group_title(key, analysis, labels)))
+
+    for c in analysis.comparisons:
+        _add_comparison(group(_comparison_key(c)), c, metric_labels[c.metric])
+    for f in sorted(findings.flags, key=lambda f: f.rule):
+        _add_finding(group(_transition_key(f)), f, metric_labels)
+
+    def order(key: tuple[str, ...]) -> tuple[int, int, int]:
+        """Transitions by the generation they arrive at (a split just after), then single generations."""
+        if key and key[0] == "split":
+            return (0, position.get(key[1], 0), 1)
+        if len(key) == 2:
+            return (0, position.get(key[1], 0), 0)
+        return (1, position.get(key[0], 0) if key else -1, 0)
+
+    return [groups[k] for k in sorted(groups, key=order)]
+
+
+# What the methods table counts per generation, in its column order.
+METHOD_COLUMNS = ("method", "framing", "topic", "prompt_variant", "system_prompt", "instrument")
+
+
+def methods_rows(history: History) -> list[dict[str, Any]]:
+    """Per generation: answers, interviews and the distinct ways of asking, counted from the answers themselves."""
+    import numpy as np
+
+    answers = history.answers
+    if not len(answers):
+        return []
+    gen_codes = answers.codes["generation"]
+    weights = answers.weights
+    rows = []
+    for g in history.generations:
+        code = answers.code("generation", g.name)
+        if code < 0:
+            continue
+        mine = gen_codes == code
+        row: dict[str, Any] = {"generation": g.name, "answers": int(weights[mine].sum())}
+        interviews = answers.codes["interview_id"][mine]
+        empty = answers.code("interview_id", "")
+        row["interviews"] = int(np.unique(interviews[interviews != empty]).size)
+        for column in METHOD_COLUMNS:
+            values = answers.categories[column]
+            per_value = np.bincount(answers.codes[column][mine], weights[mine], minlength=len(values))
+            row[column] = {(values[i] or "unrecorded"): int(per_value[i]) for i in np.flatnonzero(per_value)}
+        rows.append(row)
+    return rows
