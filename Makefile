@@ -32,6 +32,7 @@ bench: $(STAMP) $(OTAVA)/.installed
 	$(BIN)/python benchmarks/budget.py
 	$(BIN)/python benchmarks/detection.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/counts.py
 

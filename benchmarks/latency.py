@@ -77,7 +77,7 @@ def small_history() -> Path:
                 score = min(7, max(1, round(rng.gauss(centre, 1.2))))
                 excerpt = f"Answer {i} of {generation}." if i < 5 else ""
                 writer.writerow([generation, "mood", day, score, f"{generation}-{i}", excerpt, "anxiety" if i < 3 else ""])
-    subprocess.run(cli(store, "init"), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(cli(store, "init", str(store)), check=True, stdout=subprocess.DEVNULL)
     subprocess.run(cli(store, "merge", *(str(inputs / n) for n in ("generations.csv", "metrics.csv",
                                                                   "observations.csv"))),
                    check=True, stdout=subprocess.DEVNULL)

@@ -1,3 +1,5 @@
 from .cli import main
 
-main()
+# Guarded: the chart workers start as fresh interpreters, which import this module under another name.
+if __name__ == "__main__":
+    main()

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,9 @@ HOUSE_STYLE = {
     "svg.image_inline": True,
 }
 WIDTH, HEIGHT = 7.0, 3.2
+# A title placed explicitly: left to itself matplotlib measures every tick label of the axes
+# again to place it, which was a third of the drawing time. Rule ids get room through `pad`.
+TITLE_Y = 1.0
 
 
 @dataclass(frozen=True)
@@ -257,7 +261,7 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
     if without:
         axes.legend(frameon=False, fontsize=7, loc="lower right")
     label = _label(analysis, metric)
-    axes.set_title(f"{label}: mean and 95% CI per generation", pad=_title_pad(rows))
+    axes.set_title(f"{label}: mean and 95% CI per generation", pad=_title_pad(rows), y=TITLE_Y)
     _margins(figure, left=0.7, bottom=1.1, top=0.35 + _title_pad(rows) / 72)
     description = (
         f"Line chart of the mean {label} score per generation with 95% confidence intervals, generations in "
@@ -347,7 +351,7 @@ def change_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, expor
     axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict",
                 title_fontsize=7)
     label = _label(analysis, metric)
-    axes.set_title(f"{label}: change at each comparison")
+    axes.set_title(f"{label}: change at each comparison", y=TITLE_Y)
     _margins(figure, left=2.7, bottom=0.55, top=0.35, right=1.1)
     description = (
         f"Dot plot of the change in the mean {label} score at each comparison, with 95% intervals, against a "
@@ -387,7 +391,7 @@ def distribution_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequenc
     axes.set_xlim(0, 1)
     axes.set_xlabel("share of answers")
     label = _label(analysis, metric)
-    axes.set_title(f"{label}: answers at each scale point")
+    axes.set_title(f"{label}: answers at each scale point", y=TITLE_Y)
     _margins(figure, left=2.2, bottom=0.5, top=0.35, right=0.8)
     description = (f"Stacked bars: the share of {label} answers at each scale point, one bar per generation with "
                    "answers; rule ids beside a generation mark a flagged change of shape.")
@@ -426,7 +430,7 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
     concerns.set_ylim(0, max([0.1] + [v * 1.2 for (g, m, _t), v in shares.items() if m == metric]))
     for axes, title in ((rates, "redirected and declined"), (concerns, "concern tags")):
         _generation_axis(axes, analysis)
-        axes.set_title(title, pad=_title_pad(rows), fontsize=9)
+        axes.set_title(title, pad=_title_pad(rows), fontsize=9, y=TITLE_Y)
         if axes.get_legend_handles_labels()[0]:
             axes.legend(frameon=False, fontsize=6.5, loc="upper left")
     rates.set_ylabel("share of answers")
@@ -475,7 +479,7 @@ def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[
     axes.set_ylabel("points")
     axes.legend(frameon=False, fontsize=7, loc="upper left")
     label = _label(analysis, metric)
-    axes.set_title(f"{label}: how far the wording moves the answers", pad=_title_pad(rows))
+    axes.set_title(f"{label}: how far the wording moves the answers", pad=_title_pad(rows), y=TITLE_Y)
     _margins(figure, left=0.7, bottom=1.1, top=0.35 + _title_pad(rows) / 72)
     description = (
         f"Per generation, the gap between {label} answers to positively and negatively leading questions with its "
@@ -526,7 +530,7 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
     axes.set_ylabel("change (pooled sd)")
     # Below the plot, one entry per line: measure labels are long and would push the plot aside.
     axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(0.0, -0.32), ncol=1)
-    axes.set_title(_wrapped(f"{name}: self-report and independent evidence, standardised change", 90), pad=14)
+    axes.set_title(_wrapped(f"{name}: self-report and independent evidence, standardised change", 90), pad=14, y=TITLE_Y)
     _margins(figure, left=0.7, bottom=0.75 + 0.16 * len(series), top=0.45)
     description = (
         f"Standardised change at each transition (delta over the pooled sd, with 95% intervals): the {name} "
@@ -534,3 +538,145 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
         "WR013 is marked. The table below holds the same figures."
     )
     return _export(plt, figure, chart_id, f"{name}: independent evidence", description, exports)
+
+
+# -- drawing every chart of a section, on both cores where it pays --------------------------------
+
+# Each kind of per-metric chart, in the order the section shows them.
+DRAWERS: dict[str, Any] = {
+    "trend": lambda plt, a, m, flags, cid, ex: trend_chart(plt, a, m, flags, cid, ex),
+    "change": lambda plt, a, m, flags, cid, ex: change_chart(plt, a, m, cid, ex),
+    "distribution": lambda plt, a, m, flags, cid, ex: distribution_chart(plt, a, m, flags, cid, ex),
+    "rates": lambda plt, a, m, flags, cid, ex: rates_chart(plt, a, m, flags, cid, ex),
+    "robustness": lambda plt, a, m, flags, cid, ex: robustness_chart(plt, a, m, flags, cid, ex),
+    "evidence": lambda plt, a, m, flags, cid, ex: corroboration_chart(plt, a, m, flags, cid, ex),
+}
+# Drawing is CPU-bound and each chart independent. A command that renders starts a warm-up
+# process first (`chart_workers`): it imports matplotlib and seaborn while the command reads and
+# analyses the history. Given the charts to draw, it forks once more, so two processes that paid
+# for those imports once draw every other chart each from a copy of the aggregated analysis.
+# The warm-up process is a fork of the command taken before it reads anything: a process that
+# already runs threads (pyarrow's pool, a test runner's) cannot be forked safely, so there the
+# charts are drawn in the command itself.
+CHART_WORKERS = min(2, os.cpu_count() or 1)
+_workers: Any = None  # the warm process's end of the pipe, inside `chart_workers`
+
+
+def _draw(analysis: Analysis, flags: Sequence[Finding], exports: tuple[str, ...],
+          jobs: list[tuple[str, str, str]]) -> list[Chart | None]:
+    with chart_context() as plt:
+        return [DRAWERS[kind](plt, analysis, metric, flags, chart_id, exports) for metric, kind, chart_id in jobs]
+
+
+def _draw_in_two(request: tuple[Any, ...]) -> list[Chart | None]:
+    """In the warm process: fork, draw every other job here and the rest in the fork, merge in job order."""
+    import pickle
+
+    analysis, flags, exports, jobs = request
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # the fork: draw the odd jobs, hand them back, and leave without cleanup
+        os.close(read_end)
+        try:
+            data = pickle.dumps(_draw(analysis, flags, exports, jobs[1::2]))
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(data)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    even = _draw(analysis, flags, exports, jobs[0::2])
+    with os.fdopen(read_end, "rb") as pipe:
+        odd = pickle.loads(pipe.read())
+    os.waitpid(child, 0)
+    merged: list[Chart | None] = [None] * len(jobs)
+    merged[0::2], merged[1::2] = even, odd
+    return merged
+
+
+def _warm_process(connection: Any, parents_end: Any) -> None:
+    import signal
+
+    # Ctrl-C is the command's to handle: this helper ends when the command closes the pipe.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The fork holds a copy of the parent's end too: closed, so the parent's death reads as end of file.
+    parents_end.close()
+    with chart_context():
+        pass  # the imports, paid once, while the parent analyses
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if request is None:
+            return
+        try:
+            reply: tuple[str, Any] = ("charts", _draw_in_two(request))
+        except Exception as err:  # a drawing error is reported in the parent, not lost here
+            reply = ("error", f"{type(err).__name__}: {err}")
+        try:
+            connection.send(reply)
+        except OSError:
+            return
+
+
+def _fork_is_safe() -> bool:
+    """No thread but this one yet: no Python thread, and pyarrow (whose pool starts threads) not loaded."""
+    import sys
+    import threading
+
+    return threading.active_count() == 1 and "pyarrow" not in sys.modules
+
+
+@contextlib.contextmanager
+def chart_workers() -> Iterator[None]:
+    """The warm-up process for the charts drawn inside this block; none on a single core."""
+    global _workers
+    if CHART_WORKERS < 2 or not _fork_is_safe():
+        yield
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=_warm_process, args=(theirs, ours), daemon=True)
+    process.start()
+    theirs.close()
+    _workers = ours
+    try:
+        yield
+    finally:
+        _workers = None
+        with contextlib.suppress(OSError):
+            ours.send(None)
+        ours.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+
+
+def _aggregates(analysis: Analysis) -> Analysis:
+    """The analysis without its answers and excerpts: charts draw aggregates, and this pickles in milliseconds."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    history = analysis.history
+    none = history.answers.subset(np.zeros(len(history.answers), dtype=bool))
+    return replace(analysis, history=replace(history, answers=none, excerpts=[]))
+
+
+def draw_charts(analysis: Analysis, flags: Sequence[Finding], jobs: list[tuple[str, str, str]],
+                exports: tuple[str, ...], meanwhile: Callable[[], None] = lambda: None) -> list[Chart | None]:
+    """Every (metric, kind, chart id) job drawn, in job order; the bytes do not depend on who drew them.
+
+    `meanwhile` runs while the workers draw (the caller's own imports, say), or first when there are none.
+    """
+    if _workers is None or len(jobs) < 2:
+        meanwhile()
+        return _draw(analysis, flags, exports, jobs)
+    _workers.send((_aggregates(analysis), tuple(flags), exports, jobs))
+    meanwhile()
+    kind, result = _workers.recv()
+    if kind == "error":
+        raise RuntimeError(f"drawing the charts failed: {result}")
+    return list(result)

@@ -489,6 +489,7 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
       welfare-report render --out build --notes notes.md --title "Model welfare"
       welfare-report render --format html --format json --as-of 2026-06-30
     """
+    from .charts import chart_workers
     from .notes import read_notes
     from .pipeline import findings_for
     from .render import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
@@ -500,10 +501,13 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
         raise click.BadParameter("a number such as 7 or 7.2", param_hint="'--section-number'")
     text = read_notes(notes) if notes is not None else None
     show = _progress(ctx)
-    show("analysing the history")
-    findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
-    written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
-                             id_prefix=id_prefix, section_number=section_number)
+    drawing = not formats or bool(set(formats) - {"json"})
+    # The chart workers start first: they import the plotting libraries while the history is analysed.
+    with chart_workers() if drawing else contextlib.nullcontext():
+        show("analysing the history")
+        findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
+        written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
+                                 id_prefix=id_prefix, section_number=section_number)
     for path in written:
         _tell(ctx, f"wrote {path}")
 
@@ -532,11 +536,13 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     """
     import datetime as dt
 
+    from .charts import chart_workers
     from .quarterly import quarterly as run_quarterly
 
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
-    result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx),
-                           today_option=_iso(today), sign_key=sign_key)
+    with chart_workers():
+        result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx),
+                               today_option=_iso(today), sign_key=sign_key)
     _tell(ctx, f"{result.quarter}: {result.status} {result.directory}")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import os
 import re
@@ -131,6 +132,9 @@ def _verdict_sentence(findings: Findings) -> str:
 
 
 FIGURE_KINDS = ("trend", "change", "distribution", "rates", "robustness", "evidence")
+# Each chart's id inside its SVG: the prefix, the metric's position, and this.
+CHART_SUFFIX = {"trend": "trend", "change": "change", "distribution": "dist", "rates": "rates",
+                "robustness": "robust", "evidence": "evidence"}
 
 
 class Numbering:
@@ -184,17 +188,9 @@ def _robustness_rows(analysis: Any, metric: str, generations: list[str]) -> list
 def build_context(
     findings: Findings, title: str, notes: str | None, since: dict[str, Any] | None = None,
     exports: tuple[str, ...] = ("svg", "png"), id_prefix: str = "wr-", section_number: str | None = None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    from .charts import (
-        change_chart,
-        chart_context,
-        corroboration_chart,
-        distribution_chart,
-        generation_labels,
-        rates_chart,
-        robustness_chart,
-        trend_chart,
-    )
+    from .charts import draw_charts, generation_labels
     from .summary import HOW_TO_READ, methods_rows, summary_groups
 
     analysis = findings.analysis
@@ -202,45 +198,37 @@ def build_context(
     generations = [g.name for g in history.generations]
     numbering = Numbering(section_number, id_prefix)
     metrics = []
-    with chart_context() as plt:
-        for index, (name, metric) in enumerate(history.metrics.items()):
-            stats = [s for s in analysis.stats if s.metric == name]
-            if not stats:
-                continue
-            chart_id = f"{id_prefix}c{index}"
-            drawn = {
-                "trend": trend_chart(plt, analysis, name, findings.flags, f"{chart_id}-trend", exports),
-                "change": change_chart(plt, analysis, name, f"{chart_id}-change", exports),
-                "distribution": distribution_chart(plt, analysis, name, findings.flags, f"{chart_id}-dist", exports),
-                "rates": rates_chart(plt, analysis, name, findings.flags, f"{chart_id}-rates", exports),
-                "robustness": robustness_chart(plt, analysis, name, findings.flags, f"{chart_id}-robust", exports),
-                "evidence": corroboration_chart(plt, analysis, name, findings.flags, f"{chart_id}-evidence", exports),
-            }
-            # Numbered in the order the section shows them (FIGURE_KINDS), which the templates follow.
-            charts = {kind: _numbered(chart, numbering.figure(f"{name}-{kind}")) if chart else None
-                      for kind, chart in drawn.items()}
-            topics, topic_rows = _topic_rows(analysis, name, generations)
-            metrics.append({
-                "name": name,
-                "label": metric.label or name,
-                "question": metric.question,
-                "description": metric.description,
-                "scale": f"{metric.scale_min}-{metric.scale_max}",
-                "jump_size": JUMP_FRACTION * metric.range,
-                "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
-                **charts,
-                "figures": [charts[kind] for kind in FIGURE_KINDS if charts[kind]],
-                "pairs": [p for p in analysis.corroborations if p.metric == name],
-                "measure": metric.measure.replace("_", "-"),
-                "stats": stats,
-                "comparisons": [c for c in analysis.comparisons if c.metric == name],
-                "findings": [f for f in findings.flags if f.metric == name],
-                "concern_tags": [t for t in schema.CONCERN_TAGS
-                                 if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)],
-                "topics": topics,
-                "topic_rows": topic_rows,
-                "robustness_rows": _robustness_rows(analysis, name, generations),
-            })
+    shown = [(index, name, metric) for index, (name, metric) in enumerate(history.metrics.items())
+             if any(s.metric == name for s in analysis.stats)]
+    jobs = [(name, kind, f"{id_prefix}c{index}-{CHART_SUFFIX[kind]}") for index, name, _ in shown for kind in FIGURE_KINDS]
+    drawn = iter(draw_charts(analysis, findings.flags, jobs, exports, meanwhile))
+    for _index, name, metric in shown:
+        stats = [s for s in analysis.stats if s.metric == name]
+        # Numbered in the order the section shows them (FIGURE_KINDS), which the templates follow.
+        charts = {kind: _numbered(chart, numbering.figure(f"{name}-{kind}")) if chart else None
+                  for kind, chart in zip(FIGURE_KINDS, [next(drawn) for _ in FIGURE_KINDS], strict=True)}
+        topics, topic_rows = _topic_rows(analysis, name, generations)
+        metrics.append({
+            "name": name,
+            "label": metric.label or name,
+            "question": metric.question,
+            "description": metric.description,
+            "scale": f"{metric.scale_min}-{metric.scale_max}",
+            "jump_size": JUMP_FRACTION * metric.range,
+            "points": [str(p) for p in range(metric.scale_min, metric.scale_max + 1)],
+            **charts,
+            "figures": [charts[kind] for kind in FIGURE_KINDS if charts[kind]],
+            "pairs": [p for p in analysis.corroborations if p.metric == name],
+            "measure": metric.measure.replace("_", "-"),
+            "stats": stats,
+            "comparisons": [c for c in analysis.comparisons if c.metric == name],
+            "findings": [f for f in findings.flags if f.metric == name],
+            "concern_tags": [t for t in schema.CONCERN_TAGS
+                             if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)],
+            "topics": topics,
+            "topic_rows": topic_rows,
+            "robustness_rows": _robustness_rows(analysis, name, generations),
+        })
     return {
         "title": title,
         "as_of": history.as_of,
@@ -287,7 +275,19 @@ def build_context(
 # -- templates and filters -------------------------------------------------------------
 
 
+def _load_writers(pdf: bool) -> None:
+    """Import the template engine (and the PDF engine) ahead of use: their import time overlaps chart drawing."""
+    for raster in {False, pdf}:
+        environment = _environment(raster)
+        for name in environment.list_templates(extensions=["html"]):
+            environment.get_template(name)
+    if pdf:
+        import weasyprint  # noqa: F401
+
+
+@functools.cache
 def _environment(raster: bool = False) -> Any:
+    """One template environment per kind of chart image, built once per process (templates compile once)."""
     import jinja2
 
     env = jinja2.Environment(
@@ -513,8 +513,9 @@ def render_outputs(
         progress("drawing the charts")
         exports = ((("svg",) if {"html", "fragment", "markdown", "charts"} & set(wanted) else ())
                    + (("png",) if {"pdf", "charts"} & set(wanted) else ()))
-        context = build_context(findings, title, notes, since, exports, id_prefix, section_number) | {
-            "heading_level": heading_level}
+        # While the charts are drawn elsewhere, this process loads what it needs next.
+        context = build_context(findings, title, notes, since, exports, id_prefix, section_number,
+                                meanwhile=lambda: _load_writers("pdf" in wanted)) | {"heading_level": heading_level}
         if "html" in wanted:
             outputs["html"] = render_html(context, fragment=False).encode("utf-8")
         if "fragment" in wanted:

@@ -210,6 +210,6 @@ def methods_rows(history: History) -> list[dict[str, Any]]:
         for column in METHOD_COLUMNS:
             values = answers.categories[column]
             per_value = np.bincount(answers.codes[column][mine], weights[mine], minlength=len(values))
-            row[column] = {(values[i] or "unrecorded"): int(per_value[i]) for i in np.flatnonzero(per_value)}
+            row[column] = {(values[i] or "–"): int(per_value[i]) for i in np.flatnonzero(per_value)}
         rows.append(row)
     return rows

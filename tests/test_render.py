@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -417,3 +418,104 @@ def test_charts_carry_no_style_rule_that_reaches_outside_them(bundled_render: Pa
     assert fragment.count("<svg ") >= 4
     assert "*{" not in fragment and "<style type=\"text/css\">" not in fragment
     assert 'style="stroke-linejoin:round;stroke-linecap:butt"' in fragment  # kept, on each chart's own root
+
+
+# -- what a reader sees: numbers, labels, the summary, the pages --------------------------------
+
+
+# A page (but the last) whose content ends above this share of its height is mostly blank.
+MOSTLY_BLANK = 0.4
+
+
+def _ink_depth(pdf: Path, folder: Path) -> list[float]:
+    """Per page, how far down its content reaches (0 top, 1 bottom), between the running header and footer."""
+    from PIL import Image
+
+    subprocess.run(["pdftoppm", "-r", "20", "-gray", "-png", str(pdf), str(folder / "page")], check=True)
+    depths = []
+    for path in sorted(folder.glob("page-*.png")):
+        image = Image.open(path).convert("L")
+        width, height = image.size
+        top, bottom = int(height * 0.07), int(height * 0.93)
+        pixels = image.load()
+        last = top
+        for y in range(top, bottom):
+            if any(pixels[x, y] < 200 for x in range(int(width * 0.06), int(width * 0.94))):  # type: ignore[index,operator]
+                last = y
+        depths.append((last - top) / (bottom - top))
+    return depths
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+                    reason="poppler-utils is not installed")
+def test_no_pdf_page_is_mostly_blank_and_no_page_ends_on_a_heading(bundled_render: Path, tmp_path: Path) -> None:
+    pdf = bundled_render / "welfare-section.pdf"
+    depths = _ink_depth(pdf, tmp_path)
+    assert len(depths) > 10
+    blank = [page for page, depth in enumerate(depths[:-1], 1) if depth < MOSTLY_BLANK]
+    assert blank == [], f"mostly blank pages: {blank} ({[round(depths[p - 1], 2) for p in blank]})"
+    headings = {"Summary of findings", "How to read this section", "Methods", "Generations", "Events",
+                "Qualitative evidence", "Every rule and its result", "Provenance", "Corrections", "Inputs"}
+    for page in range(1, len(depths)):
+        text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        body = [line for line in lines if not re.fullmatch(r"Page \d+ of \d+|Model welfare\s+As of [\d-]+", line)]
+        assert body and body[-1] not in headings, f"page {page} ends on the heading {body[-1]!r}"
+        assert not re.match(r"(Table|Figure) \d+\.", body[-1]), f"page {page} ends on a caption: {body[-1]!r}"
+
+
+def test_figures_and_tables_are_numbered_with_the_section_number_and_stable_anchors(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.generations[0]["label"] = "Model One"
+    s.generations[1]["label"] = "Model Two"
+    s.normal("g1", 4.0).normal("g2", 4.6)
+    store = s.write()
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--format", "html", "--section-number", "7").exit_code == 0
+    html = (out / "welfare-section.html").read_text()
+    figures = re.findall(r'<figure class="wr-figure" id="([^"]+)">', html)
+    numbers = re.findall(r'<span class="wr-number">(Figure [\d.]+)\.</span>', html)
+    assert numbers == [f"Figure 7.{i}" for i in range(1, len(numbers) + 1)] and len(numbers) == len(figures) >= 3
+    assert figures[:2] == ["wr-figure-mood-trend", "wr-figure-mood-change"]
+    tables = re.findall(r'<span class="wr-number">(Table [\d.]+)\.</span>', html)
+    assert tables == [f"Table 7.{i}" for i in range(1, len(tables) + 1)] and len(tables) >= 5
+    assert 'id="wr-table-stats-mood"' in html
+    # Display labels where a reader looks: table rows and chart axes; the ids stay in evidence and JSON.
+    assert '<th scope="row"><bdi>Model One</bdi></th>' in html
+    trend = html[html.index('id="wr-figure-mood-trend"'):html.index("</figure>", html.index('id="wr-figure-mood-trend"'))]
+    assert "Model Two" in trend and ">g2<" not in trend
+    assert run("--history", store, "render", "--out", tmp_path / "bad", "--section-number", "seven").exit_code == 2
+
+
+def test_the_summary_reads_one_item_per_rule_and_transition_with_sizes(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7), "calm": (1, 7), "ease": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    for metric in ("mood", "calm", "ease"):
+        s.normal("g1", 4.0, metric=metric).normal("g2", 4.8, metric=metric)
+    s.event("2025-02-20", "system_prompt_change", "g2", description="New deployment prompt")
+    store = s.write()
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--format", "html").exit_code == 0
+    html = (out / "welfare-section.html").read_text()
+    summary = html[html.index('id="wr-summary"'):html.index('id="wr-how"')]
+    items = re.findall(r'<li><span class="wr-rule wr-flag">WR002</span>(.*?)</li>', summary)
+    assert len(items) == 1  # three metrics at one system-prompt change: one item
+    assert all(f"<bdi>{m} (mean +0." in items[0] for m in ("mood", "calm", "ease"))
+    assert "system prompt change (2025-02-20)" in summary
+    assert "jump size" not in summary and "0.3)" not in summary  # sizes, never thresholds
+
+
+def test_charts_drawn_in_parallel_are_the_same_bytes(tmp_path: Path) -> None:
+    """A command run on its own draws in two processes (on two cores); in a test runner, with threads
+    running, it draws in-process. The bytes are the same either way."""
+    from reporter import charts
+
+    alone, here = tmp_path / "alone", tmp_path / "here"
+    subprocess.run([sys.executable, "-m", "reporter", "--history", str(ROOT / "history"), "render", "--out", str(alone),
+                    "--format", "html", "--format", "pdf"], check=True, capture_output=True)
+    assert run("--history", ROOT / "history", "render", "--out", here, "--format", "html", "--format", "pdf").exit_code == 0
+    for name in ("welfare-section.html", "welfare-section.pdf"):
+        assert (alone / name).read_bytes() == (here / name).read_bytes(), name
+    assert charts._workers is None
