@@ -33,6 +33,7 @@ bench: $(STAMP) $(OTAVA)/.installed
 	$(BIN)/python benchmarks/detection.py
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/inspect_log.py
 	$(BIN)/python benchmarks/hostile.py
 	$(BIN)/python benchmarks/counts.py
 

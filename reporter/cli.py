@@ -512,6 +512,43 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
         _tell(ctx, f"wrote {path}")
 
 
+@cli.command("from-inspect")
+@click.argument("logs", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The observations file to write (CSV), for validate and merge.")
+@click.option("--generation", help="The generation every log's answers belong to.")
+@click.option("--generation-map", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A CSV of model,generation: each log's evaluated model to its generation.")
+@click.option("--metric", help="The metric of samples whose metadata names none.")
+@click.option("--scorer", help="The scorer whose value is the score, when a log has several.")
+@click.option("--skip-failed", is_flag=True, help="Leave out failed and unscored samples, and logs that did not finish.")
+@click.pass_context
+def from_inspect(ctx: click.Context, logs: tuple[Path, ...], out: Path, generation: str | None,
+                 generation_map: Path | None, metric: str | None, scorer: str | None, skip_failed: bool) -> None:
+    """Turn Inspect AI evaluation logs (.eval or .json) into an observations file.
+
+    Read with inspect_ai's own read_eval_log (pip install
+    'welfare-report[inspect]'). The file then goes through validate and merge
+    like any other; the store is not touched. A failed log or sample, a
+    missing or non-numeric score and an unmapped model stop the import with
+    the log and sample named, and nothing is written.
+
+    \b
+    Example:
+      welfare-report from-inspect logs/*.eval --out answers.csv --generation-map models.csv
+      welfare-report merge answers.csv
+    """
+    from .inspect_import import Options, import_logs, read_generation_map, summary_lines
+    from .store.files import write_atomic
+
+    options = Options(generation=generation, metric=metric, scorer=scorer, skip_failed=skip_failed,
+                      generation_map=read_generation_map(generation_map) if generation_map else {})
+    imported = import_logs(logs, options)
+    write_atomic(out, imported.csv_bytes())
+    for line in summary_lines(imported, out):
+        _tell(ctx, line)
+
+
 @cli.command()
 @click.argument("quarter", required=False)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"), show_default=True,

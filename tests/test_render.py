@@ -519,3 +519,17 @@ def test_charts_drawn_in_parallel_are_the_same_bytes(tmp_path: Path) -> None:
     for name in ("welfare-section.html", "welfare-section.pdf"):
         assert (alone / name).read_bytes() == (here / name).read_bytes(), name
     assert charts._workers is None
+
+
+def test_a_dollar_sign_in_a_label_is_text_in_the_charts_not_math(tmp_path: Path) -> None:
+    """matplotlib reads $...$ as math: a label is plain text to it, whatever it holds."""
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.generations[0]["label"] = "Model $x^2$ at $5"
+    s.normal("g1", 4.0).normal("g2", 4.6)
+    store = s.write()
+    out = tmp_path / "out"
+    result = run("--history", store, "render", "--out", out, "--format", "html", "--format", "charts")
+    assert result.exit_code == 0, result.stderr
+    trend = next((out / "charts").glob("figure-01-*.svg")).read_text()
+    assert "Model $x^2$ at $5" in trend
