@@ -76,7 +76,8 @@ def chart_context() -> Iterator[Any]:
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    import seaborn as sns
+
+    sns = _seaborn()
 
     with matplotlib.rc_context():
         sns.set_theme(style="whitegrid", palette=list(PALETTE), rc=HOUSE_STYLE)
@@ -84,6 +85,27 @@ def chart_context() -> Iterator[Any]:
             yield plt
         finally:
             plt.close("all")
+
+
+def _seaborn() -> Any:
+    """seaborn, imported without scipy.stats where that is not loaded yet.
+
+    seaborn imports scipy.stats (0.8 s, the largest part of rendering an HTML section) only for
+    its kernel density estimates, and ships its own for when scipy is absent. The section draws
+    no density, so scipy.stats is held back while seaborn loads, and released after.
+    """
+    import sys
+
+    if "seaborn" in sys.modules or "scipy.stats" in sys.modules:
+        import seaborn
+
+        return seaborn
+    sys.modules["scipy.stats"] = None  # type: ignore[assignment]  # an import of it fails, as if absent
+    try:
+        import seaborn
+    finally:
+        del sys.modules["scipy.stats"]
+    return seaborn
 
 
 _ID = re.compile(r'\bid="([^"]+)"')
