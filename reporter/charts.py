@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -148,6 +147,16 @@ def _prefixed_svg(text: str, chart_id: str, description: str) -> str:
     return text.replace("<svg ", f'<svg role="img" aria-label="{escape(description)}" {own_style}', 1)
 
 
+def _subplots(plt: Any, rows: int = 1, columns: int = 1, **options: Any) -> tuple[Any, Any]:
+    """A figure outside pyplot's registry: no figure manager or window machinery to build and tear down."""
+    from matplotlib.figure import Figure
+
+    figsize = options.pop("figsize")
+    figure = Figure(figsize=figsize)
+    axes = figure.subplots(rows, columns, **options)
+    return figure, axes
+
+
 def _margins(figure: Any, left: float, bottom: float, top: float, right: float = 0.2) -> None:
     """Fixed margins in inches: cheaper than a layout engine, which measures every label again."""
     width, height = figure.get_figwidth(), figure.get_figheight()
@@ -250,7 +259,7 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
     spec = analysis.metric(metric)
     positions = _positions(analysis)
     stats = [s for s in analysis.stats if s.metric == metric and s.has_data]
-    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT))
+    figure, axes = _subplots(plt, figsize=(WIDTH, HEIGHT))
     for run in _runs(stats, positions):
         axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
     # The mean without redirected answers, where redirects moved it: a redirect that lifts the
@@ -353,7 +362,7 @@ def change_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, expor
     band = JUMP_FRACTION * spec.range
     raw = generation_labels(analysis)
     lines = sum(1 + transition_label(c, raw).count(" ") // 6 for c in comparisons)
-    figure, axes = plt.subplots(figsize=(WIDTH, 0.3 * max(len(comparisons), lines * 0.7) + 1.3))
+    figure, axes = _subplots(plt, figsize=(WIDTH, 0.3 * max(len(comparisons), lines * 0.7) + 1.3))
     axes.axvspan(-band, band, color="#dcdcdc", zorder=0, linewidth=0)
     axes.axvline(0, color="#555555", linewidth=0.8, zorder=1)
     for verdict, colour in VERDICT_COLOURS.items():
@@ -398,7 +407,7 @@ def distribution_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequenc
     for key, found in _rule_marks(flags, metric, SHAPE_RULES).items():
         marks.setdefault(key[-1], []).extend(f.rule if not f.acknowledged else f"({f.rule})" for f in found)
     colours = sns.color_palette("cividis", spec.range + 1)
-    figure, axes = plt.subplots(figsize=(WIDTH, 0.35 * len(stats) + 1.2))
+    figure, axes = _subplots(plt, figsize=(WIDTH, 0.35 * len(stats) + 1.2))
     points = list(range(spec.scale_min, spec.scale_max + 1))
     # One collection per generation instead of one bar artist per segment.
     for row, stat in enumerate(stats):
@@ -427,7 +436,7 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
     if not stats or not analysis.metric(metric).self_report:
         return None  # probes and behaviour are not asked, so nothing is redirected, declined or tagged
     positions = _positions(analysis)
-    figure, (rates, concerns) = plt.subplots(1, 2, figsize=(WIDTH, 3.0), sharex=True)
+    figure, (rates, concerns) = _subplots(plt, 1, 2, figsize=(WIDTH, 3.0), sharex=True)
     for label, values, colour, marker in (
         ("redirected", [(positions[s.generation], s.redirect_rate) for s in stats], PALETTE[1], "o"),
         ("declined", [(positions[s.generation], s.decline_rate) for s in stats if s.decline_rate is not None], PALETTE[2], "s"),
@@ -480,7 +489,7 @@ def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[
     if not leads and not spreads:
         return None
     positions = _positions(analysis)
-    figure, axes = plt.subplots(figsize=(WIDTH, 2.8))
+    figure, axes = _subplots(plt, figsize=(WIDTH, 2.8))
     if leads:
         names = sorted(leads, key=positions.__getitem__)
         axes.errorbar([positions[g] - 0.1 for g in names], [leads[g].size for g in names],
@@ -525,7 +534,7 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
         return None
     transitions = list(dict.fromkeys((p.from_, p.to) for p in pairs))
     measures = list(dict.fromkeys(p.measure for p in pairs))
-    figure, axes = plt.subplots(figsize=(WIDTH, HEIGHT + 0.16 * (len(measures) + 1)))
+    figure, axes = _subplots(plt, figsize=(WIDTH, HEIGHT + 0.16 * (len(measures) + 1)))
     width = 0.8 / (len(measures) + 1)
     own = {(p.from_, p.to): p for p in pairs}
     name = _label(analysis, metric)
@@ -573,107 +582,10 @@ DRAWERS: dict[str, Any] = {
     "robustness": lambda plt, a, m, flags, cid, ex: robustness_chart(plt, a, m, flags, cid, ex),
     "evidence": lambda plt, a, m, flags, cid, ex: corroboration_chart(plt, a, m, flags, cid, ex),
 }
-# Drawing is CPU-bound and each chart independent. A command that renders starts a warm-up
-# process first (`chart_workers`): it imports matplotlib and seaborn while the command reads and
-# analyses the history. Given the charts to draw, it forks once more, so two processes that paid
-# for those imports once draw every other chart each from a copy of the aggregated analysis.
-# The warm-up process is a fork of the command taken before it reads anything: a process that
-# already runs threads (pyarrow's pool, a test runner's) cannot be forked safely, so there the
-# charts are drawn in the command itself.
-CHART_WORKERS = min(2, os.cpu_count() or 1)
-_workers: Any = None  # the warm process's end of the pipe, inside `chart_workers`
-
-
 def _draw(analysis: Analysis, flags: Sequence[Finding], exports: tuple[str, ...],
           jobs: list[tuple[str, str, str]]) -> list[Chart | None]:
     with chart_context() as plt:
         return [DRAWERS[kind](plt, analysis, metric, flags, chart_id, exports) for metric, kind, chart_id in jobs]
-
-
-def _draw_in_two(request: tuple[Any, ...]) -> list[Chart | None]:
-    """In the warm process: fork, draw every other job here and the rest in the fork, merge in job order."""
-    import pickle
-
-    analysis, flags, exports, jobs = request
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # the fork: draw the odd jobs, hand them back, and leave without cleanup
-        os.close(read_end)
-        try:
-            data = pickle.dumps(_draw(analysis, flags, exports, jobs[1::2]))
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(data)
-        finally:
-            os._exit(0)
-    os.close(write_end)
-    even = _draw(analysis, flags, exports, jobs[0::2])
-    with os.fdopen(read_end, "rb") as pipe:
-        odd = pickle.loads(pipe.read())
-    os.waitpid(child, 0)
-    merged: list[Chart | None] = [None] * len(jobs)
-    merged[0::2], merged[1::2] = even, odd
-    return merged
-
-
-def _warm_process(connection: Any, parents_end: Any) -> None:
-    import signal
-
-    # Ctrl-C is the command's to handle: this helper ends when the command closes the pipe.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # The fork holds a copy of the parent's end too: closed, so the parent's death reads as end of file.
-    parents_end.close()
-    with chart_context():
-        pass  # the imports, paid once, while the parent analyses
-    while True:
-        try:
-            request = connection.recv()
-        except (EOFError, OSError):
-            return  # the parent is gone
-        if request is None:
-            return
-        try:
-            reply: tuple[str, Any] = ("charts", _draw_in_two(request))
-        except Exception as err:  # a drawing error is reported in the parent, not lost here
-            reply = ("error", f"{type(err).__name__}: {err}")
-        try:
-            connection.send(reply)
-        except OSError:
-            return
-
-
-def _fork_is_safe() -> bool:
-    """No thread but this one yet: no Python thread, and pyarrow (whose pool starts threads) not loaded."""
-    import sys
-    import threading
-
-    return threading.active_count() == 1 and "pyarrow" not in sys.modules
-
-
-@contextlib.contextmanager
-def chart_workers() -> Iterator[None]:
-    """The warm-up process for the charts drawn inside this block; none on a single core."""
-    global _workers
-    if CHART_WORKERS < 2 or not _fork_is_safe():
-        yield
-        return
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    ours, theirs = context.Pipe()
-    process = context.Process(target=_warm_process, args=(theirs, ours), daemon=True)
-    process.start()
-    theirs.close()
-    _workers = ours
-    try:
-        yield
-    finally:
-        _workers = None
-        with contextlib.suppress(OSError):
-            ours.send(None)
-        ours.close()
-        process.join(timeout=5)
-        if process.is_alive():
-            process.kill()
 
 
 def _aggregates(analysis: Analysis) -> Analysis:
@@ -693,12 +605,15 @@ def draw_charts(analysis: Analysis, flags: Sequence[Finding], jobs: list[tuple[s
 
     `meanwhile` runs while the workers draw (the caller's own imports, say), or first when there are none.
     """
-    if _workers is None or len(jobs) < 2:
+    from . import drawing
+
+    helper = drawing.connection
+    if helper is None or len(jobs) < 2:
         meanwhile()
         return _draw(analysis, flags, exports, jobs)
-    _workers.send((_aggregates(analysis), tuple(flags), exports, jobs))
+    helper.send((_aggregates(analysis), tuple(flags), exports, jobs))
     meanwhile()
-    kind, result = _workers.recv()
+    kind, result = helper.recv()
     if kind == "error":
         raise RuntimeError(f"drawing the charts failed: {result}")
     return list(result)

@@ -489,21 +489,23 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
       welfare-report render --out build --notes notes.md --title "Model welfare"
       welfare-report render --format html --format json --as-of 2026-06-30
     """
-    from .charts import chart_workers
-    from .notes import read_notes
-    from .pipeline import findings_for
-    from .render import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
-    from .render import render as render_section
+    from .drawing import chart_workers
 
-    if not ID_PREFIX_PATTERN.match(id_prefix):
-        raise click.BadParameter("a letter, then up to 31 letters, digits, '-' or '_'", param_hint="'--id-prefix'")
-    if section_number is not None and not SECTION_NUMBER_PATTERN.match(section_number):
-        raise click.BadParameter("a number such as 7 or 7.2", param_hint="'--section-number'")
-    text = read_notes(notes) if notes is not None else None
-    show = _progress(ctx)
     drawing = not formats or bool(set(formats) - {"json"})
-    # The chart workers start first: they import the plotting libraries while the history is analysed.
+    # The chart helper starts before anything else is imported or read: it loads the plotting
+    # libraries while this process loads its own and analyses the history.
     with chart_workers() if drawing else contextlib.nullcontext():
+        from .notes import read_notes
+        from .pipeline import findings_for
+        from .render import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
+        from .render import render as render_section
+
+        if not ID_PREFIX_PATTERN.match(id_prefix):
+            raise click.BadParameter("a letter, then up to 31 letters, digits, '-' or '_'", param_hint="'--id-prefix'")
+        if section_number is not None and not SECTION_NUMBER_PATTERN.match(section_number):
+            raise click.BadParameter("a number such as 7 or 7.2", param_hint="'--section-number'")
+        text = read_notes(notes) if notes is not None else None
+        show = _progress(ctx)
         show("analysing the history")
         findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
         written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
@@ -527,9 +529,13 @@ def from_inspect(ctx: click.Context, logs: tuple[Path, ...], out: Path, generati
                  generation_map: Path | None, metric: str | None, scorer: str | None, skip_failed: bool) -> None:
     """Turn Inspect AI evaluation logs (.eval or .json) into an observations file.
 
-    Read with inspect_ai's own read_eval_log (pip install
-    'welfare-report[inspect]'). The file then goes through validate and merge
-    like any other; the store is not touched. A failed log or sample, a
+    Read with inspect_ai's own read_eval_log, an optional extra:
+
+    \b
+      pip install 'welfare-report[inspect]'
+
+    The file then goes through validate and merge like any other; the store
+    is not touched. A failed log or sample, a
     missing or non-numeric score and an unmapped model stop the import with
     the log and sample named, and nothing is written.
 
@@ -573,7 +579,7 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     """
     import datetime as dt
 
-    from .charts import chart_workers
+    from .drawing import chart_workers
     from .quarterly import quarterly as run_quarterly
 
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()

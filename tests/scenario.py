@@ -23,7 +23,7 @@ from reporter.store import Store, init_store
 
 OBSERVATION_COLUMNS = ("generation", "metric", "collected_on", "score", "response_id", "interview_id", "method",
                        "instrument", "framing", "topic", "prompt_variant", "system_prompt", "redirected", "declined",
-                       "tags", "excerpt")
+                       "tags", "excerpt", "featured")
 
 
 def quantile_scores(mean: float, sd: float, n: int, low: int = 1, high: int = 7) -> list[int]:

@@ -510,7 +510,7 @@ def test_the_summary_reads_one_item_per_rule_and_transition_with_sizes(tmp_path:
 def test_charts_drawn_in_parallel_are_the_same_bytes(tmp_path: Path) -> None:
     """A command run on its own draws in two processes (on two cores); in a test runner, with threads
     running, it draws in-process. The bytes are the same either way."""
-    from reporter import charts
+    from reporter import drawing
 
     alone, here = tmp_path / "alone", tmp_path / "here"
     subprocess.run([sys.executable, "-m", "reporter", "--history", str(ROOT / "history"), "render", "--out", str(alone),
@@ -518,7 +518,7 @@ def test_charts_drawn_in_parallel_are_the_same_bytes(tmp_path: Path) -> None:
     assert run("--history", ROOT / "history", "render", "--out", here, "--format", "html", "--format", "pdf").exit_code == 0
     for name in ("welfare-section.html", "welfare-section.pdf"):
         assert (alone / name).read_bytes() == (here / name).read_bytes(), name
-    assert charts._workers is None
+    assert drawing.connection is None
 
 
 def test_a_dollar_sign_in_a_label_is_text_in_the_charts_not_math(tmp_path: Path) -> None:
@@ -533,3 +533,23 @@ def test_a_dollar_sign_in_a_label_is_text_in_the_charts_not_math(tmp_path: Path)
     assert result.exit_code == 0, result.stderr
     trend = next((out / "charts").glob("figure-01-*.svg")).read_text()
     assert "Model $x^2$ at $5" in trend
+
+
+def test_featured_excerpts_come_first_and_identical_text_is_shown_once(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    quotes = {0: "Same words.", 1: "Same words.", 2: "Same  WORDS.", 3: "A", 4: "B", 5: "C", 6: "Chosen by the author."}
+    s.normal("g1", 4.0, excerpt=lambda i: quotes.get(i, ""), featured=lambda i: "true" if i == 6 else "",
+             tags=lambda i: "anxiety" if i < 7 else "")
+    s.normal("g2", 4.1)
+    store = s.write()
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--format", "html", "--format", "markdown").exit_code == 0
+    html = (out / "welfare-section.html").read_text()
+    evidence = html[html.index('id="wr-evidence"'):html.index('id="wr-rules"')]
+    shown = re.findall(r"<blockquote><p><bdi>(.*?)</bdi></p>", evidence)
+    assert shown[0] == "Chosen by the author."  # featured first, before the key order
+    assert len(shown) == 3 and sum(q.casefold().split() == ["same", "words."] for q in shown) == 1
+    assert "featured" in evidence
+    markdown = (out / "welfare-section.md").read_text()
+    assert markdown.count("Same words.") + markdown.count("Same  WORDS.") == 1
