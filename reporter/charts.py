@@ -215,32 +215,46 @@ def _rule_marks(flags: Sequence[Finding], metric: str, rules: Sequence[str]) -> 
     return marks
 
 
-def _mark_rules(axes: Any, marks: dict[tuple[str, ...], list[Finding]], positions: dict[str, int]) -> int:
+RULE_FONT = 6.5  # points
+RULE_ROW = 9  # points from one row of rule ids to the next
+# Plot widths in inches: the figure less its fixed margins (_margins), for placing rule ids.
+PLOT_WIDTH = WIDTH - 0.7 - 0.2
+PANEL_WIDTH = (WIDTH - 1.0 - 0.2) / 2.3
+
+
+def _mark_rules(axes: Any, marks: dict[tuple[str, ...], list[Finding]], positions: dict[str, int],
+                width: float = PLOT_WIDTH) -> int:
     """Rule ids above the plot, open flags bold and coloured, acknowledged ones grey and apart in brackets.
 
-    Neighbouring marks alternate between two rows, so ids never overlap each other; the
-    caller leaves room for the rows under the title. Returns the rows used.
+    Each label takes the lowest row where it clears the labels already placed there (its width
+    estimated from the font size and the plot's `width` in inches), so ids never overlap each
+    other; the caller leaves room for the rows under the title. Returns the rows used.
     """
-    rows = 0
+    per_generation = width / max(1, len(positions))  # inches
+    character = RULE_FONT * 0.62 / 72 / per_generation  # an average character, in generations
+    row_ends: list[float] = []
     placed = sorted(((sum(positions[g] for g in key) / len(key), found) for key, found in marks.items()
                      if all(g in positions for g in key)), key=lambda item: item[0])
-    for index, (x, found) in enumerate(placed):
+    for x, found in placed:
         open_ids = sorted({f.rule for f in found if not f.acknowledged})
         acknowledged = sorted({f.rule for f in found if f.acknowledged} - set(open_ids))
-        row = index % 2
-        rows = max(rows, row + 1)
-        offset = 2 + 9 * row
-        if open_ids:
-            axes.annotate(" ".join(open_ids), (x, 1), xycoords=("data", "axes fraction"), textcoords="offset points",
-                          xytext=(0, offset), ha="center", va="bottom", fontsize=6.5, color=OPEN_COLOUR,
-                          fontweight="bold")
-        if acknowledged:
-            text = "(" + " ".join(acknowledged) + ")"
+        labels = ([(" ".join(open_ids), True)] if open_ids else []) + (
+            [("(" + " ".join(acknowledged) + ")", False)] if acknowledged else [])
+        for text, is_open in labels:
+            half = len(text) * character / 2 + 0.05
+            row = next((r for r, end in enumerate(row_ends) if end < x - half), len(row_ends))
+            if row == len(row_ends):
+                row_ends.append(x + half)
+            row_ends[row] = x + half
+            style = ({"color": OPEN_COLOUR, "fontweight": "bold"} if is_open
+                     else {"color": ACKNOWLEDGED_COLOUR, "fontstyle": "italic"})
             axes.annotate(text, (x, 1), xycoords=("data", "axes fraction"), textcoords="offset points",
-                          xytext=(0, offset + (9 * 2 if open_ids else 0)), ha="center", va="bottom", fontsize=6.5,
-                          color=ACKNOWLEDGED_COLOUR, fontstyle="italic")
-            rows = max(rows, row + 1 + (2 if open_ids else 0))
-    return rows
+                          xytext=(0, 2 + RULE_ROW * row), ha="center", va="bottom", fontsize=RULE_FONT, **style)
+    return len(row_ends)
+
+
+def _title_pad(rows: int) -> float:
+    return 4 + RULE_ROW * rows
 
 
 def _wrapped(text: str, width: int) -> str:
@@ -248,10 +262,6 @@ def _wrapped(text: str, width: int) -> str:
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
-
-
-def _title_pad(rows: int) -> float:
-    return 4 + 9 * rows
 
 
 def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
@@ -453,9 +463,9 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
                       color=PALETTE[(index + 3) % len(PALETTE)], label=tag.replace("_", " "))
     marks = _rule_marks(flags, metric, RATE_RULES)
     rows = max(_mark_rules(rates, {k: [f for f in v if f.rule == "WR005"] for k, v in marks.items()
-                                   if any(f.rule == "WR005" for f in v)}, positions),
+                                   if any(f.rule == "WR005" for f in v)}, positions, PANEL_WIDTH),
                _mark_rules(concerns, {k: [f for f in v if f.rule == "WR010"] for k, v in marks.items()
-                                      if any(f.rule == "WR010" for f in v)}, positions))
+                                      if any(f.rule == "WR010" for f in v)}, positions, PANEL_WIDTH))
     top = max([0.3] + [(s.redirect_rate or 0) * 1.2 for s in stats])
     rates.set_ylim(0, top)
     concerns.set_ylim(0, max([0.1] + [v * 1.2 for (g, m, _t), v in shares.items() if m == metric]))
