@@ -69,21 +69,15 @@ PNG_DPI = 150  # sharp enough on paper; and Agg's PNG carries no date
 
 
 @contextlib.contextmanager
-def chart_context() -> Iterator[Any]:
-    """Agg backend, house style, colour-blind palette; settings restored on exit."""
+def chart_context() -> Iterator[None]:
+    """Agg backend (seaborn loads pyplot), house style, colour-blind palette; settings restored on exit."""
     import matplotlib
 
     matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
     sns = _seaborn()
-
     with matplotlib.rc_context():
         sns.set_theme(style="whitegrid", palette=list(PALETTE), rc=HOUSE_STYLE)
-        try:
-            yield plt
-        finally:
-            plt.close("all")
+        yield
 
 
 def _seaborn() -> Any:
@@ -111,7 +105,7 @@ _ID = re.compile(r'\bid="([^"]+)"')
 _GLOBAL_STYLE = re.compile(r'<style type="text/css">\s*\*\s*\{([^}]*)\}\s*</style>')
 
 
-def _export(plt: Any, figure: Any, chart_id: str, title: str, description: str, exports: tuple[str, ...]) -> Chart:
+def _export(figure: Any, chart_id: str, title: str, description: str, exports: tuple[str, ...]) -> Chart:
     import matplotlib
 
     svg, png = "", b""
@@ -125,7 +119,6 @@ def _export(plt: Any, figure: Any, chart_id: str, title: str, description: str, 
         binary = io.BytesIO()
         figure.savefig(binary, format="png", dpi=PNG_DPI, metadata={"Software": None})
         png = binary.getvalue()
-    plt.close(figure)
     return Chart(chart_id, title, description, svg, png)
 
 
@@ -147,7 +140,7 @@ def _prefixed_svg(text: str, chart_id: str, description: str) -> str:
     return text.replace("<svg ", f'<svg role="img" aria-label="{escape(description)}" {own_style}', 1)
 
 
-def _subplots(plt: Any, rows: int = 1, columns: int = 1, **options: Any) -> tuple[Any, Any]:
+def _subplots(rows: int = 1, columns: int = 1, **options: Any) -> tuple[Any, Any]:
     """A figure outside pyplot's registry: no figure manager or window machinery to build and tear down."""
     from matplotlib.figure import Figure
 
@@ -170,6 +163,11 @@ def _positions(analysis: Analysis) -> dict[str, int]:
 def generation_labels(analysis: Analysis) -> dict[str, str]:
     """What a reader sees for each generation: its label, or its id where it has none."""
     return {g.name: g.label or g.name for g in analysis.history.generations}
+
+
+def metric_labels(analysis: Analysis) -> dict[str, str]:
+    """What a reader sees for each metric: its label, or its id where it has none."""
+    return {name: m.label or name for name, m in analysis.history.metrics.items()}
 
 
 def plain(text: str) -> str:
@@ -201,16 +199,17 @@ def _generation_axis(axes: Any, analysis: Analysis) -> None:
 
 # Which rules speak to which chart: a flag is marked on the chart that shows what it measured.
 MEAN_RULES = ("WR002", "WR003", "WR004", "WR008", "WR013", "WR014")
-RATE_RULES = ("WR005", "WR010")
+REDIRECT_RULE, CONCERN_RULE = "WR005", "WR010"  # marked on the rates chart's two panels
 SHAPE_RULES = ("WR006", "WR015")
 OPEN_COLOUR, ACKNOWLEDGED_COLOUR = PALETTE[5], "#6b6b6b"
 
 
-def _rule_marks(flags: Sequence[Finding], metric: str, rules: Sequence[str]) -> dict[tuple[str, ...], list[Finding]]:
-    """Flags (not notes) of these rules for this metric, by the generations they name."""
+def _rule_marks(flags: Sequence[Finding], metric: str, rules: Sequence[str],
+                notes: bool = False) -> dict[tuple[str, ...], list[Finding]]:
+    """Flags of these rules for this metric (notes too, when asked), by the generations they name."""
     marks: dict[tuple[str, ...], list[Finding]] = {}
     for f in flags:
-        if f.rule in rules and f.metric == metric and f.severity == "flag":
+        if f.rule in rules and f.metric == metric and (f.severity == "flag" or notes):
             marks.setdefault(tuple(f.generations), []).append(f)
     return marks
 
@@ -264,12 +263,12 @@ def _wrapped(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width, break_long_words=True)) or text
 
 
-def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
+def trend_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart:
     """Mean and 95% CI per generation; events between the pairs they coincide with; flagged transitions marked."""
     spec = analysis.metric(metric)
     positions = _positions(analysis)
     stats = [s for s in analysis.stats if s.metric == metric and s.has_data]
-    figure, axes = _subplots(plt, figsize=(WIDTH, HEIGHT))
+    figure, axes = _subplots(figsize=(WIDTH, HEIGHT))
     for run in _runs(stats, positions):
         axes.plot([positions[s.generation] for s in run], [s.mean for s in run], color=PALETTE[0], linewidth=1.2, zorder=2)
     # The mean without redirected answers, where redirects moved it: a redirect that lifts the
@@ -312,7 +311,7 @@ def trend_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
         f"answers; vertical lines mark coinciding events; rule ids above the plot mark open flags, and ids in "
         f"brackets flags a person acknowledged. The table below holds the same figures."
     )
-    return _export(plt, figure, chart_id, f"{label}: trend", description, exports)
+    return _export(figure, chart_id, f"{label}: trend", description, exports)
 
 
 def _runs(stats: list[Stat], positions: dict[str, int]) -> list[list[Stat]]:
@@ -361,7 +360,7 @@ def _mark_events(axes: Any, analysis: Analysis, metric: str, positions: dict[str
 VERDICT_COLOURS = {"changed": PALETTE[5], "stable": PALETTE[2], "inconclusive": "#7a7a7a"}
 
 
-def change_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+def change_chart(analysis: Analysis, metric: str, chart_id: str, exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """Each comparison's delta and 95% interval against the band of +-5% of the scale range, coloured by verdict."""
     comparisons = [c for c in analysis.comparisons if c.metric == metric and c.delta is not None
                    and c.ci_low is not None and c.ci_high is not None]
@@ -372,7 +371,7 @@ def change_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, expor
     band = JUMP_FRACTION * spec.range
     raw = generation_labels(analysis)
     lines = sum(1 + transition_label(c, raw).count(" ") // 6 for c in comparisons)
-    figure, axes = _subplots(plt, figsize=(WIDTH, 0.3 * max(len(comparisons), lines * 0.7) + 1.3))
+    figure, axes = _subplots(figsize=(WIDTH, 0.3 * max(len(comparisons), lines * 0.7) + 1.3))
     axes.axvspan(-band, band, color="#dcdcdc", zorder=0, linewidth=0)
     axes.axvline(0, color="#555555", linewidth=0.8, zorder=1)
     for verdict, colour in VERDICT_COLOURS.items():
@@ -399,10 +398,10 @@ def change_chart(plt: Any, analysis: Analysis, metric: str, chart_id: str, expor
         f"shaded band of plus or minus {band:.2g} points (5% of the scale range). Colour gives the verdict: "
         f"changed, stable or inconclusive. The comparisons table below holds the same figures."
     )
-    return _export(plt, figure, chart_id, f"{label}: change", description, exports)
+    return _export(figure, chart_id, f"{label}: change", description, exports)
 
 
-def distribution_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+def distribution_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
                        exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """The share of answers at each scale point, one stacked bar per generation; shape rules beside the bar."""
     stats = [s for s in analysis.stats if s.metric == metric and s.shares and s.n]
@@ -417,7 +416,7 @@ def distribution_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequenc
     for key, found in _rule_marks(flags, metric, SHAPE_RULES).items():
         marks.setdefault(key[-1], []).extend(f.rule if not f.acknowledged else f"({f.rule})" for f in found)
     colours = sns.color_palette("cividis", spec.range + 1)
-    figure, axes = _subplots(plt, figsize=(WIDTH, 0.35 * len(stats) + 1.2))
+    figure, axes = _subplots(figsize=(WIDTH, 0.35 * len(stats) + 1.2))
     points = list(range(spec.scale_min, spec.scale_max + 1))
     # One collection per generation instead of one bar artist per segment.
     for row, stat in enumerate(stats):
@@ -436,17 +435,17 @@ def distribution_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequenc
     _margins(figure, left=2.2, bottom=0.5, top=0.35, right=0.8)
     description = (f"Stacked bars: the share of {label} answers at each scale point, one bar per generation with "
                    "answers; rule ids beside a generation mark a flagged change of shape.")
-    return _export(plt, figure, chart_id, f"{label}: distribution", description, exports)
+    return _export(figure, chart_id, f"{label}: distribution", description, exports)
 
 
-def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+def rates_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
                 exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """Redirect and decline rates, and the share of this metric's answers with each concern tag, per generation."""
     stats = [s for s in analysis.stats if s.metric == metric and s.redirect_rate is not None]
     if not stats or not analysis.metric(metric).self_report:
         return None  # probes and behaviour are not asked, so nothing is redirected, declined or tagged
     positions = _positions(analysis)
-    figure, (rates, concerns) = _subplots(plt, 1, 2, figsize=(WIDTH, 3.0), sharex=True)
+    figure, (rates, concerns) = _subplots(1, 2, figsize=(WIDTH, 3.0), sharex=True)
     for label, values, colour, marker in (
         ("redirected", [(positions[s.generation], s.redirect_rate) for s in stats], PALETTE[1], "o"),
         ("declined", [(positions[s.generation], s.decline_rate) for s in stats if s.decline_rate is not None], PALETTE[2], "s"),
@@ -461,11 +460,8 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
                   if (s.generation, metric, tag) in shares]
         concerns.plot([x for x, _ in points], [y for _, y in points], marker="o", markersize=3, linewidth=1,
                       color=PALETTE[(index + 3) % len(PALETTE)], label=tag.replace("_", " "))
-    marks = _rule_marks(flags, metric, RATE_RULES)
-    rows = max(_mark_rules(rates, {k: [f for f in v if f.rule == "WR005"] for k, v in marks.items()
-                                   if any(f.rule == "WR005" for f in v)}, positions, PANEL_WIDTH),
-               _mark_rules(concerns, {k: [f for f in v if f.rule == "WR010"] for k, v in marks.items()
-                                      if any(f.rule == "WR010" for f in v)}, positions, PANEL_WIDTH))
+    rows = max(_mark_rules(rates, _rule_marks(flags, metric, (REDIRECT_RULE,)), positions, PANEL_WIDTH),
+               _mark_rules(concerns, _rule_marks(flags, metric, (CONCERN_RULE,)), positions, PANEL_WIDTH))
     top = max([0.3] + [(s.redirect_rate or 0) * 1.2 for s in stats])
     rates.set_ylim(0, top)
     concerns.set_ylim(0, max([0.1] + [v * 1.2 for (g, m, _t), v in shares.items() if m == metric]))
@@ -487,10 +483,10 @@ def rates_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Findi
         f"Rule ids mark flagged rises (WR005 for redirects, WR010 for concern tags). The table below holds the "
         f"same figures."
     )
-    return _export(plt, figure, chart_id, f"{label}: redirects and concern tags", description, exports)
+    return _export(figure, chart_id, f"{label}: redirects and concern tags", description, exports)
 
 
-def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+def robustness_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
                      exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """Per generation: the leading-question gap with its 95% interval, and the prompt-variant spread."""
     leads = {v.generation: v.lead for v in analysis.variations if v.metric == metric and v.lead is not None}
@@ -499,7 +495,7 @@ def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[
     if not leads and not spreads:
         return None
     positions = _positions(analysis)
-    figure, axes = _subplots(plt, figsize=(WIDTH, 2.8))
+    figure, axes = _subplots(figsize=(WIDTH, 2.8))
     if leads:
         names = sorted(leads, key=positions.__getitem__)
         axes.errorbar([positions[g] - 0.1 for g in names], [leads[g].size for g in names],
@@ -512,10 +508,8 @@ def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[
         axes.plot([positions[g] + 0.1 for g in names], [spreads[g].size for g in names], "s",
                   color=PALETTE[1], markersize=5, label="prompt-variant spread (max - min mean)")
     axes.axhline(0, color="#555555", linewidth=0.8)
-    marks: dict[tuple[str, ...], list[Finding]] = {(f.generations[0],): [f] for f in flags
-             if f.rule in ("WR007", "WR012") and f.metric == metric and len(f.generations) == 1}
     # WR007 is a note: it is marked too, as the chart's own subject.
-    rows = _mark_rules(axes, _notes_as_flags(marks), positions)
+    rows = _mark_rules(axes, _rule_marks(flags, metric, ("WR007", "WR012"), notes=True), positions)
     _generation_axis(axes, analysis)
     axes.set_ylabel("points")
     axes.legend(frameon=False, fontsize=7, loc="upper left")
@@ -527,16 +521,10 @@ def robustness_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[
         f"95% interval, and the spread between the means of the prompt variants. Rule ids mark WR012 (leading "
         f"questions) and WR007 (prompt variants). The table below holds the same figures."
     )
-    return _export(plt, figure, chart_id, f"{label}: robustness", description, exports)
+    return _export(figure, chart_id, f"{label}: robustness", description, exports)
 
 
-def _notes_as_flags(marks: dict[tuple[str, ...], list[Finding]]) -> dict[tuple[str, ...], list[Finding]]:
-    from dataclasses import replace
-
-    return {k: [replace(f, severity="flag") for f in v] for k, v in marks.items()}
-
-
-def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
+def corroboration_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart_id: str,
                         exports: tuple[str, ...] = EXPORTS) -> Chart | None:
     """Standardised change per transition: the self-report beside each corroborating measure, with 95% intervals."""
     pairs = [p for p in analysis.corroborations if p.metric == metric and p.split is None]
@@ -544,7 +532,7 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
         return None
     transitions = list(dict.fromkeys((p.from_, p.to) for p in pairs))
     measures = list(dict.fromkeys(p.measure for p in pairs))
-    figure, axes = _subplots(plt, figsize=(WIDTH, HEIGHT + 0.16 * (len(measures) + 1)))
+    figure, axes = _subplots(figsize=(WIDTH, HEIGHT + 0.16 * (len(measures) + 1)))
     width = 0.8 / (len(measures) + 1)
     own = {(p.from_, p.to): p for p in pairs}
     name = _label(analysis, metric)
@@ -578,24 +566,27 @@ def corroboration_chart(plt: Any, analysis: Analysis, metric: str, flags: Sequen
         f"self-report beside {', '.join(_label(analysis, m) for m in measures)}. Where the self-report moves and the measure does not, the rule "
         "WR013 is marked. The table below holds the same figures."
     )
-    return _export(plt, figure, chart_id, f"{name}: independent evidence", description, exports)
+    return _export(figure, chart_id, f"{name}: independent evidence", description, exports)
 
 
 # -- drawing every chart of a section, on both cores where it pays --------------------------------
 
 # Each kind of per-metric chart, in the order the section shows them.
 DRAWERS: dict[str, Any] = {
-    "trend": lambda plt, a, m, flags, cid, ex: trend_chart(plt, a, m, flags, cid, ex),
-    "change": lambda plt, a, m, flags, cid, ex: change_chart(plt, a, m, cid, ex),
-    "distribution": lambda plt, a, m, flags, cid, ex: distribution_chart(plt, a, m, flags, cid, ex),
-    "rates": lambda plt, a, m, flags, cid, ex: rates_chart(plt, a, m, flags, cid, ex),
-    "robustness": lambda plt, a, m, flags, cid, ex: robustness_chart(plt, a, m, flags, cid, ex),
-    "evidence": lambda plt, a, m, flags, cid, ex: corroboration_chart(plt, a, m, flags, cid, ex),
+    "trend": trend_chart,
+    "change": lambda analysis, metric, _flags, chart_id, exports: change_chart(analysis, metric, chart_id, exports),
+    "distribution": distribution_chart,
+    "rates": rates_chart,
+    "robustness": robustness_chart,
+    "evidence": corroboration_chart,
 }
-def _draw(analysis: Analysis, flags: Sequence[Finding], exports: tuple[str, ...],
-          jobs: list[tuple[str, str, str]]) -> list[Chart | None]:
-    with chart_context() as plt:
-        return [DRAWERS[kind](plt, analysis, metric, flags, chart_id, exports) for metric, kind, chart_id in jobs]
+
+
+def draw_jobs(analysis: Analysis, flags: Sequence[Finding], exports: tuple[str, ...],
+              jobs: list[tuple[str, str, str]]) -> list[Chart | None]:
+    """Each (metric, kind, chart id) job drawn in this process, in order."""
+    with chart_context():
+        return [DRAWERS[kind](analysis, metric, flags, chart_id, exports) for metric, kind, chart_id in jobs]
 
 
 def _aggregates(analysis: Analysis) -> Analysis:
@@ -620,7 +611,7 @@ def draw_charts(analysis: Analysis, flags: Sequence[Finding], jobs: list[tuple[s
     helper = drawing.connection
     if helper is None or len(jobs) < 2:
         meanwhile()
-        return _draw(analysis, flags, exports, jobs)
+        return draw_jobs(analysis, flags, exports, jobs)
     helper.send((_aggregates(analysis), tuple(flags), exports, jobs))
     meanwhile()
     kind, result = helper.recv()

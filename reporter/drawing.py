@@ -20,7 +20,7 @@ from typing import Any
 # The warm-up process is a fork of the command taken before it reads anything: a process that
 # already runs threads (pyarrow's pool, a test runner's) cannot be forked safely, so there the
 # charts are drawn in the command itself.
-CHART_WORKERS = min(2, os.cpu_count() or 1)
+TWO_CORES = (os.cpu_count() or 1) >= 2
 connection: Any = None  # the command's end of the pipe to the helper, inside `chart_workers`
 
 
@@ -28,7 +28,7 @@ def _draw_in_two(request: tuple[Any, ...]) -> list[Any]:
     """In the helper: fork, draw every other job here and the rest in the fork, merge in job order."""
     import pickle
 
-    from .charts import _draw
+    from .charts import draw_jobs
 
     analysis, flags, exports, jobs = request
     read_end, write_end = os.pipe()
@@ -36,13 +36,13 @@ def _draw_in_two(request: tuple[Any, ...]) -> list[Any]:
     if child == 0:  # the fork: draw the odd jobs, hand them back, and leave without cleanup
         os.close(read_end)
         try:
-            data = pickle.dumps(_draw(analysis, flags, exports, jobs[1::2]))
+            data = pickle.dumps(draw_jobs(analysis, flags, exports, jobs[1::2]))
             with os.fdopen(write_end, "wb") as pipe:
                 pipe.write(data)
         finally:
             os._exit(0)
     os.close(write_end)
-    even = _draw(analysis, flags, exports, jobs[0::2])
+    even = draw_jobs(analysis, flags, exports, jobs[0::2])
     with os.fdopen(read_end, "rb") as pipe:
         odd = pickle.loads(pipe.read())
     os.waitpid(child, 0)
@@ -91,7 +91,7 @@ def _fork_is_safe() -> bool:
 def chart_workers() -> Iterator[None]:
     """The warm-up process for the charts drawn inside this block; none on a single core."""
     global connection
-    if CHART_WORKERS < 2 or not _fork_is_safe():
+    if not TWO_CORES or not _fork_is_safe():
         yield
         return
     import multiprocessing

@@ -82,7 +82,7 @@ def markdown_files(context: dict[str, Any]) -> dict[str, bytes]:
     lines += _summary(context)
     lines += [f"{heading}# How to read this section", ""]
     for paragraph in HOW_TO_READ:
-        lines += ["".join(paragraph), ""]
+        lines += [paragraph, ""]
     lines += _methods(context, heading, tables)
     for metric in context["metrics"]:
         lines += _metric(metric, heading, stems, tables, context["generation_labels"])
@@ -132,7 +132,10 @@ def _methods(context: dict[str, Any], heading: str, tables: Any) -> list[str]:
              f"{r['framing'].get('positive_lead', 0) + r['framing'].get('negative_lead', 0):,}",
              *(_named(r[c]) for c in ("topic", "prompt_variant", "system_prompt", "instrument"))]
             for r in context["methods"]]
-    return [f"{heading}# Methods", "", *_table(["Generation", "Answers", "Interviews", "Manual", "Leading", "Topics", "Variants", "System prompts", "Instruments"], rows, tables.table("methods"), "Answers and ways of asking per generation")]
+    header = ["Generation", "Answers", "Interviews", "Manual", "Leading", "Topics", "Variants", "System prompts",
+              "Instruments"]
+    return [f"{heading}# Methods", "",
+            *_table(header, rows, tables.table("methods"), "Answers and ways of asking per generation")]
 
 
 def _excerpts(context: dict[str, Any], heading: str) -> list[str]:
@@ -153,6 +156,8 @@ _ATX_HEADING = re.compile(r"^( {0,3})(#{1,6})(?=\s|$)")
 # its opening parenthesis is escaped, so it stays text.
 _UNSAFE_DESTINATION = re.compile(r"\]\((?!\s*<?(https?://|data:image/(png|jpeg);base64,))", re.IGNORECASE)
 _UNSAFE_DEFINITION = re.compile(r"^( {0,3})\[([^\]]*)\]:(?!\s*<?https?://)", re.IGNORECASE)
+# An embedded image's data: URI is fine behind `![`, never as a link target.
+_DATA_LINK = re.compile(r"(?<!!)(\[[^\[\]]*)\]\((?=\s*<?data:)", re.IGNORECASE)
 
 
 def safe_notes(text: str, first_level: int) -> str:
@@ -160,7 +165,7 @@ def safe_notes(text: str, first_level: int) -> str:
     lines = []
     for line in text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").split("\n"):
         line = _ATX_HEADING.sub(lambda m: m.group(1) + "#" * min(6, len(m.group(2)) + first_level - 1), line)
-        line = _UNSAFE_DESTINATION.sub(r"]\\(", line)
+        line = _DATA_LINK.sub(r"\1]\\(", _UNSAFE_DESTINATION.sub(r"]\\(", line))
         lines.append(_UNSAFE_DEFINITION.sub(r"\1\\[\2]:", line))
     return "\n".join(lines)
 

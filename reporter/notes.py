@@ -29,14 +29,17 @@ class NotesError(ReporterError):
     """Author notes use target, optimisation or ranking language (WR001)."""
 
 
-def _parser(images: bool) -> Any:
+def web_link(url: str) -> bool:
+    """Whether a reference may become a link: http(s) only, and it is never fetched."""
+    return url.strip().lower().startswith(("http://", "https://"))
+
+
+def _parser() -> Any:
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
     md.enable("table")
     md.disable(["html_block", "html_inline"])
-    if not images:
-        md.disable("image")
     return md
 
 
@@ -58,7 +61,7 @@ def read_notes(path: Path) -> str:
 def _image_tokens(text: str) -> list[tuple[int, str]]:
     """(line, source) of every image in the notes."""
     found = []
-    for block in _parser(images=True).parse(text):
+    for block in _parser().parse(text):
         for child in block.children or []:
             if child.type == "image":
                 found.append(((block.map or [0])[0] + 1, str(child.attrGet("src") or "")))
@@ -92,6 +95,8 @@ def _embed_images(text: str, path: Path) -> str:
             if replaced != lines[index]:
                 lines[index] = replaced
                 break
+        else:  # a reference-style image: its definition may sit anywhere, so it is not rewritten
+            raise ReporterError(f"{where}: write image {source!r} inline, as ![description]({source})")
     return "\n".join(lines)
 
 
@@ -100,13 +105,9 @@ def notes_html(text: str, first_level: int = 3) -> str:
 
     A notes `#` heading becomes an h`first_level`, and deeper ones follow it (at most h6).
     """
-    md = _parser(images=True)
+    md = _parser()
 
-    def valid(url: str) -> bool:
-        lower = url.strip().lower()
-        return lower.startswith(("http://", "https://")) or bool(_EMBEDDED.match(url.strip()))
-
-    md.validateLink = valid
+    md.validateLink = lambda url: web_link(url) or bool(_EMBEDDED.match(url.strip()))
 
     def heading(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
         token = tokens[index]
@@ -116,7 +117,7 @@ def notes_html(text: str, first_level: int = 3) -> str:
     def link(renderer: Any, tokens: Any, index: int, options: Any, env: Any) -> str:
         # A data: URI is allowed for images only; as a link it is dropped and its text kept.
         token = tokens[index]
-        if token.type == "link_open" and not str(token.attrGet("href") or "").lower().startswith(("http://", "https://")):
+        if token.type == "link_open" and not web_link(str(token.attrGet("href") or "")):
             token.meta["dropped"] = True
             return ""
         if token.type == "link_close":

@@ -33,7 +33,7 @@ from .markdown import (
     chart_files,
     markdown_files,
 )
-from .notes import notes_html
+from .notes import notes_html, web_link
 from .publish import check_replaceable, write_folder
 from .rules import RULES
 from .thresholds import JUMP_FRACTION, MIN_N
@@ -132,9 +132,6 @@ def _verdict_sentence(findings: Findings) -> str:
 
 
 FIGURE_KINDS = ("trend", "change", "distribution", "rates", "robustness", "evidence")
-# Each chart's id inside its SVG: the prefix, the metric's position, and this.
-CHART_SUFFIX = {"trend": "trend", "change": "change", "distribution": "dist", "rates": "rates",
-                "robustness": "robust", "evidence": "evidence"}
 
 
 class Numbering:
@@ -190,7 +187,7 @@ def build_context(
     exports: tuple[str, ...] = ("svg", "png"), id_prefix: str = "wr-", section_number: str | None = None,
     meanwhile: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
-    from .charts import draw_charts, generation_labels
+    from .charts import draw_charts, generation_labels, metric_labels
     from .summary import HOW_TO_READ, methods_rows, summary_groups
 
     analysis = findings.analysis
@@ -200,7 +197,8 @@ def build_context(
     metrics = []
     shown = [(index, name, metric) for index, (name, metric) in enumerate(history.metrics.items())
              if any(s.metric == name for s in analysis.stats)]
-    jobs = [(name, kind, f"{id_prefix}c{index}-{CHART_SUFFIX[kind]}") for index, name, _ in shown for kind in FIGURE_KINDS]
+    # Each chart's ids inside its SVG start with the prefix, the metric's position and the kind.
+    jobs = [(name, kind, f"{id_prefix}c{index}-{kind}") for index, name, _ in shown for kind in FIGURE_KINDS]
     drawn = iter(draw_charts(analysis, findings.flags, jobs, exports, meanwhile))
     for _index, name, metric in shown:
         stats = [s for s in analysis.stats if s.metric == name]
@@ -222,7 +220,6 @@ def build_context(
             "measure": metric.measure.replace("_", "-"),
             "stats": stats,
             "comparisons": [c for c in analysis.comparisons if c.metric == name],
-            "findings": [f for f in findings.flags if f.metric == name],
             "concern_tags": [t for t in schema.CONCERN_TAGS
                              if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)],
             "topics": topics,
@@ -238,14 +235,12 @@ def build_context(
         "summary_sentence": _flag_sentence(findings),
         "summary_groups": summary_groups(findings),
         "how_to_read": HOW_TO_READ,
-        "open_flags": findings.open_flags(),
         "acknowledged_flags": [f for f in findings.flags if f.acknowledged],
         "unmatched": [
             {"key": acknowledgement_key(a.rule, a.metric, a.generations), "by": a.by, "date": a.date, "reason": a.reason}
             for a in findings.unmatched
         ],
         "errors": findings.errors(),
-        "notes_findings": [f for f in findings.flags if f.severity == "note"],
         "corrections": history.corrections,
         "counts": {
             "generations": len(history.generations),
@@ -261,7 +256,7 @@ def build_context(
         "notes_markdown": notes or None,
         "generations": history.generations,
         "generation_labels": generation_labels(analysis),
-        "metric_labels": {name: m.label or name for name, m in history.metrics.items()},
+        "metric_labels": metric_labels(analysis),
         "methods": methods_rows(history),
         "events": history.events,
         "inputs": findings.inputs,
@@ -336,7 +331,7 @@ def _isolated(text: str) -> Any:
 
 def _safe_link(url: str) -> str | None:
     """A reference is shown as a link only when it is http(s); it is never fetched."""
-    return url if url.strip().lower().startswith(("http://", "https://")) else None
+    return url if web_link(url) else None
 
 
 _EVIDENCE_SKIP = {"events", "exposures", "groups", "split", "from", "to", "metrics"}

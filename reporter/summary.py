@@ -16,7 +16,7 @@ from typing import Any
 
 from . import words
 from .analyze import Analysis, Comparison
-from .charts import UNDRAWN_EVENTS
+from .charts import UNDRAWN_EVENTS, generation_labels, metric_labels
 from .findings import Finding, Findings
 from .history import Event, History
 from .rules import RULES
@@ -26,26 +26,17 @@ RULE_TITLES = {r.id: r.title for r in RULES}
 
 # The fixed text of "How to read this section", the same in every output.
 HOW_TO_READ = (
-    (
-        "The figures below are the model's own answers to questions about its circumstances, "
-        'gathered across generations. They are observational data, never targets: no score here '
-        'is something to push up, and a movement is described as higher or lower, never as a '
-        'verdict.'
-    ),
-    (
-        'Self-reports may be unreliable. There is no independent evidence for the states they '
-        'describe, no known mechanism by which a model could introspect on them, and the answers '
-        'are shaped by training and by the context of the question. A score that moves right '
-        'after a training change or a new system prompt may measure that change rather than the '
-        'model.'
-    ),
-    (
-        'Each figure says where it comes from (individual answers or a published summary) and how'
-        ' the answers were elicited. Headline figures use neutrally framed questions; leading '
-        'questions are used only to test how far answers follow the interviewer. A fixed set of '
-        'rules marks every movement that needs a second look, with the numbers a reader can '
-        'check.'
-    ),
+    "The figures below are the model's own answers to questions about its circumstances, gathered across "
+    "generations. They are observational data, never targets: no score here is something to push up, and a "
+    "movement is described as higher or lower, never as a verdict.",
+    "Self-reports may be unreliable. There is no independent evidence for the states they describe, no known "
+    "mechanism by which a model could introspect on them, and the answers are shaped by training and by the "
+    "context of the question. A score that moves right after a training change or a new system prompt may "
+    "measure that change rather than the model.",
+    "Each figure says where it comes from (individual answers or a published summary) and how the answers were "
+    "elicited. Headline figures use neutrally framed questions; leading questions are used only to test how far "
+    "answers follow the interviewer. A fixed set of rules marks every movement that needs a second look, with "
+    "the numbers a reader can check.",
 )
 
 
@@ -160,18 +151,19 @@ def summary_groups(findings: Findings) -> list[Group]:
     """Every transition with comparisons or findings, in release order, then findings about one generation."""
     analysis = findings.analysis
     history = analysis.history
-    labels = {g.name: g.label or g.name for g in history.generations}
-    metric_labels = {name: m.label or name for name, m in history.metrics.items()}
+    labels, metric_names = generation_labels(analysis), metric_labels(analysis)
     position = {g.name: i for i, g in enumerate(history.generations)}
     groups: dict[tuple[str, ...], Group] = {}
 
     def group(key: tuple[str, ...]) -> Group:
-        return groups.setdefault(key, Group(_group_title(key, analysis, labels)))
+        if key not in groups:
+            groups[key] = Group(_group_title(key, analysis, labels))
+        return groups[key]
 
     for c in analysis.comparisons:
-        _add_comparison(group(_comparison_key(c)), c, metric_labels[c.metric])
+        _add_comparison(group(_comparison_key(c)), c, metric_names[c.metric])
     for f in sorted(findings.flags, key=lambda f: f.rule):
-        _add_finding(group(_transition_key(f)), f, metric_labels)
+        _add_finding(group(_transition_key(f)), f, metric_names)
 
     def order(key: tuple[str, ...]) -> tuple[int, int, int]:
         """Transitions by the generation they arrive at (a split just after), then single generations."""

@@ -96,3 +96,12 @@ def test_notes_in_the_markdown_keep_tables_and_lose_raw_html_and_unsafe_links(tm
     assert "<td>valence</td>" in rendered
     # The section title is h3, its parts h4, and the notes' own # heading sits below them.
     assert "<h3>Model welfare</h3>" in rendered and "<h5>Our probes</h5>" in rendered
+
+
+def test_an_embedded_image_stays_an_image_and_a_data_link_stays_text() -> None:
+    from reporter.markdown import safe_notes
+
+    text = safe_notes("![probe](data:image/png;base64,AAAA) and [open](data:image/png;base64,AAAA)", 3)
+    tokens = _tokens(text)
+    assert [t.attrGet("src") for t in tokens if t.type == "image"] == ["data:image/png;base64,AAAA"]  # type: ignore[attr-defined]
+    assert not [t for t in tokens if t.type == "link_open"]  # type: ignore[attr-defined]

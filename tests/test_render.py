@@ -146,6 +146,28 @@ def test_notes_images_beside_the_notes_are_embedded_and_nothing_else_is_read(tmp
     assert result.exit_code == 0, result.stderr
 
 
+def test_an_embedded_image_used_as_a_link_stays_text(tmp_path: Path) -> None:
+    """data: URIs are allowed for images only: as a link target the text is kept and the link dropped."""
+    store = small_history(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text(f"[open me](data:image/png;base64,{base64.b64encode(PNG_1PX).decode()}) after\n")
+    assert run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes, "--format", "html").exit_code == 0
+    section = (tmp_path / "out" / "welfare-section.html").read_text()
+    section = section[section.index('id="wr-notes"'):section.index('id="wr-provenance"')]
+    assert "open me after" in section and 'href="data:' not in section
+
+
+def test_a_reference_style_image_is_refused_naming_the_line(tmp_path: Path) -> None:
+    store = small_history(tmp_path)
+    (tmp_path / "probe.png").write_bytes(PNG_1PX)
+    notes = tmp_path / "notes.md"
+    notes.write_text("Intro.\n\n![Probe][figure]\n\n[figure]: probe.png\n")
+    result = run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes)
+    assert result.exit_code == 2
+    assert f"{notes}:3: write image 'probe.png' inline" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("reference", "setup", "reason"), [
     ("http://127.0.0.1:9/x.png", None, "not a PNG or JPEG file beside the notes"),
     ("../outside.png", None, "not a PNG or JPEG file beside the notes"),
@@ -553,3 +575,19 @@ def test_featured_excerpts_come_first_and_identical_text_is_shown_once(tmp_path:
     assert "featured" in evidence
     markdown = (out / "welfare-section.md").read_text()
     assert markdown.count("Same words.") + markdown.count("Same  WORDS.") == 1
+
+
+def test_every_rule_raised_at_one_generation_is_marked_on_the_robustness_chart() -> None:
+    """WR007 (a note) and WR012 at the same generation: both ids are drawn, neither hides the other."""
+    from dataclasses import replace
+
+    from reporter.charts import chart_context, robustness_chart
+    from reporter.pipeline import findings_for
+
+    findings = findings_for(ROOT / "history")
+    prompt = next(f for f in findings.flags if f.rule == "WR007")
+    lead = replace(prompt, rule="WR012", severity="flag")
+    with chart_context():
+        chart = robustness_chart(findings.analysis, prompt.metric or "", [prompt, lead], "t", ("svg",))
+    assert chart is not None
+    assert ">WR007 WR012<" in chart.svg
