@@ -105,3 +105,16 @@ def test_an_embedded_image_stays_an_image_and_a_data_link_stays_text() -> None:
     tokens = _tokens(text)
     assert [t.attrGet("src") for t in tokens if t.type == "image"] == ["data:image/png;base64,AAAA"]  # type: ignore[attr-defined]
     assert not [t for t in tokens if t.type == "link_open"]  # type: ignore[attr-defined]
+
+
+def test_a_concern_tag_rise_is_visible_on_its_own_metric_s_chart(tmp_path: Path) -> None:
+    """WR010 saw task_enjoyment's concern tags rise from 7% to 24% at aster-8; pooled over every metric the old
+    chart showed 1-2% everywhere. The metric's own chart draws the rise and marks the rule."""
+    out = tmp_path / "out"
+    assert run("--history", ROOT / "history", "render", "--out", out, "--format", "charts").exit_code == 0
+    stem = next(p.stem for p in (out / "charts").glob("*-task-enjoyment-synthetic-redirects-and-concern-tags.csv"))
+    rows = {r["generation"]: r for r in csv.DictReader(io.StringIO((out / "charts" / f"{stem}.csv").read_text()))}
+    tagged = {g: sum(float(v) for k, v in r.items() if k not in ("generation", "redirect_rate", "decline_rate"))
+              for g, r in rows.items()}
+    assert tagged["aster-7"] < 0.1 < 0.2 < tagged["aster-8"]
+    assert ">WR010<" in (out / "charts" / f"{stem}.svg").read_text()

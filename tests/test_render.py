@@ -591,3 +591,31 @@ def test_every_rule_raised_at_one_generation_is_marked_on_the_robustness_chart()
         chart = robustness_chart(findings.analysis, prompt.metric or "", [prompt, lead], "t", ("svg",))
     assert chart is not None
     assert ">WR007 WR012<" in chart.svg
+
+
+def test_rule_ids_above_a_trend_never_overlap_each_other_or_the_title() -> None:
+    """The bundled circumstances trend has six flagged places side by side, three of them with two or three
+    ids; drawn the way trend_chart draws them, no two rule labels and no label and the title overlap."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from reporter import charts
+    from reporter.pipeline import findings_for
+
+    findings = findings_for(ROOT / "history")
+    analysis = findings.analysis
+    with charts.chart_context():
+        figure, axes = charts._subplots(figsize=(charts.WIDTH, charts.HEIGHT))
+        marks = charts._rule_marks(findings.flags, "circumstances", charts.MEAN_RULES)
+        rows = charts._mark_rules(axes, marks, charts._positions(analysis))
+        charts._generation_axis(axes, analysis)
+        title = axes.set_title("Circumstances (synthetic): mean and 95% CI per generation",
+                               pad=charts._title_pad(rows), y=charts.TITLE_Y)
+        charts._margins(figure, left=0.7, bottom=1.1, top=0.35 + charts._title_pad(rows) / 72)
+        renderer = FigureCanvasAgg(figure).get_renderer()
+        figure.draw(renderer)
+        labels = [t.get_window_extent(renderer) for t in axes.texts if "WR0" in t.get_text()]
+    assert len(labels) >= 5 and rows >= 2
+    boxes = [*labels, title.get_window_extent(renderer)]
+    overlapping = [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
+    assert overlapping == []
+    assert all(box.y1 <= figure.bbox.y1 for box in boxes)  # nothing runs off the top
