@@ -611,7 +611,7 @@ def test_rule_ids_above_a_trend_never_overlap_each_other_or_the_title() -> None:
         title = axes.set_title("Circumstances (synthetic): mean and 95% CI per generation",
                                pad=charts._title_pad(rows), y=charts.TITLE_Y)
         charts._margins(figure, left=0.7, bottom=1.1, top=0.35 + charts._title_pad(rows) / 72)
-        renderer = FigureCanvasAgg(figure).get_renderer()
+        renderer = FigureCanvasAgg(figure).get_renderer()  # type: ignore[no-untyped-call]
         figure.draw(renderer)
         labels = [t.get_window_extent(renderer) for t in axes.texts if "WR0" in t.get_text()]
     assert len(labels) >= 5 and rows >= 2
