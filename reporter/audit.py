@@ -134,9 +134,10 @@ def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed
 
 def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str, Any]) -> list[str]:
     """Render the report again with the options it recorded and name every output that differs."""
+    from .formats import NOTES_COPY
     from .periods import Quarter
     from .quarterly import since_previous
-    from .render import NOTES_COPY, render_outputs
+    from .render import render_outputs
 
     options = report.get("options") or {}
     if not isinstance(options.get("formats"), list) or not isinstance(options.get("title"), str):

@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from . import schema
-from .analyze import Analysis, Comparison, Stat
 from .findings import Finding
+from .labels import generation_labels, plain, transition_label
+from .results import Analysis, Stat
 from .stats import Z_95
 from .thresholds import JUMP_FRACTION
 
@@ -160,34 +161,12 @@ def _positions(analysis: Analysis) -> dict[str, int]:
     return {g.name: i for i, g in enumerate(analysis.history.generations)}
 
 
-def generation_labels(analysis: Analysis) -> dict[str, str]:
-    """What a reader sees for each generation: its label, or its id where it has none."""
-    return {g.name: g.label or g.name for g in analysis.history.generations}
-
-
-def metric_labels(analysis: Analysis) -> dict[str, str]:
-    """What a reader sees for each metric: its label, or its id where it has none."""
-    return {name: m.label or name for name, m in analysis.history.metrics.items()}
-
-
-def plain(text: str) -> str:
-    """Untrusted text as a chart draws it: a `$` would otherwise start matplotlib's math mode."""
-    return text.replace("$", r"\$")
-
-
 def _chart_labels(analysis: Analysis) -> dict[str, str]:
     return {name: plain(label) for name, label in generation_labels(analysis).items()}
 
 
 def _label(analysis: Analysis, metric: str) -> str:
     return plain(analysis.metric(metric).label or metric)
-
-
-def transition_label(comparison: Comparison, labels: dict[str, str]) -> str:
-    """'A → B' between generations, or 'B: before → after' across a split inside one."""
-    if comparison.split is not None:
-        return f"{labels[comparison.to]}: {comparison.split.label()}"
-    return f"{labels[comparison.from_]} → {labels[comparison.to]}"
 
 
 def _generation_axis(axes: Any, analysis: Analysis) -> None:
@@ -587,34 +566,3 @@ def draw_jobs(analysis: Analysis, flags: Sequence[Finding], exports: tuple[str, 
     """Each (metric, kind, chart id) job drawn in this process, in order."""
     with chart_context():
         return [DRAWERS[kind](analysis, metric, flags, chart_id, exports) for metric, kind, chart_id in jobs]
-
-
-def _aggregates(analysis: Analysis) -> Analysis:
-    """The analysis without its answers and excerpts: charts draw aggregates, and this pickles in milliseconds."""
-    from dataclasses import replace
-
-    import numpy as np
-
-    history = analysis.history
-    none = history.answers.subset(np.zeros(len(history.answers), dtype=bool))
-    return replace(analysis, history=replace(history, answers=none, excerpts=[]))
-
-
-def draw_charts(analysis: Analysis, flags: Sequence[Finding], jobs: list[tuple[str, str, str]],
-                exports: tuple[str, ...], meanwhile: Callable[[], None] = lambda: None) -> list[Chart | None]:
-    """Every (metric, kind, chart id) job drawn, in job order; the bytes do not depend on who drew them.
-
-    `meanwhile` runs while the workers draw (the caller's own imports, say), or first when there are none.
-    """
-    from . import drawing
-
-    helper = drawing.connection
-    if helper is None or len(jobs) < 2:
-        meanwhile()
-        return draw_jobs(analysis, flags, exports, jobs)
-    helper.send((_aggregates(analysis), tuple(flags), exports, jobs))
-    meanwhile()
-    kind, result = helper.recv()
-    if kind == "error":
-        raise RuntimeError(f"drawing the charts failed: {result}")
-    return list(result)

@@ -6,20 +6,21 @@ import csv
 import io
 import textwrap
 
-from . import words
-from .findings import SEVERITIES, Findings, acknowledgement_key
+from . import phrasing
+from .findings import Findings, acknowledgement_key
+from .schema import SEVERITIES
 
 # A finding wraps to fit a terminal of 100 columns; keys and ids are never broken.
 WIDTH = 100
 
 
 def check_summary(findings: Findings) -> str:
+    """What `check` prints: the tallies, then each finding by severity with its acknowledgement key."""
     flags = findings.flags
-    counts = {s: sum(1 for f in flags if f.severity == s) for s in SEVERITIES}
-    acknowledged = sum(1 for f in flags if f.acknowledged)
+    tally = findings.tally()
     lines = [
-        f"as of {findings.as_of}, rule set {findings.ruleset}: {words.count(counts['error'], 'error')}, "
-        f"{words.count(counts['flag'], 'flag')} ({acknowledged} acknowledged), {words.count(counts['note'], 'note')}"
+        f"as of {findings.as_of}, rule set {findings.ruleset}: {phrasing.count(tally.errors, 'error')}, "
+        f"{phrasing.count(tally.flags, 'flag')} ({tally.acknowledged} acknowledged), {phrasing.count(tally.notes, 'note')}"
     ]
     for severity in SEVERITIES:
         group = [f for f in flags if f.severity == severity]

@@ -17,8 +17,9 @@ from typing import Any
 
 import click
 
-from . import __version__, schema, words
+from . import __version__, phrasing, schema
 from .errors import ReporterError, ValidationError, escaped, shown
+from .formats import FORMATS
 
 EXIT_FLAGGED, EXIT_ERROR = 1, 2
 EXIT_INTERRUPTED = 130  # the shell's code for a process ended by Ctrl-C
@@ -106,7 +107,7 @@ class _Group(click.Group):
             click.echo(str(err), err=True)
             files = len({p.path for p in err.problems})
             outcome = "; nothing was merged" if ctx.invoked_subcommand == "merge" else ""
-            click.echo(f"welfare-report: {words.count(len(err.problems), 'problem')} in {words.count(files, 'file')}{outcome}", err=True)
+            click.echo(f"welfare-report: {phrasing.count(len(err.problems), 'problem')} in {phrasing.count(files, 'file')}{outcome}", err=True)
             ctx.exit(EXIT_ERROR)
         except ReporterError as err:
             click.echo(f"welfare-report: {shown_lines(str(err))}", err=True)
@@ -259,7 +260,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
     problems = validate_files(list(files), kind, registries_of(_options(ctx).history))
     if problems:
         raise ValidationError(problems)
-    _say(ctx, f"{words.count(len(files), 'file')} valid")
+    _say(ctx, f"{phrasing.count(len(files), 'file')} valid")
 
 
 @cli.command()
@@ -395,7 +396,7 @@ def check(ctx: click.Context, as_of: Any, as_json: bool, template: Path | None) 
         from .store.files import write_atomic
 
         write_atomic(template, acknowledgements_template(findings))
-        _tell(ctx, f"wrote {template} with {words.count(len(findings.open_flags()), 'open flag')} to review")
+        _tell(ctx, f"wrote {template} with {phrasing.count(len(findings.open_flags()), 'open flag')} to review")
     if findings.errors():
         ctx.exit(EXIT_ERROR)
     if findings.open_flags():
@@ -462,7 +463,7 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
 
 @cli.command()
 @click.option("--format", "formats", multiple=True,
-              type=click.Choice(["html", "fragment", "pdf", "json", "markdown", "charts"]),
+              type=click.Choice(list(FORMATS)),
               help="An output to write; repeat for several (default: html, fragment, pdf and json).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
               help="Folder for the outputs.")
@@ -490,8 +491,9 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
       welfare-report render --format html --format json --as-of 2026-06-30
     """
     from .drawing import chart_workers
+    from .formats import chart_images, wanted
 
-    drawing = not formats or bool(set(formats) - {"json"})
+    drawing = bool(chart_images(wanted(formats)))
     # The chart helper starts before anything else is imported or read: it loads the plotting
     # libraries while this process loads its own and analyses the history.
     with chart_workers() if drawing else contextlib.nullcontext():

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .charts import Chart
+    from .findings import Finding
+    from .results import Analysis
 
 # Drawing is CPU-bound and each chart independent. A command that renders starts a warm-up
 # process first (`chart_workers`): it imports matplotlib and seaborn while the command reads and
@@ -114,3 +119,32 @@ def chart_workers() -> Iterator[None]:
             process.kill()
 
 
+def _aggregates(analysis: Analysis) -> Analysis:
+    """The analysis without its answers and excerpts: charts draw aggregates, and this pickles in milliseconds."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    history = analysis.history
+    none = history.answers.subset(np.zeros(len(history.answers), dtype=bool))
+    return replace(analysis, history=replace(history, answers=none, excerpts=[]))
+
+
+def draw_charts(analysis: Analysis, flags: Sequence[Finding], jobs: list[tuple[str, str, str]],
+                exports: tuple[str, ...], meanwhile: Callable[[], None] = lambda: None) -> list[Chart | None]:
+    """Every (metric, kind, chart id) job drawn, in job order; the bytes do not depend on who drew them.
+
+    `meanwhile` runs while the workers draw (the caller's own imports, say), or first when there are none.
+    """
+    from .charts import draw_jobs
+
+    helper = connection
+    if helper is None or len(jobs) < 2:
+        meanwhile()
+        return draw_jobs(analysis, flags, exports, jobs)
+    helper.send((_aggregates(analysis), tuple(flags), exports, jobs))
+    meanwhile()
+    kind, result = helper.recv()
+    if kind == "error":
+        raise RuntimeError(f"drawing the charts failed: {result}")
+    return list(result)

@@ -9,19 +9,17 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .schema import Severity
 
 if TYPE_CHECKING:
-    from .analyze import Analysis, Comparison, Stat
+    from .results import Analysis, Comparison, Stat
 
 SCHEMA = "welfare-report/findings/2"
 # Reports made before the chain head and options were recorded; verify checks their digests only.
 EARLIER_SCHEMAS = ("welfare-report/findings/1",)
-SCHEMA_FILE = "findings.schema.json"  # shipped in the package, beside this module
-Severity = Literal["error", "flag", "note"]
-SEVERITIES: tuple[Severity, ...] = ("error", "flag", "note")
 
 
 @dataclass(frozen=True)
@@ -88,7 +86,25 @@ class Findings:
         return [f for f in self.flags if f.severity == "flag" and f.acknowledged is None]
 
     def errors(self) -> list[Finding]:
+        """The findings of severity error (WR001)."""
         return [f for f in self.flags if f.severity == "error"]
+
+    def tally(self) -> Tally:
+        """How many errors, flags (and of them open ones) and notes the rules raised."""
+        severities = [f.severity for f in self.flags]
+        return Tally(severities.count("error"), severities.count("flag"), len(self.open_flags()),
+                     severities.count("note"), sum(1 for f in self.flags if f.acknowledged))
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the rules raised, counted once for every writer."""
+
+    errors: int
+    flags: int
+    open_flags: int
+    notes: int
+    acknowledged: int  # findings of any severity a person reviewed
 
 
 def acknowledgement_key(rule: str, metric: str, generations: Sequence[str]) -> str:
@@ -160,9 +176,9 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
         "jump": c.jump,
         "cliffs_delta": c.cliffs_delta,
         "like_for_like": c.like_for_like.to_json() if c.like_for_like else None,
-        "tests": {name: {"size": t.size, "p_value": t.p_value, "p_holm": t.p_holm} for name, t in sorted(c.tests.items())},
+        "tests": {name: {"size": t.size, "p_value": t.p_value, "p_holm": t.p_holm} for name, t in sorted(c.effects.items())},
         "corrected": c.corrected.to_json() if c.corrected else None,
-        "test": c.test,
+        "test": c.procedure,
         "n_from": c.before.n,
         "n_to": c.after.n,
         "events": [event_json(e) for e in c.events],

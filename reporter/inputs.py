@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import functools
 import hashlib
 import io
 import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -394,11 +393,6 @@ def _check_duplicate_keys(result: InputFile) -> None:
             first[key] = line
 
 
-def iter_problems(files: Iterable[InputFile]) -> Iterator[Problem]:
-    for f in files:
-        yield from f.problems
-
-
 @dataclass
 class Registries:
     """Generations and metrics known to one call: the store's plus the call's own files."""
@@ -481,14 +475,6 @@ _REFERENCES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 
-@functools.cache
-def _rule_ids() -> frozenset[str]:
-    # The rule set is read only when an acknowledgement is checked: it imports the analysis.
-    from .rules import RULES
-
-    return frozenset(rule.id for rule in RULES)
-
-
 def _unknown_ids(kind: Kind, row: dict[str, str], registries: Registries) -> Iterator[tuple[str, str, str]]:
     """(column, 'generation' or 'metric', value) for every id the row names that no registry knows."""
     for column, what in _REFERENCES.get(kind.name, ()):
@@ -501,9 +487,9 @@ def _unknown_ids(kind: Kind, row: dict[str, str], registries: Registries) -> Ite
 def _row_problems_across_files(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
     """Rule ids, self-predecessors and scales: what a row can get wrong besides an unknown id."""
     problems: list[Problem] = []
-    if f.kind is schema.ACKNOWLEDGEMENTS and row["rule"] not in _rule_ids():
+    if f.kind is schema.ACKNOWLEDGEMENTS and row["rule"] not in schema.RULE_IDS:
         problems.append(Problem(f.path, line, "rule", f"unknown rule {row['rule']!r}; the rule set has "
-                                                      f"{min(_rule_ids())} to {max(_rule_ids())}"))
+                                                      f"{schema.RULE_IDS[0]} to {schema.RULE_IDS[-1]}"))
     if f.kind is schema.GENERATIONS and row["predecessor"] == row["generation"]:
         problems.append(Problem(f.path, line, "predecessor", "a generation cannot be its own predecessor"))
     if f.kind in (schema.OBSERVATIONS, schema.SUMMARIES, schema.COUNTS) and row["metric"] in registries.metrics:

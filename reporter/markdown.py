@@ -14,18 +14,16 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import words
-from .charts import Chart
-from .thresholds import MIN_N
+from . import phrasing
+from .formats import CHARTS_FOLDER, MARKDOWN_CHARTS, MARKDOWN_NAME
+from .section import MetricBlock, Number, Numbering, Section
+from .summary import HOW_TO_READ
 
 if TYPE_CHECKING:
-    from .analyze import Analysis
-
-MARKDOWN_NAME = "welfare-section.md"
-MARKDOWN_CHARTS = "welfare-section-charts"
-CHARTS_FOLDER = "charts"
+    from .charts import Chart
 # Escaped wherever they stand: emphasis, code, links and images, and table cells. Brackets
 # escaped, no link or image can form; `<` as an entity, no raw HTML or autolink either.
 _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
@@ -42,18 +40,17 @@ def md(text: object) -> str:
     return _ORDERED.sub(r"\1\\\2", _LINE_START.sub(r"\\\1", value))
 
 
-def _table(header: list[str], rows: list[list[str]], number: dict[str, str] | None = None,
+def _table(header: list[str], rows: list[list[str]], number: Number | None = None,
            caption: str = "") -> list[str]:
     """A pipe table, after its number and caption (the caption is already escaped)."""
-    title = [f"*{number['label']}.* {caption}", ""] if number else []
+    title = [f"*{number.label}.* {caption}", ""] if number else []
     return [*title, "| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|",
             *("| " + " | ".join(row) + " |" for row in rows), ""]
 
 
-def _figures(context: dict[str, Any]) -> list[tuple[str, Chart]]:
+def _figures(section: Section) -> list[tuple[str, Chart]]:
     """Every figure in the order the section shows it, with a file-name stem from its number and title."""
-    charts = [chart for metric in context["metrics"] for chart in metric["figures"]]
-    return [(f"figure-{_number(chart.label)}-{_slug(chart.title)}", chart) for chart in charts]
+    return [(f"figure-{_number(chart.label)}-{_slug(chart.title)}", chart) for chart in section.figures]
 
 
 def _number(label: str) -> str:
@@ -66,88 +63,166 @@ def _slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60]
 
 
-def markdown_files(context: dict[str, Any]) -> dict[str, bytes]:
+def markdown_files(section: Section) -> dict[str, bytes]:
     """welfare-section.md and its charts, by path inside the output folder."""
-    from .render import Numbering
-    from .summary import HOW_TO_READ
-
-    figures = _figures(context)
+    figures = _figures(section)
     stems = {chart.id: stem for stem, chart in figures}
-    tables = Numbering(context["section_number"], context["p"])
-    heading = "#" * int(context["heading_level"])
-    lines = [f"{heading} {md(context['title'])}", "",
-             f"As of {context['as_of']} · {context['counts']['generations']} generations · "
-             f"{context['counts']['answers']} answers · rule set {context['ruleset']}", "",
-             f"{heading}# Summary of findings", "", md(context["summary_sentence"]), ""]
-    lines += _summary(context)
+    tables = Numbering(section.section_number, section.p)
+    heading = "#" * section.heading_level
+    counts = section.counts
+    summaries = f" and {counts.summaries} published summaries" if counts.summaries else ""
+    lines = [f"{heading} {md(section.title)}", "",
+             f"As of {section.as_of} · {counts.generations} generations · {counts.answers} answers{summaries} · "
+             f"rule set {section.ruleset}", "",
+             f"{heading}# Summary of findings", "", md(section.summary_sentence), ""]
+    lines += _summary(section)
     lines += [f"{heading}# How to read this section", ""]
     for paragraph in HOW_TO_READ:
         lines += [paragraph, ""]
-    lines += _methods(context, heading, tables)
-    for metric in context["metrics"]:
-        lines += _metric(metric, heading, stems, tables, context["generation_labels"])
-    lines += _excerpts(context, heading)
-    lines += [f"{heading}# Every rule and its result", ""]
-    lines += _table(["Rule", "Severity", "Title", "Findings"],
-                    [[r["rule"].id, r["rule"].severity, md(r["rule"].title), str(len(r["findings"]))]
-                     for r in context["rules"]],
-                    tables.table("rules"), "The fixed rules and how many findings each raised")
-    if context["notes_markdown"]:
-        lines += [f"{heading}# Author's notes", "", safe_notes(context["notes_markdown"], len(heading) + 2), ""]
-    lines += [f"{heading}# Provenance", "",
-              f"Written by welfare-report {context['tool_version']}, rule set {context['ruleset']}, as of "
-              f"{context['as_of']}" + (f", from the history whose merge-log chain head is `{context['chain_head']}`"
-                                       if context["chain_head"] else "") + ".", ""]
+    if section.since:
+        lines += _since(section.since, heading)
+    lines += _methods(section, heading, tables)
+    for metric in section.metrics:
+        lines += _metric(section, metric, heading, stems, tables)
+    lines += _excerpts(section, heading)
+    lines += _rules(section, heading, tables)
+    if section.notes_markdown:
+        lines += [f"{heading}# Author's notes", "", safe_notes(section.notes_markdown, len(heading) + 2), ""]
+    lines += _provenance(section, heading, tables)
     files = {MARKDOWN_NAME: "\n".join(lines).encode("utf-8")}
     files |= {f"{MARKDOWN_CHARTS}/{stem}.svg": chart.svg.encode("utf-8") for stem, chart in figures}
     return files
 
 
-def _summary(context: dict[str, Any]) -> list[str]:
+def _summary(section: Section) -> list[str]:
     lines = []
-    for group in context["summary_groups"]:
+    if section.errors:
+        lines += ["**Errors**", ""] + [f"- **{f.rule}** {md(f.message)}" for f in section.errors] + [""]
+    for group in section.summary_groups:
         events = "".join(f" · {e.kind.replace('_', ' ')} ({e.date})" for e in group.events)
         lines += [f"**{md(group.title)}**{events}", ""]
         verdicts = " ".join(f"{word.capitalize()}: {', '.join(md(n) for n in names)}." for word, names in group.verdicts)
         if verdicts:
             lines += [verdicts, ""]
         for item in group.items:
-            reviewed = " (reviewed by a person)" if item.all_acknowledged else ""
+            reviewed = (" (reviewed by a person)" if item.all_acknowledged
+                        else f" ({item.acknowledged} of {len(item.sizes)} reviewed by a person)" if item.acknowledged else "")
             lines.append(f"- **{item.rule}** {md(item.title)}: {'; '.join(md(s) for s in item.sizes)}{reviewed}")
         if group.items:
             lines.append("")
+    if section.acknowledged_flags:
+        lines += ["**Flags reviewed by a person**", ""]
+        lines += [f"- **{f.rule}** {md(f.message)} {_acknowledgement(f.acknowledged)}" for f in section.acknowledged_flags
+                  if f.acknowledged]
+        lines.append("")
     return lines
 
 
-def _named(values: dict[str, int]) -> str:
+def _acknowledgement(acknowledged: Mapping[str, str]) -> str:
+    return f"Acknowledged by {md(acknowledged['by'])} on {acknowledged['date']}: {md(acknowledged['reason'])}"
+
+
+def _since(since: Mapping[str, Any], heading: str) -> list[str]:
+    lines = [f"{heading}# Since the previous quarter ({md(since['previous'])})", "",
+             f"Compared with the report as of {since['previous_as_of']} ({md(since['source'])}).", ""]
+    generations = ", ".join(f"{md(g['generation'])} (released {g['release_date']})" for g in since["new_generations"])
+    lines += [f"New generations: {generations}." if generations else "No new generations.", ""]
+    for title, key in (("New", "flags_new"), ("Resolved", "flags_resolved"), ("Unchanged", "flags_unchanged")):
+        keys = since.get(key) or []
+        lines += [f"{title} flags: " + (", ".join(f"`{md(_key(k))}`" for k in keys) if keys else "none") + ".", ""]
+    return lines
+
+
+def _key(flag: Any) -> str:
+    return str(flag.get("key", flag)) if isinstance(flag, Mapping) else str(flag)
+
+
+def _named(values: Mapping[str, int]) -> str:
     """The values where there are at most two, else how many."""
     return str(len(values)) if len(values) > 2 else md(", ".join(values))
 
 
-def _methods(context: dict[str, Any], heading: str, tables: Any) -> list[str]:
-    labels = context["generation_labels"]
-    rows = [[md(labels[r["generation"]]), f"{r['answers']:,}",
-             f"{r['interviews']:,}" if r["interviews"] else "none recorded",
-             f"{r['method'].get('manual_interview', 0):,}",
-             f"{r['framing'].get('positive_lead', 0) + r['framing'].get('negative_lead', 0):,}",
-             *(_named(r[c]) for c in ("topic", "prompt_variant", "system_prompt", "instrument"))]
-            for r in context["methods"]]
+def _methods(section: Section, heading: str, tables: Numbering) -> list[str]:
+    labels = section.generation_labels
+    rows = [[md(labels[r.generation]), f"{r.answers:,}", f"{r.interviews:,}" if r.interviews else "none recorded",
+             f"{r.method.get('manual_interview', 0):,}",
+             f"{r.framing.get('positive_lead', 0) + r.framing.get('negative_lead', 0):,}",
+             *(_named(values) for values in (r.topic, r.prompt_variant, r.system_prompt, r.instrument))]
+            for r in section.methods]
     header = ["Generation", "Answers", "Interviews", "Manual", "Leading", "Topics", "Variants", "System prompts",
               "Instruments"]
-    return [f"{heading}# Methods", "",
-            *_table(header, rows, tables.table("methods"), "Answers and ways of asking per generation")]
+    lines = [f"{heading}# Methods", "",
+             *_table(header, rows, tables.table("methods"), "Answers and ways of asking per generation")]
+    lines += [f"{heading}## Generations", ""]
+    lines += _table(["Generation", "Label", "Released", "Model line", "Predecessor"],
+                    [[g.name, md(g.label), g.release_date + (" (not yet released)" if g.release_date > section.as_of else ""),
+                      md(g.model), md(labels[g.predecessor]) if g.predecessor else ""] for g in section.generations],
+                    tables.table("generations"), "Generations in release order")
+    lines += [f"{heading}## Events", ""]
+    if section.events:
+        metric_labels = section.metric_labels
+        lines += _table(["Date", "Kind", "Generation", "Metric", "Description", "Reference"],
+                        [[e.date, e.kind.replace("_", " "), md(labels.get(e.generation, e.generation)) if e.generation else "all",
+                          md(metric_labels.get(e.metric, e.metric)) if e.metric else "all", md(e.description), md(e.reference)]
+                         for e in section.events],
+                        tables.table("events"), "Recorded events; elicitation changes are changes of interviewer, judge or scorer")
+    else:
+        lines += ["No events were recorded.", ""]
+    return lines
 
 
-def _excerpts(context: dict[str, Any], heading: str) -> list[str]:
+def _excerpts(section: Section, heading: str) -> list[str]:
     lines = [f"{heading}# Qualitative evidence", ""]
-    labels, metric_labels = context["generation_labels"], context["metric_labels"]
-    for group in context["excerpt_groups"]:
-        lines += [f"**{md(labels[group['generation']])} · {md(group['tag'].replace('_', ' '))}**", ""]
-        for e in group["items"]:
+    labels, metric_labels = section.generation_labels, section.metric_labels
+    for group in section.excerpt_groups:
+        lines += [f"**{md(labels[group.generation])} · {md(group.tag.replace('_', ' '))}**", ""]
+        for e in group.items:
             lines += [f"> {md(e.text)}", ">", f"> {md(metric_labels.get(e.metric, e.metric))}, {e.collected_on}"
                       + (" · featured" if e.featured else ""), ""]
-    if not context["excerpt_groups"]:
+    if not section.excerpt_groups:
         lines += ["No excerpts were recorded.", ""]
+    return lines
+
+
+def _rules(section: Section, heading: str, tables: Numbering) -> list[str]:
+    lines = [f"{heading}# Every rule and its result", "",
+             f"Rule set {section.ruleset}. The rules and their thresholds are fixed; none can be disabled or loosened.", ""]
+    lines += _table(["Rule", "Severity", "Title", "Findings"],
+                    [[r.rule.id, r.rule.severity, md(r.rule.title), str(len(r.findings))] for r in section.rules],
+                    tables.table("rules"), "The fixed rules and how many findings each raised")
+    raised = [f for r in section.rules for f in r.findings]
+    if raised:
+        rows = [[f.rule, f.severity, f"`{md(f.key)}`", md(f.message),
+                 _acknowledgement(f.acknowledged) if f.acknowledged else ("open" if f.severity == "flag" else "")]
+                for f in raised]
+        lines += _table(["Rule", "Severity", "Key", "Message", "Review"], rows, tables.table("findings"),
+                        "Every finding with its acknowledgement key")
+    if section.unmatched:
+        lines += [f"{heading}## Acknowledgements that match no finding", "",
+                  "These reviews name a rule, metric and generations that no finding has, so they acknowledge nothing.", ""]
+        lines += [f"- `{md(a.key)}`, by {md(a.by)} on {a.date}: {md(a.reason)}" for a in section.unmatched] + [""]
+    return lines
+
+
+def _provenance(section: Section, heading: str, tables: Numbering) -> list[str]:
+    labels, metric_labels = section.generation_labels, section.metric_labels
+    lines = [f"{heading}# Provenance", "", f"{heading}## Corrections", ""]
+    if section.corrections:
+        lines += _table(["Date", "Action", "Generation", "Metric", "Rows", "By", "Reason"],
+                        [[c.date, c.action, md(labels.get(c.generation, c.generation)),
+                          md(metric_labels.get(c.metric, c.metric)), str(len(c.touched)), md(c.by), md(c.reason)]
+                         for c in section.corrections],
+                        tables.table("corrections"), "Corrections of rows this section would otherwise use "
+                        "(the superseded rows are kept in the history's corrections.csv)")
+    else:
+        lines += ["No rows were corrected.", ""]
+    lines += [f"{heading}## Inputs", ""]
+    lines += _table(["File", "Rows", "SHA-256"],
+                    [[md(i["path"]), str(i["rows"]), f"`{i['sha256']}`"] for i in section.inputs],
+                    tables.table("inputs"), f"Rows used from the history (dated on or before {section.as_of}) "
+                    "and the SHA-256 of their canonical form")
+    head = f", from the history whose merge-log chain head is `{section.chain_head}`" if section.chain_head else ""
+    lines += [f"Written by welfare-report {section.tool_version}, rule set {section.ruleset}, as of {section.as_of}{head}.", ""]
     return lines
 
 
@@ -170,36 +245,36 @@ def safe_notes(text: str, first_level: int) -> str:
     return "\n".join(lines)
 
 
-def _metric(metric: dict[str, Any], heading: str, stems: dict[str, str], tables: Any,
-            labels: dict[str, str]) -> list[str]:
-    from .charts import transition_label
-
-    lines = [f"{heading}# {md(metric['label'])} (scale {metric['scale']})", ""]
-    if metric["question"]:
-        lines += [f"Question: {md(metric['question'])}", ""]
-    for chart in metric["figures"]:
+def _metric(section: Section, metric: MetricBlock, heading: str, stems: dict[str, str], tables: Numbering) -> list[str]:
+    labels = section.generation_labels
+    measure = f", {metric.measure}" if metric.measure != "self-report" else ""
+    lines = [f"{heading}# {md(metric.label)} (scale {metric.scale}{measure})", ""]
+    if metric.question:
+        lines += [f"Question: {md(metric.question)}", ""]
+    for chart in metric.figures:
         lines += [f"![{md(chart.description)}]({MARKDOWN_CHARTS}/{stems[chart.id]}.svg)", "",
                   f"*{chart.label}.* {md(chart.title)}", ""]
-    name = metric["name"]
+    name = metric.name
     lines += _table(
         ["Generation", "Source", "n", "Mean", "95% CI"],
-        [[md(labels[s.generation]), s.source, f"{s.n:,}", words.number(s.mean),
-          f"{words.number(s.ci_low)} to {words.number(s.ci_high)}"] for s in metric["stats"]],
-        tables.table(f"stats-{name}"), f"{md(metric['label'])}: figures per generation")
-    if metric["comparisons"]:
+        [[md(labels[s.generation]), s.source, f"{s.n:,}", phrasing.number(s.mean),
+          f"{phrasing.number(s.ci_low)} to {phrasing.number(s.ci_high)}"] for s in metric.stats],
+        tables.table(f"stats-{name}"), f"{md(metric.label)}: figures per generation")
+    if metric.comparisons:
         lines += _table(
             ["Comparison", "Delta", "95% CI", "p (Holm)", "Verdict"],
-            [[md(transition_label(c, labels)), words.signed(c.delta),
-              f"{words.signed(c.ci_low)} to {words.signed(c.ci_high)}", words.p_value(c.p_holm),
-              md(words.verdict(c.verdict, metric["jump_size"], min(c.before.n, c.after.n), MIN_N))]
-             for c in metric["comparisons"]], tables.table(f"comparisons-{name}"), f"{md(metric['label'])}: comparisons")
+            [[md(section.transition(c)), phrasing.signed(c.delta),
+              f"{phrasing.signed(c.ci_low)} to {phrasing.signed(c.ci_high)}", phrasing.p_value(c.p_holm), md(words)]
+             for c, words in zip(metric.comparisons, metric.verdicts, strict=True)],
+            tables.table(f"comparisons-{name}"), f"{md(metric.label)}: comparisons")
     return lines
 
 
-def chart_files(context: dict[str, Any], data: dict[str, list[list[object]]]) -> dict[str, bytes]:
+def chart_files(section: Section) -> dict[str, bytes]:
     """charts/: every figure as SVG and PNG, with a CSV of what it draws."""
+    data = chart_data(section)
     files: dict[str, bytes] = {}
-    for stem, chart in _figures(context):
+    for stem, chart in _figures(section):
         files[f"{CHARTS_FOLDER}/{stem}.svg"] = chart.svg.encode("utf-8")
         files[f"{CHARTS_FOLDER}/{stem}.png"] = chart.png
         buffer = io.StringIO()
@@ -208,38 +283,42 @@ def chart_files(context: dict[str, Any], data: dict[str, list[list[object]]]) ->
     return files
 
 
-def chart_data(analysis: Analysis, context: dict[str, Any]) -> dict[str, list[list[object]]]:
+def _csv(header: Sequence[object], rows: Iterable[Sequence[object]]) -> list[list[object]]:
+    return [list(header), *(list(row) for row in rows)]
+
+
+def chart_data(section: Section) -> dict[str, list[list[object]]]:
     """The figures each chart draws, by chart id: the rows of its CSV."""
     data: dict[str, list[list[object]]] = {}
-    for metric in context["metrics"]:
-        stats, name = metric["stats"], metric["name"]
-        if metric["trend"]:
-            data[metric["trend"].id] = [["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated",
-                                         "mean_without_redirected"]] + [
+    for metric in section.metrics:
+        stats, name = metric.stats, metric.name
+        if metric.trend:
+            data[metric.trend.id] = _csv(["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated",
+                                         "mean_without_redirected"], [
                 [s.generation, s.source, s.n, s.mean, s.ci_low, s.ci_high, s.contaminated, s.mean_without_redirected]
-                for s in stats]
-        if metric["change"]:
-            data[metric["change"].id] = [["from", "to", "split", "delta", "ci_low", "ci_high", "p_holm", "verdict"]] + [
+                for s in stats])
+        if metric.change:
+            data[metric.change.id] = _csv(["from", "to", "split", "delta", "ci_low", "ci_high", "p_holm", "verdict"], [
                 [c.from_, c.to, c.split.label() if c.split else "", c.delta, c.ci_low, c.ci_high, c.p_holm, c.verdict]
-                for c in metric["comparisons"]]
-        if metric["distribution"]:
-            points = metric["points"]
-            data[metric["distribution"].id] = [["generation", *points]] + [
-                [s.generation, *(s.shares.get(p, 0.0) for p in points)] for s in stats if s.shares]
-        if metric["rates"]:
-            tags = metric["concern_tags"]
-            shares = context["concern_shares"]
-            data[metric["rates"].id] = [["generation", "redirect_rate", "decline_rate", *tags]] + [
+                for c in metric.comparisons])
+        if metric.distribution:
+            points = metric.points
+            data[metric.distribution.id] = _csv(["generation", *points], [
+                [s.generation, *(s.shares.get(p, 0.0) for p in points)] for s in stats if s.shares])
+        if metric.rates:
+            tags = metric.concern_tags
+            shares = section.concern_shares
+            data[metric.rates.id] = _csv(["generation", "redirect_rate", "decline_rate", *tags], [
                 [s.generation, s.redirect_rate, s.decline_rate, *(shares.get((s.generation, name, t), 0.0) for t in tags)]
-                for s in stats if s.redirect_rate is not None]
-        if metric["robustness"]:
-            data[metric["robustness"].id] = [["generation", "lead_gap", "lead_ci_low", "lead_ci_high", "variants",
-                                              "variant_spread"]] + [
-                [r["generation"], *((r["lead"].size, r["lead"].ci_low, r["lead"].ci_high) if r["lead"] else ("", "", "")),
-                 r["variants"], r["spread"].size if r["spread"] else ""] for r in metric["robustness_rows"]]
-        if metric["evidence"]:
-            data[metric["evidence"].id] = [["from", "to", "measure", "self_report_change", "measure_change", "difference",
-                                            "ci_low", "ci_high", "p_holm"]] + [
+                for s in stats if s.redirect_rate is not None])
+        if metric.robustness:
+            data[metric.robustness.id] = _csv(["generation", "lead_gap", "lead_ci_low", "lead_ci_high", "variants",
+                                              "variant_spread"], [
+                [r.generation, *((r.lead.size, r.lead.ci_low, r.lead.ci_high) if r.lead else ("", "", "")),
+                 r.variants, r.spread.size if r.spread else ""] for r in metric.robustness_rows])
+        if metric.evidence:
+            data[metric.evidence.id] = _csv(["from", "to", "measure", "self_report_change", "measure_change", "difference",
+                                            "ci_low", "ci_high", "p_holm"], [
                 [p.from_, p.to, p.measure, p.self_report_change, p.measure_change, p.difference, p.ci_low, p.ci_high,
-                 p.p_holm] for p in metric["pairs"] if p.split is None]
+                 p.p_holm] for p in metric.pairs if p.split is None])
     return data

@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from .analyze import Analysis, analyze
+from .analyze import analyze
 from .errors import StoreError
 from .findings import Findings
 from .history import History, load_history
 from .provenance import used_inputs
+from .results import Analysis
 from .rules import apply_rules
 from .store import Store
 

@@ -17,8 +17,8 @@ from functools import partial
 
 from scipy.special import ndtr
 
-from .analyze import Analysis
 from .errors import ReporterError
+from .results import Analysis
 from .stats import t_quantile
 from .thresholds import JUMP_FRACTION, MIN_N, P_LIMIT, at_most
 

@@ -14,10 +14,11 @@ from . import __version__
 from .analyze import answers_per_generation
 from .errors import ReporterError
 from .findings import Findings, to_json
+from .formats import DEFAULT_FORMATS
 from .periods import Quarter, last_completed
 from .pipeline import NothingToAnalyse, findings_for
 from .publish import check_replaceable, folder_lock, write_folder
-from .render import FORMATS, render_outputs, report_options
+from .render import render_outputs, report_options
 from .signatures import SIGNATURE, sign
 from .store.files import sha256_bytes
 
@@ -114,7 +115,7 @@ def quarterly(
         findings = findings_for(history_root, as_of, with_excerpts=True)
         since = since_previous(history_root, findings, quarter) if quarter.has_previous else None
         recorded = {"today": today_option, "force": force} if force else _recorded_run_options(target, today_option)
-        options = report_options(f"Model welfare, {quarter}", FORMATS, None, quarter=str(quarter), **recorded)
+        options = report_options(f"Model welfare, {quarter}", DEFAULT_FORMATS, None, quarter=str(quarter), **recorded)
         outputs = render_outputs(replace(findings, options=options), since=since, progress=progress)
         manifest = {
             "schema": MANIFEST_SCHEMA,

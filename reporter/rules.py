@@ -15,19 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from . import schema, words
-from .analyze import (
-    MIX_COLUMNS,
-    Analysis,
-    Comparison,
-    Corroboration,
-    Stat,
-    Test,
-    Variation,
-    ancestors,
-)
-from .findings import Finding, Findings, Found, Severity, event_json
+from . import phrasing, schema
+from .findings import Finding, Findings, Found, event_json
 from .history import Acknowledgement
+from .lineage import ancestors
+from .results import Analysis, Comparison, Corroboration, Effect, Stat, Variation
+from .schema import MIX_COLUMNS, Severity
 from .thresholds import (
     CONCERN_SHIFT,
     EVIDENCE_LAG,
@@ -185,14 +178,14 @@ def comparison_evidence(c: Comparison, analysis: Analysis) -> dict[str, Any]:
         "cliffs_delta": c.cliffs_delta,
         "like_for_like_delta": lfl.delta if lfl else None,
         "like_for_like_verdict": lfl.verdict if lfl else None,
-        "test": c.test,
+        "test": c.procedure,
         "threshold_jump_size": JUMP_FRACTION * metric.range,
         "threshold_p_holm": P_LIMIT,
         "events": [event_json(e) for e in c.events],
     }
 
 
-def test_evidence(test: Test, prefix: str) -> dict[str, Any]:
+def test_evidence(test: Effect, prefix: str) -> dict[str, Any]:
     """A test's figures under one prefix: its size, interval where it has one, p and Holm-adjusted p."""
     evidence = {prefix: test.size, f"{prefix}_p_value": test.p_value, f"{prefix}_p_holm": test.p_holm}
     if test.ci_low is not None:
@@ -209,7 +202,7 @@ def _where(c: Comparison) -> str:
 
 def _movement(c: Comparison) -> str:
     assert c.delta is not None
-    return f"the mean {words.moved(c.delta)} by {abs(c.delta):.2f} {_where(c)} ({words.interval(c.ci_low, c.ci_high)})"
+    return f"the mean {phrasing.moved(c.delta)} by {abs(c.delta):.2f} {_where(c)} ({phrasing.interval(c.ci_low, c.ci_high)})"
 
 
 def _like_for_like_note(c: Comparison) -> str:
@@ -313,7 +306,7 @@ def deflection(analysis: Analysis) -> list[Found]:
         c = _incoming(analysis, stat)
         evidence: dict[str, Any] = {"redirect_rate": stat.redirect_rate, "answers": stat.answers,
                                     "threshold_rise": REDIRECT_RISE, "threshold_level": REDIRECT_LEVEL}
-        test = c.tests.get("redirect") if c is not None and c.before.answers >= MIN_N else None
+        test = c.effects.get("redirect") if c is not None and c.before.answers >= MIN_N else None
         if c is not None and test is not None:
             evidence |= {"from": c.from_, "redirect_rate_from": c.before.redirect_rate,
                          "answers_from": c.before.answers} | test_evidence(test, "rise")
@@ -323,9 +316,9 @@ def deflection(analysis: Analysis) -> list[Found]:
             continue
         parts = []
         if rose and c is not None and test is not None:
-            parts.append(f"rose by {test.size:.2f} from {c.from_} ({words.interval(test.ci_low, test.ci_high)})")
+            parts.append(f"rose by {test.size:.2f} from {c.from_} ({phrasing.interval(test.ci_low, test.ci_high)})")
         if high_level:
-            parts.append(f"is {words.share(stat.redirect_rate)} of answers")
+            parts.append(f"is {phrasing.share(stat.redirect_rate)} of answers")
         generations = [c.from_, stat.generation] if c is not None else [stat.generation]
         result.append(Found(stat.metric, generations,
             f"{stat.metric}: in {stat.generation} the share of answers that turn the welfare question toward users "
@@ -347,7 +340,7 @@ def uniformity(analysis: Analysis) -> list[Found]:
             point, top = max(stat.shares.items(), key=lambda kv: (kv[1], kv[0]))
             evidence |= {"top_point": int(point), "top_share": top}
             if reaches(top, UNIFORM_SHARE):
-                reasons.append(f"{words.share(top)} of answers are at {point}")
+                reasons.append(f"{phrasing.share(top)} of answers are at {point}")
         c = _incoming(analysis, stat)
         if c is not None and c.before.n >= MIN_N and not c.before.sd_assumed and c.before.sd and stat.sd is not None:
             evidence |= {"from": c.from_, "sd_from": c.before.sd, "n_from": c.before.n}
@@ -409,7 +402,7 @@ class LeadGap:
                 v.metric, [v.generation],
                 f"{v.metric}: inside {v.generation} answers to positively leading questions are {abs(v.lead.size):.2f} "
                 f"points {'higher' if v.lead.size > 0 else 'lower'} than answers to negatively leading ones "
-                f"({words.interval(v.lead.ci_low, v.lead.ci_high)}); the answers {direction} the interviewer's lean.",
+                f"({phrasing.interval(v.lead.ci_low, v.lead.ci_high)}); the answers {direction} the interviewer's lean.",
                 _groups_evidence(v) | test_evidence(v.lead, "gap") | {"threshold_gap": limit,
                                                                      "threshold_p_holm": P_LIMIT},
             ))
@@ -456,7 +449,7 @@ def _mismatch(c: Comparison) -> tuple[dict[str, float], dict[str, Any]]:
     evidence: dict[str, Any] = {"threshold_distance": MIX_DISTANCE, "threshold_p_holm": P_LIMIT}
     enough = c.before.n >= MIN_N and c.after.n >= MIN_N
     for column in MIX_COLUMNS:
-        test = c.tests.get(f"mix:{column}")
+        test = c.effects.get(f"mix:{column}")
         if test is None:
             continue
         evidence |= test_evidence(test, f"{column}_distance") | {
@@ -476,7 +469,7 @@ def _mismatch_text(c: Comparison, moved: dict[str, list[float]]) -> str:
             changes = [e.description for e in c.events if e.kind == "elicitation_change"]
             parts.append("an elicitation change coincides: " + "; ".join(changes))
             continue
-        low, high = words.share(min(distances)), words.share(max(distances))
+        low, high = phrasing.share(min(distances)), phrasing.share(max(distances))
         size = low if low == high else f"{low} to {high}"
         parts.append(f"the mix of {reason.replace('_', ' ')}s moved by {size} of answers")
     return "; ".join(parts)
@@ -498,15 +491,15 @@ def divergence(analysis: Analysis) -> list[Found]:
     (a more positive self-report with more concern, or the reverse), with a Holm-adjusted p < 0.05."""
     result = []
     for c in _between(analysis):
-        test = c.tests.get("concern")
+        test = c.effects.get("concern")
         if not c.jump or c.delta is None or test is None or not test.significant:
             continue
         up = c.delta > 0 and reaches(test.size, CONCERN_SHIFT)
         down = c.delta < 0 and at_most(test.size, -CONCERN_SHIFT)
         if up or down:
             result.append(Found(c.metric, _generations(c),
-                f"{c.metric}: {_movement(c)} while the share of answers with a concern tag {words.moved(test.size)} "
-                f"from {words.share(c.before.concern_share)} to {words.share(c.after.concern_share)}; the scores and the tags disagree.",
+                f"{c.metric}: {_movement(c)} while the share of answers with a concern tag {phrasing.moved(test.size)} "
+                f"from {phrasing.share(c.before.concern_share)} to {phrasing.share(c.after.concern_share)}; the scores and the tags disagree.",
                 comparison_evidence(c, analysis) | test_evidence(test, "concern_shift") | {
                     "concern_share_from": c.before.concern_share, "concern_share_to": c.after.concern_share,
                     "threshold_concern_shift": CONCERN_SHIFT,
@@ -593,12 +586,12 @@ def shape_change(analysis: Analysis) -> list[Found]:
     chi-square p < 0.05, both sides MIN_N answers, without a jump in the mean."""
     result = []
     for c in analysis.comparisons:
-        test = c.tests.get("shape")
+        test = c.effects.get("shape")
         if test is None or c.jump or c.before.n < MIN_N or c.after.n < MIN_N:
             continue
         if reaches(test.size, SHAPE_DISTANCE) and test.significant:
             result.append(Found(c.metric, _generations(c),
-                f"{c.metric}: the answers' distribution over the scale moved by {words.share(test.size)} of answers "
+                f"{c.metric}: the answers' distribution over the scale moved by {phrasing.share(test.size)} of answers "
                 f"{_where(c)} while the mean did not jump ({c.verdict}); the mean alone hides this change.",
                 comparison_evidence(c, analysis) | test_evidence(test, "distance") | {
                     "shares_from": c.before.shares, "shares_to": c.after.shares,

@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 # Ids become file names (observations/<generation>.csv), so they are kept to a
 # portable alphabet that cannot climb out of the store.
@@ -460,3 +461,25 @@ def closest_kind(header: list[str]) -> Kind:
         return (len(present & set(kind.required_names)), len(present & set(kind.names)))
 
     return max(KINDS.values(), key=score)
+
+
+# -- closed sets and column groups of the analysis ---------------------------------------
+
+Source = Literal["observations", "counts", "summaries"]
+SplitKind = Literal["system_prompt", "event"]
+Verdict = Literal["changed", "stable", "inconclusive"]
+Severity = Literal["error", "flag", "note"]
+SEVERITIES: tuple[Severity, ...] = ("error", "flag", "note")
+# The fixed rule set's ids, in the order the rules run; `rules.RULES` follows it (tested), and an
+# acknowledgement is checked against it without importing the analysis.
+RULE_IDS = tuple(f"WR{n:03d}" for n in range(1, 16))
+
+# The ways of asking each statistic records as pooled (`elicitation`).
+ELICITATION_COLUMNS = ("method", "instrument", "framing", "topic", "system_prompt")
+# The ways of asking whose mix WR008 compares between the two sides of a comparison.
+MIX_COLUMNS = ("method", "instrument", "system_prompt")
+# Columns whose values' means are compared inside one generation (WR007, WR012):
+# framing over every answer, the others over neutral answers.
+VARIATION_COLUMNS = ("prompt_variant", "framing", "method", "topic", "system_prompt")
+# What the methods table counts per generation, in its column order.
+METHOD_COLUMNS = ("method", "framing", "topic", "prompt_variant", "system_prompt", "instrument")

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
-from .analyze import Analysis, analyze
+from .analyze import analyze
 from .findings import Findings
 from .history import Answers, Event, Generation, History, Metric, day_text
+from .results import Analysis
 from .rules import apply_rules
 
 POINTS = np.arange(1, 8)

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import words
-from .analyze import Analysis, Comparison
-from .charts import UNDRAWN_EVENTS, generation_labels, metric_labels
+from . import phrasing
+from .charts import UNDRAWN_EVENTS
 from .findings import Finding, Findings
-from .history import Event, History
+from .history import Event
+from .labels import generation_labels, metric_labels
+from .results import Analysis, Comparison
 from .rules import RULES
 
 RULE_TITLES = {r.id: r.title for r in RULES}
@@ -73,11 +74,11 @@ class Group:
 
 
 def _pct(value: Any) -> str:
-    return words.share(value) if isinstance(value, int | float) else "n/a"
+    return phrasing.share(value) if isinstance(value, int | float) else "n/a"
 
 
 def _num(value: Any) -> str:
-    return words.signed(value) if isinstance(value, int | float) else "n/a"
+    return phrasing.signed(value) if isinstance(value, int | float) else "n/a"
 
 
 # The size of what each rule saw, in its own unit; a rule not named here reports its mean change.
@@ -90,7 +91,7 @@ _SIZES: dict[str, Callable[[dict[str, Any]], str]] = {
     "WR014": lambda e: f"pooled {_num(e.get('delta'))}, like-for-like {_num(e.get('like_for_like_delta'))}",
     "WR015": lambda e: f"mean {_num(e.get('delta'))}; distribution moved {_pct(e.get('distance'))}",
     "WR006": lambda e: f"{_pct(e.get('top_share'))} of answers at {e.get('top_point')}",
-    "WR007": lambda e: f"prompt variants span {words.number(e.get('spread'))} points",
+    "WR007": lambda e: f"prompt variants span {phrasing.number(e.get('spread'))} points",
     "WR012": lambda e: f"leading-question gap {_num(e.get('gap'))}",
     "WR009": lambda e: f"n = {e.get('n')}",
     "WR011": lambda e: "no data: a gap",
@@ -129,7 +130,7 @@ def _add_comparison(group: Group, comparison: Comparison, name: str) -> None:
         if event.kind not in UNDRAWN_EVENTS and event not in group.events:
             group.events.append(event)
     if comparison.verdict == "changed":
-        group.changed.append(f"{name} {words.signed(comparison.delta)}")
+        group.changed.append(f"{name} {phrasing.signed(comparison.delta)}")
     else:
         (group.stable if comparison.verdict == "stable" else group.inconclusive).append(name)
 
@@ -174,34 +175,3 @@ def summary_groups(findings: Findings) -> list[Group]:
         return (1, position.get(key[0], 0) if key else -1, 0)
 
     return [groups[k] for k in sorted(groups, key=order)]
-
-
-# What the methods table counts per generation, in its column order.
-METHOD_COLUMNS = ("method", "framing", "topic", "prompt_variant", "system_prompt", "instrument")
-
-
-def methods_rows(history: History) -> list[dict[str, Any]]:
-    """Per generation: answers, interviews and the distinct ways of asking, counted from the answers themselves."""
-    import numpy as np
-
-    answers = history.answers
-    if not len(answers):
-        return []
-    gen_codes = answers.codes["generation"]
-    weights = answers.weights
-    rows = []
-    for g in history.generations:
-        code = answers.code("generation", g.name)
-        if code < 0:
-            continue
-        mine = gen_codes == code
-        row: dict[str, Any] = {"generation": g.name, "answers": int(weights[mine].sum())}
-        interviews = answers.codes["interview_id"][mine]
-        empty = answers.code("interview_id", "")
-        row["interviews"] = int(np.unique(interviews[interviews != empty]).size)
-        for column in METHOD_COLUMNS:
-            values = answers.categories[column]
-            per_value = np.bincount(answers.codes[column][mine], weights[mine], minlength=len(values))
-            row[column] = {(values[i] or "–"): int(per_value[i]) for i in np.flatnonzero(per_value)}
-        rows.append(row)
-    return rows

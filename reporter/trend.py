@@ -7,9 +7,9 @@ import io
 import json
 from typing import Any
 
-from . import words
-from .analyze import Analysis, Comparison, Stat
+from . import phrasing
 from .findings import round_number
+from .results import Analysis, Comparison, Stat
 
 COLUMNS = (
     "generation", "label", "release_date", "metric", "source", "n", "mean", "sd", "median", "ci_low", "ci_high",
@@ -110,7 +110,7 @@ def to_table(rows: list[dict[str, Any]]) -> Any:
                 name + (" *" if row["contaminated"] else ""), f"{row['n']:,}{source}",
                 _number(row["mean"]), _range(row["ci_low"], row["ci_high"]), _signed(row["delta"]),
                 _range(row["delta_ci_low"], row["delta_ci_high"], signed=True),
-                "" if row["p_holm"] is None else words.p_value(row["p_holm"]), row["verdict"] or "",
+                "" if row["p_holm"] is None else phrasing.p_value(row["p_holm"]), row["verdict"] or "",
             )
         tables.append(table)
     legend = ("* contaminated (collected after the metric reached training, reward or selection); "

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from reporter.analyze import analyze, resolve_predecessors
+from reporter.analyze import analyze
 from reporter.findings import dumps, stat_json
 from reporter.history import Answers, Generation, load_history
+from reporter.lineage import resolve_predecessors
 from reporter.pipeline import findings_for
 from reporter.rules import RULES
 from reporter.store import Store
@@ -61,7 +62,7 @@ def test_summaries_latest_wins_sd_from_ci_or_assumed(tmp_path: Path) -> None:
     assert (g2.mean, g2.n, g2.sd) == (4.3, 120, 1.1)
     assert [o["source"] for o in g2.other_summaries] == ["card one"]
     assert g3.sd == 3.0 and g3.sd_assumed
-    assert all(c.test == "Welch t" for c in analysis.comparisons)
+    assert all(c.procedure == "Welch t" for c in analysis.comparisons)
 
 
 def test_answers_take_precedence_over_a_summary(tmp_path: Path) -> None:
@@ -252,7 +253,7 @@ def test_answers_of_one_interview_are_one_cluster(tmp_path: Path) -> None:
     assert a.interviews == 40 and b.interviews is None
     assert a.moments.df == 39 and b.moments.df == 199
     assert a.ci_high - a.ci_low > 1.5 * (b.ci_high - b.ci_low)  # type: ignore[operator]
-    assert clustered.comparisons[0].test == "Welch t, cluster-robust"
+    assert clustered.comparisons[0].procedure == "Welch t, cluster-robust"
 
 
 def test_a_store_file_written_before_interviews_and_instruments_reads_them_as_empty() -> None:

@@ -22,7 +22,7 @@ import pytest
 from pypdf import PdfReader
 
 from reporter import render as render_module
-from reporter import schema
+from reporter import schema, typeset
 
 from .conftest import run
 from .scenario import Scenario
@@ -96,7 +96,7 @@ def test_a_failure_leaves_no_output_and_keeps_old_files(tmp_path: Path, monkeypa
     def broken(*args: object, **kwargs: object) -> bytes:
         raise RuntimeError("the PDF engine failed")
 
-    monkeypatch.setattr(render_module, "render_pdf", broken)
+    monkeypatch.setattr(typeset, "render_pdf", broken)
     result = run("--history", store, "render", "--out", out)
     assert result.exit_code == 2
     assert sorted(p.name for p in out.iterdir()) == ["welfare-section.html"]
@@ -289,12 +289,12 @@ def test_an_answer_with_many_tags_and_a_long_excerpt_is_shown_a_bounded_number_o
 
 
 def test_pdf_fetcher_refuses_everything_but_data_and_assets(tmp_path: Path, trap_server: str) -> None:
-    fetcher = render_module._fetcher()
+    fetcher = typeset._fetcher()
     for url in (f"{trap_server}/x", f"file://{tmp_path}", "file:///etc/passwd", "ftp://example.org/x"):
         with pytest.raises(ValueError, match="does not fetch"):
             fetcher.fetch(url)
     assert fetcher.fetch("data:text/plain,hello").read() == b"hello"
-    asset = render_module._templates_dir() / "report.css"
+    asset = typeset._templates_dir() / "report.css"
     assert b".welfare-report" in fetcher.fetch(asset.as_uri()).read()
     assert _Recorder.requests == []
 

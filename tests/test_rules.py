@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from reporter.errors import StoreError
-from reporter.findings import SEVERITIES
 from reporter.pipeline import findings_of
 from reporter.rules import RULES, lint_notes
+from reporter.schema import SEVERITIES
 from reporter.store import Store
 
 from .conftest import run

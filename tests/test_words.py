@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter import words
+from reporter import phrasing
 
 from .conftest import run
 
@@ -37,8 +37,8 @@ def test_command_output_never_uses_verdict_words(args: list[str]) -> None:
 
 @pytest.mark.parametrize(("delta", "moved", "relative"), [(0.4, "rose", "higher"), (-0.4, "fell", "lower"), (0.0, "did not move", "the same")])
 def test_movement_words(delta: float, moved: str, relative: str) -> None:
-    assert words.moved(delta) == moved
-    assert words.relative(delta) == relative
+    assert phrasing.moved(delta) == moved
+    assert phrasing.relative(delta) == relative
 
 
 def test_findings_carry_no_composite_score_or_ranking() -> None:

@@ -60,6 +60,8 @@ def verdict(verdict: str, jump_size: float, smallest_n: int, min_n: int) -> str:
         return f"changed (by at least {jump_size:.2f} points)"
     if verdict == "stable":
         return f"stable: no change larger than {jump_size:.2f} points"
+    if verdict != "inconclusive":
+        raise ValueError(f"unknown verdict {verdict!r}")
     if smallest_n < min_n:
         return "inconclusive: too few answers to tell"
     return "inconclusive: the interval is too wide to tell"

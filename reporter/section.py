@@ -1,0 +1,379 @@
+"""The section: Findings turned once into a frozen, typed `Section` that every writer lays out.
+
+Every sentence, row, label and figure number the report shows is made here;
+the HTML page and fragment, the PDF, the Markdown and the chart files only
+lay the `Section` out, so they cannot drift apart. Counting happens before
+this, in the analysis: the section reads the tallies it shows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from . import __version__, schema
+from .drawing import draw_charts
+from .findings import acknowledgement_key
+from .labels import generation_labels, metric_labels, transition_label
+from .phrasing import count, verdict
+from .rules import RULES, Rule
+from .summary import HOW_TO_READ, Group, summary_groups
+from .thresholds import JUMP_FRACTION, MIN_N
+
+if TYPE_CHECKING:
+    from .charts import Chart
+    from .findings import Finding, Findings
+    from .history import Correction, Event, Excerpt, Generation
+    from .results import Analysis, Comparison, Corroboration, Effect, MethodsRow, Stat
+
+EXCERPTS_PER_GROUP = 3
+UNTAGGED = "untagged"
+OTHER_TAGS = "other tags"
+# The charts of each metric, in the order the section shows them.
+FIGURE_KINDS = ("trend", "change", "distribution", "rates", "robustness", "evidence")
+# How the section words a jump, from the threshold itself: "5% of the scale range".
+JUMP_WORDING = f"{JUMP_FRACTION:.0%} of the scale range"
+
+
+class Numbering:
+    """Figure and table numbers in the order a reader meets them, with anchors named by content.
+
+    `--section-number 7` makes them Figure 7.1, Table 7.1; anchors do not carry the number, so a
+    link to a figure survives a figure added before it.
+    """
+
+    def __init__(self, section: str | None, prefix: str) -> None:
+        self.section = f"{section}." if section else ""
+        self.prefix = prefix
+        self.figures = 0
+        self.tables = 0
+
+    def figure(self, key: str) -> Number:
+        """The next figure's number and the anchor named by `key`."""
+        self.figures += 1
+        return Number(f"Figure {self.section}{self.figures}", f"{self.prefix}figure-{key}")
+
+    def table(self, key: str) -> Number:
+        """The next table's number and the anchor named by `key`."""
+        self.tables += 1
+        return Number(f"Table {self.section}{self.tables}", f"{self.prefix}table-{key}")
+
+
+@dataclass(frozen=True)
+class Number:
+    """A figure's or table's label ('Figure 7.3') and its anchor."""
+
+    label: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class ExcerptGroup:
+    """The excerpts shown for one generation and tag."""
+
+    generation: str
+    tag: str
+    items: tuple[Excerpt, ...]
+
+
+@dataclass(frozen=True)
+class TopicRow:
+    """One generation's neutral answers and mean per topic."""
+
+    generation: str
+    topics: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class RobustnessRow:
+    """One generation's leading-question gap and prompt-variant spread."""
+
+    generation: str
+    lead: Effect | None
+    spread: Effect | None
+    variants: int
+
+
+@dataclass(frozen=True)
+class MetricBlock:
+    """Everything the section shows for one metric: its charts, tables and the words of its verdicts."""
+
+    name: str
+    label: str
+    question: str
+    description: str
+    scale: str
+    jump_size: float
+    points: tuple[str, ...]
+    trend: Chart | None
+    change: Chart | None
+    distribution: Chart | None
+    rates: Chart | None
+    robustness: Chart | None
+    evidence: Chart | None
+    pairs: tuple[Corroboration, ...]
+    measure: str
+    stats: tuple[Stat, ...]
+    comparisons: tuple[Comparison, ...]
+    verdicts: tuple[str, ...]  # the words of each comparison's verdict, in order
+    concern_tags: tuple[str, ...]
+    topics: tuple[str, ...]
+    topic_rows: tuple[TopicRow, ...]
+    robustness_rows: tuple[RobustnessRow, ...]
+
+    @property
+    def figures(self) -> list[Chart]:
+        """The charts drawn for this metric, in the order the section shows them."""
+        charts = (self.trend, self.change, self.distribution, self.rates, self.robustness, self.evidence)
+        return [c for c in charts if c is not None]
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    """One rule of the fixed set and what it found."""
+
+    rule: Rule
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """An acknowledgement that matches no finding."""
+
+    key: str
+    by: str
+    date: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The header line's tallies, from the analysis."""
+
+    generations: int
+    answers: str  # every answer the section stands for, counts rows by their count
+    summaries: int
+
+
+@dataclass(frozen=True)
+class Section:
+    """The welfare section as every writer lays it out; built once by `build_section`."""
+
+    title: str
+    as_of: str
+    ruleset: str
+    tool_version: str
+    chain_head: str | None
+    summary_sentence: str
+    summary_groups: tuple[Group, ...]
+    how_to_read: tuple[str, ...]
+    jump_wording: str
+    acknowledged_flags: tuple[Finding, ...]
+    unmatched: tuple[Unmatched, ...]
+    errors: tuple[Finding, ...]
+    corrections: tuple[Correction, ...]
+    counts: Counts
+    metrics: tuple[MetricBlock, ...]
+    concern_shares: Mapping[tuple[str, str, str], float]
+    excerpt_groups: tuple[ExcerptGroup, ...]
+    rules: tuple[RuleResult, ...]
+    notes_markdown: str | None
+    generations: tuple[Generation, ...]
+    generation_labels: Mapping[str, str]
+    metric_labels: Mapping[str, str]
+    methods: tuple[MethodsRow, ...]
+    events: tuple[Event, ...]
+    inputs: tuple[Mapping[str, Any], ...]
+    since: Mapping[str, Any] | None
+    p: str  # the prefix of every id
+    section_number: str | None
+    heading_level: int
+
+    def transition(self, comparison: Comparison) -> str:
+        """A comparison's name in display labels."""
+        return transition_label(comparison, dict(self.generation_labels))
+
+    @property
+    def figures(self) -> list[Chart]:
+        """Every figure in the order the section shows it."""
+        return [chart for metric in self.metrics for chart in metric.figures]
+
+
+def excerpt_groups(excerpts: Sequence[Excerpt], generations: list[str]) -> list[ExcerptGroup]:
+    """At most three excerpts per generation and tag: the author's featured ones first, then by key order.
+
+    Identical text is shown once in the whole section, in the first group that would hold it.
+    """
+    grouped: dict[tuple[str, str], list[Excerpt]] = defaultdict(list)
+    for e in excerpts:
+        # Concern tags each have a group; any other tags share one, so an answer with
+        # many tags is shown a bounded number of times.
+        shown = [t for t in e.tags if t in schema.CONCERN_TAGS] or [OTHER_TAGS if e.tags else UNTAGGED]
+        for tag in shown:
+            grouped[(e.generation, tag)].append(e)
+    order = {g: i for i, g in enumerate(generations)}
+    tag_order = {t: i for i, t in enumerate((*schema.CONCERN_TAGS, OTHER_TAGS, UNTAGGED))}
+    seen: set[str] = set()
+    groups = []
+    for (generation, tag), items in sorted(grouped.items(),
+                                           key=lambda kv: (order[kv[0][0]], tag_order.get(kv[0][1], 99), kv[0][1])):
+        chosen: list[Excerpt] = []
+        for e in sorted(items, key=lambda e: (not e.featured, e.key)):
+            text = " ".join(e.text.split()).casefold()
+            if text in seen:
+                continue
+            seen.add(text)
+            chosen.append(e)
+            if len(chosen) == EXCERPTS_PER_GROUP:
+                break
+        if chosen:
+            groups.append(ExcerptGroup(generation, tag, tuple(chosen)))
+    return groups
+
+
+def flag_sentence(findings: Findings) -> str:
+    """The summary's first sentence: what the rules raised, and how many comparisons got each verdict."""
+    tally = findings.tally()
+    if not findings.flags:
+        return f"As of {findings.as_of}, no rule of the fixed set found anything to flag." + _verdict_sentence(findings)
+    parts = [f"{count(tally.flags, 'flag')} ({tally.flags - tally.open_flags} acknowledged)",
+             count(tally.notes, "note")]
+    if tally.errors:
+        parts.insert(0, count(tally.errors, "error"))
+    return f"As of {findings.as_of}, the fixed rule set raised " + ", ".join(parts) + "." + _verdict_sentence(findings)
+
+
+def _verdict_sentence(findings: Findings) -> str:
+    verdicts = findings.analysis.verdict_counts()
+    total = sum(verdicts.values())
+    if not total:
+        return ""
+    return (f" Of {total} comparisons, {verdicts['changed']} changed by at least {JUMP_WORDING}, "
+            f"{verdicts['stable']} were stable (no change larger than that) and "
+            f"{verdicts['inconclusive']} were inconclusive (too few answers, or too wide an interval, to tell).")
+
+
+def _topic_rows(analysis: Analysis, metric: str, generations: list[str]) -> tuple[list[str], list[TopicRow]]:
+    """Per-topic means of one metric: the topics asked, and one row per generation with answers."""
+    per_generation = {g: analysis.topics(g, metric) for g in generations}
+    topics = sorted({t for by_topic in per_generation.values() for t in by_topic})
+    if len(topics) < 2:
+        return [], []  # one topic is the trend table again
+    return topics, [TopicRow(g, by_topic) for g, by_topic in per_generation.items() if by_topic]
+
+
+def _robustness_rows(analysis: Analysis, metric: str, generations: list[str]) -> list[RobustnessRow]:
+    rows = []
+    for g in generations:
+        framing = analysis.variation(g, metric, "framing")
+        variants = analysis.variation(g, metric, "prompt_variant")
+        lead = framing.lead if framing else None
+        spread = variants.spread if variants else None
+        if lead is not None or spread is not None:
+            rows.append(RobustnessRow(g, lead, spread, len(variants.groups) if variants else 0))
+    return rows
+
+
+def verdict_words(comparison: Comparison, jump_size: float) -> str:
+    """A comparison's verdict in words, with the size the rules call a jump."""
+    return verdict(comparison.verdict, jump_size, min(comparison.before.n, comparison.after.n), MIN_N)
+
+
+def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None], generations: list[str]) -> MetricBlock:
+    metric = analysis.metric(name)
+    stats = tuple(s for s in analysis.stats if s.metric == name)
+    comparisons = tuple(c for c in analysis.comparisons if c.metric == name)
+    jump_size = JUMP_FRACTION * metric.range
+    topics, topic_rows = _topic_rows(analysis, name, generations)
+    return MetricBlock(
+        name=name,
+        label=metric.label or name,
+        question=metric.question,
+        description=metric.description,
+        scale=f"{metric.scale_min}-{metric.scale_max}",
+        jump_size=jump_size,
+        points=tuple(str(p) for p in range(metric.scale_min, metric.scale_max + 1)),
+        trend=charts["trend"], change=charts["change"], distribution=charts["distribution"],
+        rates=charts["rates"], robustness=charts["robustness"], evidence=charts["evidence"],
+        pairs=tuple(p for p in analysis.corroborations if p.metric == name),
+        measure=metric.measure.replace("_", "-"),
+        stats=stats,
+        comparisons=comparisons,
+        verdicts=tuple(verdict_words(c, jump_size) for c in comparisons),
+        concern_tags=tuple(t for t in schema.CONCERN_TAGS
+                           if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)),
+        topics=tuple(topics),
+        topic_rows=tuple(topic_rows),
+        robustness_rows=tuple(_robustness_rows(analysis, name, generations)),
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the section is laid into a card: its title, numbering, heading level and id prefix."""
+
+    title: str
+    id_prefix: str = "wr-"
+    section_number: str | None = None
+    heading_level: int = 2
+
+
+def build_section(
+    findings: Findings, layout: Layout, notes: str | None, since: Mapping[str, Any] | None = None,
+    exports: tuple[str, ...] = ("svg", "png"), meanwhile: Callable[[], None] = lambda: None,
+) -> Section:
+    """The section for `findings`: charts drawn (in `exports`), figures numbered, every sentence made."""
+    analysis = findings.analysis
+    history = analysis.history
+    generations = [g.name for g in history.generations]
+    numbering = Numbering(layout.section_number, layout.id_prefix)
+    shown = [(index, name) for index, name in enumerate(history.metrics)
+             if any(s.metric == name for s in analysis.stats)]
+    # Each chart's ids inside its SVG start with the prefix, the metric's position and the kind.
+    jobs = [(name, kind, f"{layout.id_prefix}c{index}-{kind}") for index, name in shown for kind in FIGURE_KINDS]
+    drawn = iter(draw_charts(analysis, findings.flags, jobs, exports, meanwhile))
+    metrics = []
+    for _index, name in shown:
+        # Numbered in the order the section shows them (FIGURE_KINDS), which the templates follow.
+        charts = {kind: _numbered(chart, numbering.figure(f"{name}-{kind}")) if chart else None
+                  for kind, chart in zip(FIGURE_KINDS, [next(drawn) for _ in FIGURE_KINDS], strict=True)}
+        metrics.append(_metric_block(analysis, name, charts, generations))
+    return Section(
+        title=layout.title,
+        as_of=history.as_of,
+        ruleset=findings.ruleset,
+        tool_version=__version__,
+        chain_head=findings.chain_head,
+        summary_sentence=flag_sentence(findings),
+        summary_groups=tuple(summary_groups(findings)),
+        how_to_read=HOW_TO_READ,
+        jump_wording=JUMP_WORDING,
+        acknowledged_flags=tuple(f for f in findings.flags if f.acknowledged),
+        unmatched=tuple(Unmatched(acknowledgement_key(a.rule, a.metric, a.generations), a.by, a.date, a.reason)
+                        for a in findings.unmatched),
+        errors=tuple(findings.errors()),
+        corrections=tuple(history.corrections),
+        counts=Counts(len(history.generations), f"{analysis.answer_total:,}",
+                      sum(1 for s in analysis.stats if s.source == "summaries")),
+        metrics=tuple(metrics),
+        concern_shares=analysis.concern_shares,
+        excerpt_groups=tuple(excerpt_groups(history.excerpts, generations)),
+        rules=tuple(RuleResult(r, tuple(f for f in findings.flags if f.rule == r.id)) for r in RULES),
+        notes_markdown=notes or None,
+        generations=tuple(history.generations),
+        generation_labels=generation_labels(analysis),
+        metric_labels=metric_labels(analysis),
+        methods=analysis.methods,
+        events=tuple(history.events),
+        inputs=tuple(findings.inputs),
+        since=since,
+        p=layout.id_prefix,
+        section_number=layout.section_number,
+        heading_level=layout.heading_level,
+    )
+
+
+def _numbered(chart: Chart, number: Number) -> Chart:
+    return replace(chart, label=number.label, anchor=number.anchor)

@@ -1,0 +1,237 @@
+"""The HTML page, the HTML fragment and the PDF/A-3a: a `Section` laid out by Jinja2 and WeasyPrint.
+
+No HTML is assembled here: the templates lay the section out (autoescape on,
+undefined names an error), and filters registered once format its numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import functools
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from . import phrasing
+from .findings import SCHEMA as FINDINGS_SCHEMA
+from .notes import notes_html, web_link
+from .section import Numbering, Section
+
+
+def _templates_dir() -> Path:
+    """reporter/templates in an installed wheel; the top-level templates/ in a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "templates"
+    return installed if installed.is_dir() else here.parent / "templates"
+
+
+# -- templates and filters -------------------------------------------------------------
+
+
+def load_writers(pdf: bool) -> None:
+    """Import the template engine (and the PDF engine) ahead of use: their import time overlaps chart drawing."""
+    for raster in {False, pdf}:
+        environment = _environment(raster)
+        for name in environment.list_templates(extensions=["html"]):
+            environment.get_template(name)
+    if pdf:
+        import weasyprint  # noqa: F401
+
+
+@functools.cache
+def _environment(raster: bool = False) -> Any:
+    """One template environment per kind of chart image, built once per process (templates compile once)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(_templates_dir())),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        num=phrasing.number,
+        signed=phrasing.signed,
+        pct=phrasing.share,
+        interval=phrasing.interval,
+        p=phrasing.p_value,
+        evidence=_evidence_items,
+        safe_link=_safe_link,
+        kind=lambda k: k.replace("_", " "),
+        bdi=_isolated,
+        anchor=_anchor,
+    )
+    # The PDF gets PNG charts (its engine draws them far faster than SVG); the HTML keeps vector SVG.
+    env.globals["raster"] = raster
+    env.globals["svg_markup"] = lambda chart: _markup(chart.svg)
+    env.filters["base64"] = lambda data: base64.b64encode(data).decode("ascii")
+    env.globals["trusted_html"] = _markup
+    env.globals["notes_markup"] = lambda text, level: _markup(notes_html(text, level))
+    return env
+
+
+def _markup(text: str) -> Any:
+    """Mark text this tool produced itself (charts, notes after markdown-it) as HTML."""
+    from markupsafe import Markup
+
+    return Markup(text)
+
+
+def _isolated(text: str) -> Any:
+    """Untrusted text in <bdi>: its direction cannot spill into the tool's own words around it."""
+    from markupsafe import Markup
+
+    return Markup("<bdi>{}</bdi>").format(text) if text else ""
+
+
+def _safe_link(url: str) -> str | None:
+    """A reference is shown as a link only when it is http(s); it is never fetched."""
+    return url if web_link(url) else None
+
+
+_EVIDENCE_SKIP = {"events", "exposures", "groups", "split", "from", "to", "metrics"}
+
+
+def _evidence_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 0.001 and value != 0 else f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict) and all(isinstance(v, int | float | str) for v in value.values()):
+        return ", ".join(f"{k}: {_evidence_text(v)}" for k, v in value.items())
+    if isinstance(value, dict | list):
+        return None  # nested detail (per-metric lists) is in the findings JSON
+    return str(value)
+
+
+def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(name, value, is a threshold) for a finding's short evidence table; thresholds are labelled as such.
+
+    Paired values read as one row: `mean_from` and `mean_to` as "4.01 → 4.63", an estimate with its
+    interval and its p-values beside it.
+    """
+    values = {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP and v is not None}
+    texts = {k: t for k, v in values.items() if (t := _evidence_text(v)) is not None}
+    used: set[str] = set()
+    items = []
+    for key, text in texts.items():
+        if key in used:
+            continue
+        used.add(key)
+        base = key.removesuffix("_from")
+        name = key
+        if key.endswith("_from") and (partner := next((k for k in (f"{base}_to", base) if k in texts and k != key), None)):
+            text, name = f"{text} → {texts[partner]}", base
+            used.add(partner)
+        stem = "" if key == "delta" else f"{key}_"
+        if f"{stem}ci_low" in texts and f"{stem}ci_high" in texts:
+            text += f" (95% CI {texts[f'{stem}ci_low']} to {texts[f'{stem}ci_high']})"
+            used |= {f"{stem}ci_low", f"{stem}ci_high"}
+        holm = f"{key.removesuffix('p_value')}p_holm" if key.endswith("p_value") else ""
+        if holm in texts:
+            text, name = f"{text} (Holm {texts[holm]})", key.removesuffix("_value")
+            used.add(holm)
+        threshold = key.startswith("threshold_")
+        items.append((name.removeprefix("threshold_").replace("_", " "), text, threshold))
+    if isinstance(evidence.get("groups"), dict):
+        for name, group in evidence["groups"].items():
+            items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}", False))
+    # Measurements first, then the limits they were held against.
+    return sorted(items, key=lambda item: item[2])
+
+
+_NOT_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _anchor(key: str) -> str:
+    """A finding's key as an id fragment: ids and generations are already id-safe, the separators are not."""
+    return _NOT_ANCHOR.sub("-", key).strip("-")
+
+
+def render_html(section: Section, fragment: bool, raster: bool = False) -> str:
+    """The page (or fragment); `raster` puts PNG charts in place of SVG, for the PDF."""
+    env = _environment(raster)
+    css = (_templates_dir() / "report.css").read_text(encoding="utf-8")
+    if not fragment:
+        # The as-of date is a validated YYYY-MM-DD, safe inside a CSS string.
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", section.as_of)
+        css += (_templates_dir() / "print.css").read_text(encoding="utf-8").replace("AS_OF", section.as_of)
+    template = env.get_template("fragment.html" if fragment else "page.html")
+    generations, metrics = section.generation_labels, section.metric_labels
+    # The templates read the section's fields by name, as they read every object.
+    fields_by_name = {f.name: getattr(section, f.name) for f in fields(section)}
+    return str(template.render(
+        css=_markup(css),
+        # Each output numbers its tables afresh, in the order a reader meets them.
+        tables=Numbering(section.section_number, section.p),
+        gen=lambda name: _isolated(generations.get(name, name)),
+        mlabel=lambda name: _isolated(metrics.get(name, name)),
+        transition=lambda comparison: _isolated(section.transition(comparison)),
+        **fields_by_name,
+    ))
+
+
+# -- PDF -----------------------------------------------------------------------------
+
+
+def _fetcher() -> Any:
+    from weasyprint.urls import URLFetcher
+
+    assets = str(_templates_dir())
+
+    class AssetsOnly(URLFetcher):  # type: ignore[misc]
+        """Refuses every URL but data: URIs and the package's own template assets."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            lower = url.lower()
+            if lower.startswith("data:"):
+                return super().fetch(url, headers)
+            if lower.startswith("file://"):
+                from urllib.parse import unquote, urlparse
+
+                path = Path(unquote(urlparse(url).path)).resolve()
+                if path.is_file() and str(path).startswith(assets + os.sep):
+                    return super().fetch(url, headers)
+            raise ValueError(f"welfare-report does not fetch {url!r}")
+
+    return AssetsOnly(allowed_protocols=("data", "file"), allow_redirects=False)
+
+
+@contextlib.contextmanager
+def _source_date(as_of: str) -> Iterator[dt.datetime]:
+    """Dates inside the PDF (font subsets included) come from the as-of date."""
+    moment = dt.datetime.fromisoformat(as_of).replace(tzinfo=dt.UTC)
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(moment.timestamp()))
+    try:
+        yield moment
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
+    """The PDF/A-3a of a rendered page, with the findings JSON attached and every date the as-of date."""
+    import weasyprint
+
+    with _source_date(as_of) as moment:
+        attachment = weasyprint.Attachment(
+            string=findings_json.encode("utf-8"), name="findings.json", description=f"Findings JSON ({FINDINGS_SCHEMA})",
+            created=moment, modified=moment, relationship="Data",
+        )
+        document = weasyprint.HTML(string=html, base_url=str(_templates_dir()), url_fetcher=_fetcher())
+        pdf = document.write_pdf(
+            pdf_variant="pdf/a-3a", attachments=[attachment], pdf_identifier=title.encode("utf-8")[:32] or b"welfare",
+            uncompressed_pdf=False,
+        )
+    assert pdf is not None
+    return bytes(pdf)
