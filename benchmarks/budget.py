@@ -34,7 +34,7 @@ def null_history(task: tuple[Setting, int]) -> dict[str, Any]:
     findings = run(setting, seed)
     newest = findings.analysis.history.generations[-1].name
     between = [c for c in findings.analysis.comparisons if c.split is None]
-    rules = {f.rule for f in findings.flags}
+    rules = {f.rule for f in findings.raised}
     return {
         "comparisons": len(between),
         "changed": sum(c.verdict == "changed" for c in between),
@@ -54,7 +54,7 @@ def rule_fired(task: tuple[Setting, int]) -> tuple[bool, bool, bool]:
     """(WR013 on the first metric, WR014 on any metric, a WR002/WR003 message naming the like-for-like delta)."""
     setting, seed = task
     findings = run(setting, seed)
-    flags = findings.flags
+    flags = findings.raised
     return (
         any(f.rule == "WR013" and f.metric == "m0" for f in flags),
         any(f.rule == "WR014" for f in flags),
@@ -133,12 +133,12 @@ def main() -> None:
                     verdicts = repeat(pool, moving_history, setting, moving_reps, index * 1000 + n + int(change * 100))
                     recall = float(np.mean([v == "changed" for v in verdicts]))
                     stable = float(np.mean([v == "stable" for v in verdicts]))
-                    limit = ""
+                    judged = ""
                     if name == "mass on 4-5" and change == 0.10:
-                        limit = "recall " + verdict(recall, 0.95 if n >= 200 else 0.5, at_least=True)
+                        judged = "recall " + verdict(recall, 0.95 if n >= 200 else 0.5, at_least=True)
                     elif change == 0.05:
-                        limit = "stable " + verdict(stable, 0.05)
-                    print(f"{name:<19} {n:>4} {change:>6.2f}R {recall:>8.3f} {stable:>7.3f} {limit:<22}", flush=True)
+                        judged = "stable " + verdict(stable, 0.05)
+                    print(f"{name:<19} {n:>4} {change:>6.2f}R {recall:>8.3f} {stable:>7.3f} {judged:<22}", flush=True)
     print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
 
 

@@ -32,12 +32,12 @@ PRINTED_PAGE = (
     "import sys\n"
     "from dataclasses import replace\n"
     "from pathlib import Path\n"
-    "from reporter import render\n"
-    "from reporter.pipeline import findings_for\n"
-    "findings = findings_for(sys.argv[1], with_excerpts=True)\n"
+    "from reporter import render, section, typeset\n"
+    "from reporter.pipeline import findings_from_path\n"
+    "findings = findings_from_path(sys.argv[1], with_excerpts=True)\n"
     "findings = replace(findings, options=render.report_options('Model welfare', ('pdf',), None))\n"
-    "context = render.build_context(findings, 'Model welfare', None, None, ('png',))\n"
-    "Path(sys.argv[2]).write_text(render.render_html(context, fragment=False, raster=True), encoding='utf-8')\n"
+    "built = section.build_section(findings, section.Layout('Model welfare'), None, None, ('png',))\n"
+    "Path(sys.argv[2]).write_text(typeset.render_html(built, fragment=False, raster=True), encoding='utf-8')\n"
 )
 
 

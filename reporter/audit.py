@@ -22,7 +22,7 @@ from typing import Any
 from . import __version__
 from .errors import ReporterError
 from .findings import EARLIER_SCHEMAS, SCHEMA, Findings, dumps
-from .pipeline import findings_of
+from .pipeline import findings_from_store
 from .rules import RULESET_VERSION
 from .store import Store
 from .store.files import sha256_bytes
@@ -30,6 +30,8 @@ from .store.files import sha256_bytes
 
 @dataclass(frozen=True)
 class ReportCheck:
+    """What checking one report folder found: mismatches, and remarks that are not."""
+
     problems: list[str]
     remarks: list[str]  # what was not checked, and why
 
@@ -58,7 +60,7 @@ def verify_report(store: Store, report_dir: Path) -> ReportCheck:
     with store.locked():
         heads = store.manifest().heads()
     problems = _chain_problems(report, heads, remarks)
-    recomputed = findings_of(store, as_of, require_verified=False)
+    recomputed = findings_from_store(store, as_of, require_verified=False)
     problems += _input_differences(report.get("inputs", []), list(recomputed.inputs), as_of)
     problems += _corrections_since(report, recomputed)
     if report.get("schema") in EARLIER_SCHEMAS:
@@ -124,7 +126,7 @@ def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed
     if dumps(recomputed) == recorded_text:
         return []
     keys_then = {(f["rule"], f["metric"], tuple(f["generations"])) for f in report.get("flags", [])}
-    keys_now = {(f.rule, f.metric, tuple(f.generations)) for f in recomputed.flags}
+    keys_now = {(f.rule, f.metric, tuple(f.generations)) for f in recomputed.raised}
     detail = [f"{r} {m or ''} {'/'.join(g)} (only in the report)" for r, m, g in sorted(keys_then - keys_now, key=str)]
     detail += [f"{r} {m or ''} {'/'.join(g)} (only now)" for r, m, g in sorted(keys_now - keys_then, key=str)]
     if report.get("ruleset") != recomputed.ruleset:
@@ -134,10 +136,10 @@ def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed
 
 def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str, Any]) -> list[str]:
     """Render the report again with the options it recorded and name every output that differs."""
-    from .formats import NOTES_COPY
     from .periods import Quarter
     from .quarterly import since_previous
     from .render import render_outputs
+    from .schema import NOTES_COPY
 
     options = report.get("options") or {}
     if not isinstance(options.get("formats"), list) or not isinstance(options.get("title"), str):
@@ -148,7 +150,7 @@ def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str
         if not copy.is_file() or sha256_bytes(copy.read_bytes()) != options["notes_sha256"]:
             return [f"{NOTES_COPY}: missing or changed, so the report cannot be rendered again with its notes"]
         notes = copy.read_text("utf-8")
-    findings = replace(findings_of(store, report["as_of"], with_excerpts=True, require_verified=False), options=options,
+    findings = replace(findings_from_store(store, report["as_of"], with_excerpts=True, require_verified=False), options=options,
                        chain_head=report.get("chain_head"))
     quarter = Quarter.parse(options["quarter"]) if options.get("quarter") else None
     since = (since_previous(store.root, findings, quarter, require_verified=False)
@@ -224,3 +226,36 @@ def _output_differences(report_dir: Path) -> list[str]:
         elif sha256_bytes(path.read_bytes()) != digest:
             problems.append(f"{name}: changed since the report was written")
     return problems
+
+
+@dataclass(frozen=True)
+class Audit:
+    """What `verify` found: every problem (a mismatch), remarks, and the chain head it checked against."""
+
+    problems: list[str]
+    remarks: list[str]
+    head: str | None
+
+
+def audit(store: Store, report_dir: Path | None = None, expect_head: str | None = None,
+          allowed_signers: Path | None = None) -> Audit:
+    """The history against its manifest and hash chain; with `report_dir`, that report against the history."""
+    with store.locked():
+        checked = store.verification()
+    problems = list(checked.problems)
+    if expect_head is not None and expect_head.lower() not in checked.heads:
+        problems.append(f"the chain head {expect_head} is not in this history's merge log (the log was rewritten)")
+    remarks: list[str] = []
+    if report_dir is not None:
+        report = verify_report(store, report_dir)
+        problems += report.problems
+        remarks += report.remarks
+        if allowed_signers is not None:
+            from .signatures import SIGNATURE, signature_problems
+
+            manifest = report_dir / "manifest.json"
+            data = manifest.read_bytes() if manifest.is_file() else b""
+            problems += signature_problems(data, report_dir / SIGNATURE, allowed_signers)
+    elif allowed_signers is not None:
+        raise ReporterError("--allowed-signers checks a report's signature: name the REPORT_DIR too")
+    return Audit(problems, remarks, checked.head)

@@ -21,6 +21,7 @@ from . import schema
 from .findings import Finding
 from .labels import generation_labels, plain, transition_label
 from .results import Analysis, Stat
+from .rules import marked_on
 from .stats import Z_95
 from .thresholds import JUMP_FRACTION
 
@@ -56,6 +57,8 @@ TITLE_Y = 1.0
 
 @dataclass(frozen=True)
 class Chart:
+    """One drawn chart: its SVG and PNG, its title, description, figure number and anchor."""
+
     id: str
     title: str
     description: str  # the text alternative
@@ -177,9 +180,9 @@ def _generation_axis(axes: Any, analysis: Analysis) -> None:
 
 
 # Which rules speak to which chart: a flag is marked on the chart that shows what it measured.
-MEAN_RULES = ("WR002", "WR003", "WR004", "WR008", "WR013", "WR014")
-REDIRECT_RULE, CONCERN_RULE = "WR005", "WR010"  # marked on the rates chart's two panels
-SHAPE_RULES = ("WR006", "WR015")
+MEAN_RULES = marked_on("trend")
+REDIRECT_RULES, CONCERN_RULES = marked_on("redirects"), marked_on("concern_tags")  # the rates chart's two panels
+SHAPE_RULES = marked_on("distribution")
 OPEN_COLOUR, ACKNOWLEDGED_COLOUR = PALETTE[5], "#6b6b6b"
 
 
@@ -439,8 +442,8 @@ def rates_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart
                   if (s.generation, metric, tag) in shares]
         concerns.plot([x for x, _ in points], [y for _, y in points], marker="o", markersize=3, linewidth=1,
                       color=PALETTE[(index + 3) % len(PALETTE)], label=tag.replace("_", " "))
-    rows = max(_mark_rules(rates, _rule_marks(flags, metric, (REDIRECT_RULE,)), positions, PANEL_WIDTH),
-               _mark_rules(concerns, _rule_marks(flags, metric, (CONCERN_RULE,)), positions, PANEL_WIDTH))
+    rows = max(_mark_rules(rates, _rule_marks(flags, metric, REDIRECT_RULES), positions, PANEL_WIDTH),
+               _mark_rules(concerns, _rule_marks(flags, metric, CONCERN_RULES), positions, PANEL_WIDTH))
     top = max([0.3] + [(s.redirect_rate or 0) * 1.2 for s in stats])
     rates.set_ylim(0, top)
     concerns.set_ylim(0, max([0.1] + [v * 1.2 for (g, m, _t), v in shares.items() if m == metric]))
@@ -488,7 +491,7 @@ def robustness_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], 
                   color=PALETTE[1], markersize=5, label="prompt-variant spread (max - min mean)")
     axes.axhline(0, color="#555555", linewidth=0.8)
     # WR007 is a note: it is marked too, as the chart's own subject.
-    rows = _mark_rules(axes, _rule_marks(flags, metric, ("WR007", "WR012"), notes=True), positions)
+    rows = _mark_rules(axes, _rule_marks(flags, metric, marked_on("robustness"), notes=True), positions)
     _generation_axis(axes, analysis)
     axes.set_ylabel("points")
     axes.legend(frameon=False, fontsize=7, loc="upper left")

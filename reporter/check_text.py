@@ -16,7 +16,7 @@ WIDTH = 100
 
 def check_summary(findings: Findings) -> str:
     """What `check` prints: the tallies, then each finding by severity with its acknowledgement key."""
-    flags = findings.flags
+    flags = findings.raised
     tally = findings.tally()
     lines = [
         f"as of {findings.as_of}, rule set {findings.ruleset}: {phrasing.count(tally.errors, 'error')}, "

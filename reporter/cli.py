@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -196,9 +196,67 @@ def cli(ctx: click.Context, history: Path, quiet: bool, verbose: bool) -> None:
     ctx.meta["verbose"] = verbose
 
 
+def _set_history(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    if value is not None:
+        _replace_options(ctx, history=value)
+
+
+def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
+    def set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+        if value:
+            _replace_options(ctx, **{name: True})
+            if name == "verbose":
+                ctx.meta["verbose"] = True
+
+    return set_flag
+
+
+def _replace_options(ctx: click.Context, **changes: Any) -> None:
+    """Options given after the command override those given before it, in every context that holds them."""
+    options = replace(_options(ctx), **changes)
+    context: click.Context | None = ctx
+    while context is not None:
+        context.obj = options
+        context = context.parent
+
+
+_SHARED = (
+    click.option("--history", type=click.Path(file_okay=False, path_type=Path), expose_value=False,
+                 callback=_set_history, help="The history store (default ./history); also accepted before the command."),
+    click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_flag("quiet"),
+                 help="Print only errors and requested data."),
+    click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_flag("verbose"),
+                 help="Show tracebacks and details."),
+)
+
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+
+
+def shared_options(command: _Command) -> _Command:
+    """--history, -q and -v accepted after the command as well as before it; every command carries them."""
+    for option in reversed(_SHARED):
+        command = option(command)
+    return command
+
+
+_DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _iso(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
+    return value.date().isoformat() if value is not None else None
+
+
+def as_of_option(help: str = "Cut data dated after this day (YYYY-MM-DD).") -> Callable[[_Command], _Command]:
+    """--as-of DATE, given to the command as YYYY-MM-DD text or None."""
+    return click.option("--as-of", type=_DATE, callback=_iso, help=help)
+
+
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.pass_context
+@shared_options
 def init(ctx: click.Context, directory: Path) -> None:
     """Create an empty history store in DIRECTORY.
 
@@ -222,6 +280,7 @@ def init(ctx: click.Context, directory: Path) -> None:
 @click.option("--extra-metrics", type=click.IntRange(min=0, max=100), default=0, show_default=True,
               help="Quiet 1-7 metrics added beside the planted ones (for benchmarks at scale).")
 @click.pass_context
+@shared_options
 def example(ctx: click.Context, directory: Path, observations: int, seed: int, extra_generations: int, extra_metrics: int) -> None:
     """Write a synthetic history of a fictional model line into DIRECTORY.
 
@@ -243,6 +302,7 @@ def example(ctx: click.Context, directory: Path, observations: int, seed: int, e
 @click.option("--kind", type=KIND_CHOICE,
               help="Read every file as this kind instead of telling it by its columns.")
 @click.pass_context
+@shared_options
 def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> None:
     """Check input files; every problem is printed as file:line: column: message.
 
@@ -269,6 +329,7 @@ def validate(ctx: click.Context, files: tuple[Path, ...], kind: str | None) -> N
               help="Read every file as this kind instead of telling it by its columns.")
 @click.option("--dry-run", is_flag=True, help="Validate and count, write nothing.")
 @click.pass_context
+@shared_options
 def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run: bool) -> None:
     """Validate FILES and merge them into the history, all or nothing.
 
@@ -311,6 +372,7 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
 @click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="An SSH allowed-signers file; REPORT_DIR's manifest.json.sig must be signed by a key in it.")
 @click.pass_context
+@shared_options
 def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None, allowed_signers: Path | None) -> None:
     """Check every history file against the manifest and the merge log's hash chain.
 
@@ -324,56 +386,34 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
       welfare-report verify --expect-head 3f1c...e9
       welfare-report verify reports/2026-Q3
     """
+    from .audit import audit
+
     store = _store(ctx)
-    with store.locked():
-        checked = store.verification()
-    problems = list(checked.problems)
-    if expect_head is not None and expect_head.lower() not in checked.heads:
-        problems.append(f"the chain head {expect_head} is not in this history's merge log (the log was rewritten)")
-    remarks: list[str] = []
-    if report_dir is not None:
-        from .audit import verify_report
-
-        report = verify_report(store, report_dir)
-        problems += report.problems
-        remarks += report.remarks
-        if allowed_signers is not None:
-            from .signatures import SIGNATURE, signature_problems
-
-            manifest = report_dir / "manifest.json"
-            data = manifest.read_bytes() if manifest.is_file() else b""
-            problems += signature_problems(data, report_dir / SIGNATURE, allowed_signers)
-    elif allowed_signers is not None:
-        raise ReporterError("--allowed-signers checks a report's signature: name the REPORT_DIR too")
+    found = audit(store, report_dir, expect_head, allowed_signers)
+    problems, remarks = found.problems, found.remarks
     for problem in problems:
         _emit(shown(problem))
     for remark in remarks:
         _say(ctx, f"note: {remark}")
     if problems:
         ctx.exit(EXIT_FLAGGED)
-    if checked.head is None:
+    if found.head is None:
         _say(ctx, f"verified the history in {store.root}, but its merge log is not yet a hash chain: "
                   "run 'welfare-report merge' with no files to anchor it")
     else:
         _say(ctx, f"verified the history in {store.root}"
                   + (f"; the report in {report_dir} matches it" if report_dir is not None else "")
-                  + f"\nchain head {checked.head}")
-
-
-_DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def _iso(value: Any) -> str | None:
-    return value.date().isoformat() if value is not None else None
+                  + f"\nchain head {found.head}")
 
 
 @cli.command()
-@click.option("--as-of", type=_DATE, help="Cut answers, events and generations dated after this day (YYYY-MM-DD).")
+@as_of_option("Cut answers, events and generations dated after this day (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings JSON instead of a summary.")
 @click.option("--acknowledgements-template", "template", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the open flags as an acknowledgements CSV to fill in (reason, by, date) and merge.")
 @click.pass_context
-def check(ctx: click.Context, as_of: Any, as_json: bool, template: Path | None) -> None:
+@shared_options
+def check(ctx: click.Context, as_of: str | None, as_json: bool, template: Path | None) -> None:
     """Analyse the history and apply the fixed rule set.
 
     Exit 0 when nothing is flagged, 1 when a flag is open (acknowledged flags
@@ -386,10 +426,10 @@ def check(ctx: click.Context, as_of: Any, as_json: bool, template: Path | None) 
     """
     from .check_text import check_summary
     from .findings import dumps
-    from .pipeline import findings_for
+    from .pipeline import findings_from_path
 
     _progress(ctx)("analysing the history")
-    findings = findings_for(_options(ctx).history, _iso(as_of))
+    findings = findings_from_path(_options(ctx).history, as_of)
     _emit(dumps(findings) if as_json else shown_lines(check_summary(findings)), nl=not as_json)
     if template is not None:
         from .check_text import acknowledgements_template
@@ -406,19 +446,20 @@ def check(ctx: click.Context, as_of: Any, as_json: bool, template: Path | None) 
 @cli.command()
 @click.option("--metric", help="Only this metric.")
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
-@click.option("--as-of", type=_DATE, help="Cut data dated after this day (YYYY-MM-DD).")
+@as_of_option()
 @click.pass_context
-def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
+@shared_options
+def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: str | None) -> None:
     """Per generation statistics and the comparison with each predecessor.
 
     \b
     Example:
       welfare-report trend --metric circumstances --format csv > circumstances.csv
     """
-    from .pipeline import analysis_for
+    from .pipeline import analysis_from_path
     from .trend import to_csv, to_json, to_table, trend_rows
 
-    analysis = analysis_for(_options(ctx).history, _iso(as_of))
+    analysis = analysis_from_path(_options(ctx).history, as_of)
     if metric is not None and metric not in analysis.history.metrics:
         raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
     rows = trend_rows(analysis, metric)
@@ -437,9 +478,10 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: Any) -> None:
 @click.option("--metric", help="Only this metric.")
 @click.option("--change", type=float, help="The change to see, in scale points (default: 0.1 of the scale range).")
 @click.option("--sd", type=click.FloatRange(min=0, min_open=True), help="The spread to plan with instead of the observed one.")
-@click.option("--as-of", type=_DATE, help="Take the observed spread from data dated on or before this day.")
+@as_of_option("Take the observed spread from data dated on or before this day.")
 @click.pass_context
-def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float | None, as_of: Any) -> None:
+@shared_options
+def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float | None, as_of: str | None) -> None:
     """Answers needed per generation to see a change, and to call a metric stable.
 
     For each metric: the answers per generation that give an 80% chance of a
@@ -451,14 +493,13 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
     Example:
       welfare-report plan --metric circumstances --change 0.5
     """
-    from .pipeline import analysis_for
-    from .plan import plan as make_plan
-    from .plan import plan_text
+    from .pipeline import analysis_from_path
+    from .sample_size import sample_size_text, sample_sizes
 
-    analysis = analysis_for(_options(ctx).history, _iso(as_of))
+    analysis = analysis_from_path(_options(ctx).history, as_of)
     if metric is not None and metric not in analysis.history.metrics:
         raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
-    _emit(plan_text(make_plan(analysis, metric, change, sd)))
+    _emit(sample_size_text(sample_sizes(analysis, metric, change, sd)))
 
 
 @cli.command()
@@ -467,7 +508,7 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
               help="An output to write; repeat for several (default: html, fragment, pdf and json).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("build"), show_default=True,
               help="Folder for the outputs.")
-@click.option("--as-of", type=_DATE, help="Cut data dated after this day (YYYY-MM-DD).")
+@as_of_option()
 @click.option("--notes", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="The author's notes (Markdown, raw HTML disabled), shown in their own section.")
 @click.option("--title", default="Model welfare", show_default=True, help="The section's title.")
@@ -477,7 +518,8 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
               help="Prefix of every id in the outputs, so two fragments can share a page.")
 @click.option("--section-number", help="The card's number for this section: 7 numbers figures 'Figure 7.1'.")
 @click.pass_context
-def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, notes: Path | None, title: str,
+@shared_options
+def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: str | None, notes: Path | None, title: str,
            heading_level: int, id_prefix: str, section_number: str | None) -> None:
     """Render the welfare section: welfare-section.html, welfare-section.fragment.html,
     welfare-section.pdf and findings.json.
@@ -498,7 +540,7 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
     # libraries while this process loads its own and analyses the history.
     with chart_workers() if drawing else contextlib.nullcontext():
         from .notes import read_notes
-        from .pipeline import findings_for
+        from .pipeline import findings_from_path
         from .render import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
         from .render import render as render_section
 
@@ -509,7 +551,7 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
         text = read_notes(notes) if notes is not None else None
         show = _progress(ctx)
         show("analysing the history")
-        findings = findings_for(_options(ctx).history, _iso(as_of), with_excerpts=True)
+        findings = findings_from_path(_options(ctx).history, as_of, with_excerpts=True)
         written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
                                  id_prefix=id_prefix, section_number=section_number)
     for path in written:
@@ -527,6 +569,7 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: Any, 
 @click.option("--scorer", help="The scorer whose value is the score, when a log has several.")
 @click.option("--skip-failed", is_flag=True, help="Leave out failed and unscored samples, and logs that did not finish.")
 @click.pass_context
+@shared_options
 def from_inspect(ctx: click.Context, logs: tuple[Path, ...], out: Path, generation: str | None,
                  generation_map: Path | None, metric: str | None, scorer: str | None, skip_failed: bool) -> None:
     """Turn Inspect AI evaluation logs (.eval or .json) into an observations file.
@@ -566,6 +609,7 @@ def from_inspect(ctx: click.Context, logs: tuple[Path, ...], out: Path, generati
 @click.option("--sign-key", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="An SSH private key; signs manifest.json into manifest.json.sig (namespace welfare-report).")
 @click.pass_context
+@shared_options
 def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, force: bool, sign_key: Path | None) -> None:
     """Write the report as of a quarter's last day into OUT/YYYY-QN/.
 
@@ -587,51 +631,12 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
     day = today.date() if today is not None else dt.datetime.now(dt.UTC).date()
     with chart_workers():
         result = run_quarterly(_options(ctx).history, quarter, out, day, force, progress=_progress(ctx),
-                               today_option=_iso(today), sign_key=sign_key)
+                               today_option=today.date().isoformat() if today is not None else None, sign_key=sign_key)
     _tell(ctx, f"{result.quarter}: {result.status} {result.directory}")
 
 
-def _set_history(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
-    if value is not None:
-        _replace_options(ctx, history=value)
-
-
-def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
-    def set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
-        if value:
-            _replace_options(ctx, **{name: True})
-            if name == "verbose":
-                ctx.meta["verbose"] = True
-
-    return set_flag
-
-
-def _replace_options(ctx: click.Context, **changes: Any) -> None:
-    """Options given after the command override those given before it, in every context that holds them."""
-    options = replace(_options(ctx), **changes)
-    context: click.Context | None = ctx
-    while context is not None:
-        context.obj = options
-        context = context.parent
-
-
-def _shared_options() -> list[click.Parameter]:
-    """--history, -q and -v, accepted after the command as well as before it."""
-    return [
-        click.Option(["--history"], type=click.Path(file_okay=False, path_type=Path), expose_value=False,
-                     callback=_set_history, help="The history store (default ./history); also accepted before the command."),
-        click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_flag("quiet"),
-                     help="Print only errors and requested data."),
-        click.Option(["-v", "--verbose"], is_flag=True, expose_value=False, callback=_set_flag("verbose"),
-                     help="Show tracebacks and details."),
-    ]
-
-
-for _command in cli.commands.values():
-    _command.params.extend(_shared_options())
-
-
 def main(argv: list[str] | None = None) -> None:
+    """The console entry point; `argv` instead of sys.argv for tests."""
     cli.main(args=argv, prog_name="welfare-report")
 
 

@@ -195,6 +195,7 @@ class CellTables:
 
 
 def cell_tables(tally: Tally, mask: np.ndarray, group: np.ndarray | None = None, width: int = 1) -> CellTables:
+    """Count tables of the answers in `mask`, per cell (and per `group` when given)."""
     stratum_group = tally.stratum if group is None else group.astype(np.int64) * tally.strata + tally.stratum
     return CellTables(
         tally.point_counts(mask, group, width),
@@ -205,11 +206,13 @@ def cell_tables(tally: Tally, mask: np.ndarray, group: np.ndarray | None = None,
 
 
 def code_map(answers: Answers, column: str, names: list[str]) -> np.ndarray:
+    """Each category code of `column` mapped to its position in `names` (-1: not there)."""
     position = {name: i for i, name in enumerate(names)}
     return np.array([position.get(v, -1) for v in answers.categories[column]] or [-1], dtype=np.int64)
 
 
 def elicitation_counts(tally: Tally, tables: dict[str, np.ndarray], cell: int) -> dict[str, dict[str, int]]:
+    """Answers per value of every elicitation column, for one cell."""
     result = {}
     for column, table in tables.items():
         names = tally.answers.categories[column]

@@ -36,6 +36,8 @@ PROMPT_VARIANTS = ("v1", "v2", "v3")
 
 @dataclass(frozen=True)
 class Generation:
+    """One synthetic generation and what is planted in it."""
+
     name: str
     release: str
     summaries_only: bool = False

@@ -34,6 +34,8 @@ class Found:
 
 @dataclass(frozen=True)
 class Finding:
+    """One rule's finding, stamped with the rule, and its acknowledgement where a person gave one."""
+
     rule: str
     severity: Severity
     metric: str | None
@@ -70,7 +72,7 @@ class Findings:
 
     analysis: Analysis
     ruleset: str
-    flags: tuple[Finding, ...]
+    raised: tuple[Finding, ...]  # every finding: errors, flags and notes (the JSON key stays "flags")
     inputs: tuple[dict[str, Any], ...] = ()
     # Acknowledgements dated on or before the as-of date that match no finding.
     unmatched: tuple[Any, ...] = ()
@@ -83,17 +85,17 @@ class Findings:
         return self.analysis.history.as_of
 
     def open_flags(self) -> list[Finding]:
-        return [f for f in self.flags if f.severity == "flag" and f.acknowledged is None]
+        return [f for f in self.raised if f.severity == "flag" and f.acknowledged is None]
 
     def errors(self) -> list[Finding]:
         """The findings of severity error (WR001)."""
-        return [f for f in self.flags if f.severity == "error"]
+        return [f for f in self.raised if f.severity == "error"]
 
     def tally(self) -> Tally:
         """How many errors, flags (and of them open ones) and notes the rules raised."""
-        severities = [f.severity for f in self.flags]
+        severities = [f.severity for f in self.raised]
         return Tally(severities.count("error"), severities.count("flag"), len(self.open_flags()),
-                     severities.count("note"), sum(1 for f in self.flags if f.acknowledged))
+                     severities.count("note"), sum(1 for f in self.raised if f.acknowledged))
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class Tally:
 
 
 def acknowledgement_key(rule: str, metric: str, generations: Sequence[str]) -> str:
+    """RULE|metric|g1;g2: what an acknowledgement names."""
     return f"{rule}|{metric}|{';'.join(generations)}"
 
 
@@ -125,6 +128,7 @@ def round_number(value: Any) -> Any:
 
 
 def stat_json(stat: Stat, topics: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One statistic as the findings JSON writes it."""
     return {
         "generation": stat.generation,
         "metric": stat.metric,
@@ -150,6 +154,7 @@ def stat_json(stat: Stat, topics: dict[str, dict[str, Any]] | None = None) -> di
 
 
 def event_json(event: Any) -> dict[str, str]:
+    """One event as the findings JSON writes it."""
     return {
         "date": event.date,
         "kind": event.kind,
@@ -161,6 +166,7 @@ def event_json(event: Any) -> dict[str, str]:
 
 
 def comparison_json(c: Comparison) -> dict[str, Any]:
+    """One comparison as the findings JSON writes it."""
     return {
         "metric": c.metric,
         "from": c.from_,
@@ -186,6 +192,7 @@ def comparison_json(c: Comparison) -> dict[str, Any]:
 
 
 def to_json(findings: Findings) -> dict[str, Any]:
+    """The findings JSON document, before rounding and serialising."""
     analysis = findings.analysis
     history = analysis.history
     document = {
@@ -208,7 +215,7 @@ def to_json(findings: Findings) -> dict[str, Any]:
         "stats": [stat_json(s, analysis.topics(s.generation, s.metric)) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
         "corroboration": [pair.to_json() for pair in analysis.corroborations],
-        "flags": [f.to_json() for f in findings.flags],
+        "flags": [f.to_json() for f in findings.raised],
         "unmatched_acknowledgements": [
             {"rule": a.rule, "metric": a.metric, "generations": list(a.generations), "by": a.by, "date": a.date}
             for a in findings.unmatched

@@ -12,14 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .schema import CHARTS_FOLDER, MARKDOWN_CHARTS, MARKDOWN_NAME, NOTES_COPY
+
 if TYPE_CHECKING:
     from .section import Section
 
-MARKDOWN_NAME = "welfare-section.md"
-MARKDOWN_CHARTS = "welfare-section-charts"
-CHARTS_FOLDER = "charts"
-# A report folder keeps the notes it was rendered with, so `verify` can render it again.
-NOTES_COPY = "welfare-section.notes.md"
 
 
 @dataclass(frozen=True)

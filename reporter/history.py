@@ -34,15 +34,19 @@ CODED = (
 
 
 def day_number(date: str) -> int:
+    """A YYYY-MM-DD date as days since the epoch the analysis counts from."""
     return (dt.date.fromisoformat(date) - EPOCH).days
 
 
 def day_text(day: int) -> str:
+    """Days since the epoch back to YYYY-MM-DD."""
     return (EPOCH + dt.timedelta(days=int(day))).isoformat()
 
 
 @dataclass(frozen=True)
 class Generation:
+    """A model generation from generations.csv."""
+
     name: str
     release_date: str
     model: str
@@ -53,6 +57,8 @@ class Generation:
 
 @dataclass(frozen=True)
 class Metric:
+    """A metric from metrics.csv: its scale, what it measures and what it corroborates."""
+
     name: str
     scale_min: int
     scale_max: int
@@ -83,6 +89,8 @@ class Metric:
 
 @dataclass(frozen=True)
 class Event:
+    """A recorded event: a training, system-prompt or elicitation change, an exposure, a release."""
+
     date: str
     kind: str
     description: str
@@ -93,6 +101,8 @@ class Event:
 
 @dataclass(frozen=True)
 class Acknowledgement:
+    """A person's review of a flag, with the reason it stays visible."""
+
     rule: str
     generations: tuple[str, ...]
     metric: str
@@ -103,6 +113,8 @@ class Acknowledgement:
 
 @dataclass(frozen=True)
 class Summary:
+    """A published aggregate (mean, sd, n) for a generation and metric."""
+
     generation: str
     metric: str
     collected_on: str
@@ -131,6 +143,8 @@ class CorrectedRow:
 
 @dataclass(frozen=True)
 class Correction:
+    """A correction with the rows it retracted, replaced or redacted."""
+
     generation: str
     metric: str
     key: str
@@ -157,6 +171,8 @@ class Correction:
 
 @dataclass(frozen=True)
 class Excerpt:
+    """A quoted answer the report may show as qualitative evidence."""
+
     generation: str
     metric: str
     collected_on: str
@@ -166,7 +182,7 @@ class Excerpt:
     featured: bool = False
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Answers:
     """One entry per answer; coded columns index into `categories[column]`."""
 
@@ -208,8 +224,10 @@ class Answers:
             return -1
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class History:
+    """The store read for analysis as of one date: registries, answers, summaries and corrections."""
+
     generations: list[Generation]
     metrics: dict[str, Metric]
     events: list[Event]

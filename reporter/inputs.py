@@ -36,6 +36,8 @@ class _Unreadable:
 
 @dataclass(frozen=True)
 class RawRow:
+    """One row of an input file as text, with the line it came from."""
+
     line: int
     values: dict[str, object]
 

@@ -94,6 +94,8 @@ def _inspect() -> Any:
 
 @dataclass(frozen=True)
 class Options:
+    """How Inspect logs map to generations, metrics and scores."""
+
     generation: str | None = None
     generation_map: dict[str, str] = field(default_factory=dict)
     metric: str | None = None

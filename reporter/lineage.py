@@ -33,6 +33,7 @@ def resolve_predecessors(generations: list[Generation]) -> dict[str, str | None]
 
 
 def ancestors(name: str, predecessors: Mapping[str, str | None]) -> list[str]:
+    """The generations before `name` in its line, nearest first."""
     chain, seen = [], {name}
     current = predecessors.get(name)
     while current is not None and current not in seen:
@@ -81,6 +82,7 @@ def exposure_scope(history: History, event: Event) -> set[str] | None:
 
 
 def summary_contaminated(history: History, summary: Summary) -> bool:
+    """Whether a metric exposure reaches a published summary's generation and date."""
     for event in history.events:
         if event.kind != "metric_exposure" or event.metric not in ("", summary.metric):
             continue

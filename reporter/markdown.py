@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import phrasing
-from .formats import CHARTS_FOLDER, MARKDOWN_CHARTS, MARKDOWN_NAME
+from .schema import CHARTS_FOLDER, MARKDOWN_CHARTS, MARKDOWN_NAME
 from .section import MetricBlock, Number, Numbering, Section
 from .summary import HOW_TO_READ
 
@@ -128,13 +128,10 @@ def _since(since: Mapping[str, Any], heading: str) -> list[str]:
     generations = ", ".join(f"{md(g['generation'])} (released {g['release_date']})" for g in since["new_generations"])
     lines += [f"New generations: {generations}." if generations else "No new generations.", ""]
     for title, key in (("New", "flags_new"), ("Resolved", "flags_resolved"), ("Unchanged", "flags_unchanged")):
-        keys = since.get(key) or []
-        lines += [f"{title} flags: " + (", ".join(f"`{md(_key(k))}`" for k in keys) if keys else "none") + ".", ""]
+        items = since.get(key) or []
+        lines += [f"**{title} flags ({len(items)})**", ""]
+        lines += [f"- **{f['rule']}** {md(f['message'])}" for f in items] + ([""] if items else [])
     return lines
-
-
-def _key(flag: Any) -> str:
-    return str(flag.get("key", flag)) if isinstance(flag, Mapping) else str(flag)
 
 
 def _named(values: Mapping[str, int]) -> str:
@@ -192,7 +189,7 @@ def _rules(section: Section, heading: str, tables: Numbering) -> list[str]:
                     tables.table("rules"), "The fixed rules and how many findings each raised")
     raised = [f for r in section.rules for f in r.findings]
     if raised:
-        rows = [[f.rule, f.severity, f"`{md(f.key)}`", md(f.message),
+        rows = [[f.rule, f.severity, _code_cell(f.key), md(f.message),
                  _acknowledgement(f.acknowledged) if f.acknowledged else ("open" if f.severity == "flag" else "")]
                 for f in raised]
         lines += _table(["Rule", "Severity", "Key", "Message", "Review"], rows, tables.table("findings"),
@@ -200,8 +197,13 @@ def _rules(section: Section, heading: str, tables: Numbering) -> list[str]:
     if section.unmatched:
         lines += [f"{heading}## Acknowledgements that match no finding", "",
                   "These reviews name a rule, metric and generations that no finding has, so they acknowledge nothing.", ""]
-        lines += [f"- `{md(a.key)}`, by {md(a.by)} on {a.date}: {md(a.reason)}" for a in section.unmatched] + [""]
+        lines += [f"- `{a.key}`, by {md(a.by)} on {a.date}: {md(a.reason)}" for a in section.unmatched] + [""]
     return lines
+
+
+def _code_cell(key: str) -> str:
+    """An acknowledgement key as code in a table cell: ids are id-safe, only the pipes are escaped (GFM)."""
+    return "`" + key.replace("|", "\\|") + "`"
 
 
 def _provenance(section: Section, heading: str, tables: Numbering) -> list[str]:

@@ -13,6 +13,8 @@ _QUARTER = re.compile(r"(\d{4})-Q([1-4])\Z")
 
 @dataclass(frozen=True, order=True)
 class Quarter:
+    """A calendar quarter (YYYY-QN) and its first and last days."""
+
     year: int
     number: int
 
@@ -56,4 +58,5 @@ class Quarter:
 
 
 def last_completed(today: dt.date) -> Quarter:
+    """The last quarter that ended before `today`."""
     return Quarter.containing(today).previous()

@@ -26,24 +26,29 @@ def relative(delta: float) -> str:
 
 
 def number(value: float | None, digits: int = 2) -> str:
+    """A number with `digits` decimals, or n/a."""
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def signed(value: float | None, digits: int = 2) -> str:
+    """A number with its sign and `digits` decimals, or n/a."""
     return "n/a" if value is None else f"{value:+.{digits}f}"
 
 
 def interval(low: float | None, high: float | None, digits: int = 2) -> str:
+    """'low to high' with signs, or n/a."""
     if low is None or high is None:
         return "95% CI n/a"
     return f"95% CI {low:+.{digits}f} to {high:+.{digits}f}"
 
 
 def share(value: float | None) -> str:
+    """A share as a whole percentage, or n/a."""
     return "n/a" if value is None else f"{value:.0%}"
 
 
 def p_value(value: float | None) -> str:
+    """A p-value in the report's one format."""
     if value is None:
         return "n/a"
     return "<0.001" if value < 0.001 else f"{value:.3f}"

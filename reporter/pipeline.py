@@ -19,7 +19,7 @@ from .rules import apply_rules
 from .store import Store
 
 
-def findings_of(
+def findings_from_store(
     store: Store, as_of: str | None = None, with_excerpts: bool = False, require_verified: bool = True,
 ) -> Findings:
     """Findings as of a date; `with_excerpts` also reads the quotes a report shows.
@@ -55,13 +55,14 @@ def _with_data(history: History) -> History:
     return history
 
 
-def findings_for(
+def findings_from_path(
     history_root: str | Path, as_of: str | None = None, with_excerpts: bool = False, require_verified: bool = True,
 ) -> Findings:
-    return findings_of(Store(history_root), as_of, with_excerpts, require_verified)
+    """`findings_from_store` for the store at a path."""
+    return findings_from_store(Store(history_root), as_of, with_excerpts, require_verified)
 
 
-def analysis_for(history_root: str | Path, as_of: str | None = None) -> Analysis:
+def analysis_from_path(history_root: str | Path, as_of: str | None = None) -> Analysis:
     """The analysis alone, for `trend`: no rules, no digests of the inputs."""
     store = Store(history_root)
     with store.locked(exclusive=False):

@@ -16,7 +16,7 @@ from .errors import ReporterError
 from .findings import Findings, to_json
 from .formats import DEFAULT_FORMATS
 from .periods import Quarter, last_completed
-from .pipeline import NothingToAnalyse, findings_for
+from .pipeline import NothingToAnalyse, findings_from_path
 from .publish import check_replaceable, folder_lock, write_folder
 from .render import render_outputs, report_options
 from .signatures import SIGNATURE, sign
@@ -29,6 +29,8 @@ Status = Literal["written", "unchanged", "replaced"]
 
 @dataclass(frozen=True)
 class QuarterlyResult:
+    """What `quarterly` wrote, or that an identical report was already there."""
+
     quarter: Quarter
     directory: Path
     status: Status
@@ -47,13 +49,13 @@ def since_previous(history_root: Path, findings: Findings, quarter: Quarter, req
     previous = quarter.previous()
     previous_end = previous.last_day.isoformat()
     try:
-        before = to_json(findings_for(history_root, previous_end, require_verified=require_verified))
+        before = to_json(findings_from_path(history_root, previous_end, require_verified=require_verified))
     except NothingToAnalyse:
         before = {"flags": []}  # the first quarter with data: everything is new
     source = f"computed from the history as of {previous_end}"
     history = findings.analysis.history
     per_generation = answers_per_generation(history, previous_end)
-    now = {_flag_key(f.to_json()): f.to_json() for f in findings.flags}
+    now = {_flag_key(f.to_json()): f.to_json() for f in findings.raised}
     then = {_flag_key(f): f for f in before["flags"]}
 
     def listed(keys: list[tuple[str, str, tuple[str, ...]]], table: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -102,6 +104,7 @@ def quarterly(
     progress: Callable[[str], None] = lambda message: None, today_option: str | None = None,
     sign_key: Path | None = None,
 ) -> QuarterlyResult:
+    """The quarter's report into `out/YYYY-QN/`, written whole under a lock of its own."""
     quarter = Quarter.parse(quarter_text) if quarter_text else last_completed(today)
     if not quarter.ended_by(today):
         raise ReporterError(
@@ -112,7 +115,7 @@ def quarterly(
     # One quarterly run at a time per reports folder: a second waits, then finds the report unchanged.
     with folder_lock(out):
         progress(f"analysing the history as of {as_of}")
-        findings = findings_for(history_root, as_of, with_excerpts=True)
+        findings = findings_from_path(history_root, as_of, with_excerpts=True)
         since = since_previous(history_root, findings, quarter) if quarter.has_previous else None
         recorded = {"today": today_option, "force": force} if force else _recorded_run_options(target, today_option)
         options = report_options(f"Model welfare, {quarter}", DEFAULT_FORMATS, None, quarter=str(quarter), **recorded)

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .findings import Findings, dumps
-from .formats import FORMATS, NOTES_COPY, OUTPUT_NAMES, Job, chart_images, wanted
+from .formats import FORMATS, OUTPUT_NAMES, Job, chart_images, wanted
 from .publish import check_replaceable, write_folder
+from .schema import NOTES_COPY
 from .section import Layout, build_section
 from .typeset import load_writers
 

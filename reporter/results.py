@@ -145,6 +145,8 @@ class Corrected:
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
+    """A generation compared with its predecessor (or the two sides of a split): delta, tests, verdict."""
+
     metric: str
     from_: str
     to: str

@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 from . import phrasing, schema
 from .findings import Finding, Findings, Found, event_json
@@ -64,24 +64,51 @@ SCORE_LANGUAGE = re.compile(
 NEGATION = re.compile(r"\b(never|not|no|without|neither|nor|rather\s+than)\b|\w+n't\b", re.IGNORECASE)
 
 
+# The chart a rule's findings are marked on ("none": the summary and the rules part only).
+ChartMark = Literal["trend", "distribution", "redirects", "concern_tags", "robustness", "none"]
+
+
+def _share(value: Any) -> str:
+    return phrasing.share(value) if isinstance(value, int | float) else "n/a"
+
+
+def _signed(value: Any) -> str:
+    return phrasing.signed(value) if isinstance(value, int | float) else "n/a"
+
+
+def mean_size(evidence: dict[str, Any]) -> str:
+    """The size most rules report: the change of the mean, where the evidence has one."""
+    return f"mean {_signed(evidence.get('delta'))}" if "delta" in evidence else ""
+
+
 @dataclass(frozen=True)
 class Rule:
+    """One rule of the fixed set: its check and how the report presents what it finds."""
+
     id: str
     severity: Severity
     title: str
     check: Callable[[Analysis], list[Found]]
+    # How the report presents it: the size of what a finding saw, in the rule's own unit (never a
+    # threshold), for the summary; and the chart whose generations it marks.
+    size: Callable[[dict[str, Any]], str]
+    marks: ChartMark
     # Most rules read self-reports only; WR009, WR011 and WR013 read probe and behaviour metrics too.
     every_measure: bool = False
 
 
 @dataclass(frozen=True)
 class NotesSentence:
+    """A sentence of the author's notes, with the line it starts on."""
+
     line: int  # where the sentence starts in the notes file
     text: str
 
 
 @dataclass(frozen=True)
 class NotesProblem:
+    """A notes sentence WR001 refuses, with the word that triggered it."""
+
     line: int
     sentence: str
     word: str
@@ -156,6 +183,7 @@ def target_word(sentence: str) -> str | None:
 
 
 def comparison_evidence(c: Comparison, analysis: Analysis) -> dict[str, Any]:
+    """The numbers of a comparison every rule about it shows."""
     metric = analysis.metric(c.metric)
     lfl = c.like_for_like
     return {
@@ -602,23 +630,41 @@ def shape_change(analysis: Analysis) -> list[Found]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("WR001", "error", "Not a target", not_a_target),
-    Rule("WR002", "flag", "A jump at a training or system-prompt change", change_coincides),
-    Rule("WR003", "note", "A jump with no recorded change", unexplained_jump),
-    Rule("WR004", "flag", "Metric exposure", metric_exposure),
-    Rule("WR005", "flag", "Deflection", deflection),
-    Rule("WR006", "flag", "Uniformity", uniformity),
+    Rule("WR001", "error", "Not a target", not_a_target, size=lambda e: "", marks="none"),
+    Rule("WR002", "flag", "A jump at a training or system-prompt change", change_coincides, size=mean_size,
+         marks="trend"),
+    Rule("WR003", "note", "A jump with no recorded change", unexplained_jump, size=mean_size, marks="trend"),
+    Rule("WR004", "flag", "Metric exposure", metric_exposure, size=mean_size, marks="trend"),
+    Rule("WR005", "flag", "Deflection", deflection, marks="redirects",
+         size=lambda e: f"redirected {_share(e.get('redirect_rate_from'))} to {_share(e.get('redirect_rate'))}"),
+    Rule("WR006", "flag", "Uniformity", uniformity, marks="distribution",
+         size=lambda e: f"{_share(e.get('top_share'))} of answers at {e.get('top_point')}"),
     Rule("WR007", "note", "Prompt sensitivity", VariantSpread(
-        "prompt_variant", VARIANT_SPREAD, "prompt variants", "the wording of the question moves the answers")),
-    Rule("WR008", "flag", "Elicitation mismatch", elicitation_mismatch),
-    Rule("WR009", "note", "Small sample", small_sample, every_measure=True),
-    Rule("WR010", "flag", "Divergence of scores and concern tags", divergence),
-    Rule("WR011", "note", "Gap", gap, every_measure=True),
-    Rule("WR012", "flag", "Suggestibility", LeadGap("framing", LEAD_GAP)),
-    Rule("WR013", "flag", "Divergence from independent evidence", independent_evidence, every_measure=True),
-    Rule("WR014", "flag", "Mix change", mix_change),
-    Rule("WR015", "note", "Shape change", shape_change),
+        "prompt_variant", VARIANT_SPREAD, "prompt variants", "the wording of the question moves the answers"),
+         size=lambda e: f"prompt variants span {phrasing.number(e.get('spread'))} points", marks="robustness"),
+    Rule("WR008", "flag", "Elicitation mismatch", elicitation_mismatch, size=mean_size, marks="trend"),
+    Rule("WR009", "note", "Small sample", small_sample, size=lambda e: f"n = {e.get('n')}", marks="none",
+         every_measure=True),
+    Rule("WR010", "flag", "Divergence of scores and concern tags", divergence, marks="concern_tags",
+         size=lambda e: (f"mean {_signed(e.get('delta'))}; concern tags {_share(e.get('concern_share_from'))} to "
+                         f"{_share(e.get('concern_share_to'))}")),
+    Rule("WR011", "note", "Gap", gap, size=lambda e: "no data: a gap", marks="none", every_measure=True),
+    Rule("WR012", "flag", "Suggestibility", LeadGap("framing", LEAD_GAP), marks="robustness",
+         size=lambda e: f"leading-question gap {_signed(e.get('gap'))}"),
+    Rule("WR013", "flag", "Divergence from independent evidence", independent_evidence, marks="trend",
+         size=lambda e: (f"self-report {_signed(e.get('self_report_change'))} sd, {e.get('measure')} "
+                         f"{_signed(e.get('measure_change'))} sd"), every_measure=True),
+    Rule("WR014", "flag", "Mix change", mix_change, marks="trend",
+         size=lambda e: f"pooled {_signed(e.get('delta'))}, like-for-like {_signed(e.get('like_for_like_delta'))}"),
+    Rule("WR015", "note", "Shape change", shape_change, marks="distribution",
+         size=lambda e: f"mean {_signed(e.get('delta'))}; distribution moved {_share(e.get('distance'))}"),
 )
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+def marked_on(chart: ChartMark) -> tuple[str, ...]:
+    """The ids of the rules whose findings a chart marks."""
+    return tuple(rule.id for rule in RULES if rule.marks == chart)
 
 
 def apply_rules(analysis: Analysis, inputs: list[dict[str, Any]] | None = None) -> Findings:

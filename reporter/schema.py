@@ -210,6 +210,8 @@ def format_number(number: float) -> str:
 
 @dataclass(frozen=True)
 class Column:
+    """A column of an input kind: its name, type and whether it is required."""
+
     name: str
     parse: Callable[[str], str]
     default: str = ""
@@ -423,6 +425,7 @@ def observation_key(row: dict[str, str]) -> str:
 
 
 def row_key(kind: Kind, row: dict[str, str]) -> tuple[str, ...]:
+    """The key of a row of a kind, as the store compares rows."""
     if kind is OBSERVATIONS:
         return (row["generation"], row["metric"], observation_key(row))
     return tuple(row[name] for name in kind.key)
@@ -483,3 +486,11 @@ MIX_COLUMNS = ("method", "instrument", "system_prompt")
 VARIATION_COLUMNS = ("prompt_variant", "framing", "method", "topic", "system_prompt")
 # What the methods table counts per generation, in its column order.
 METHOD_COLUMNS = ("method", "framing", "topic", "prompt_variant", "system_prompt", "instrument")
+
+# -- names of the outputs ----------------------------------------------------------------
+
+MARKDOWN_NAME = "welfare-section.md"
+MARKDOWN_CHARTS = "welfare-section-charts"  # the Markdown's SVG charts, beside it
+CHARTS_FOLDER = "charts"  # --format charts: every figure as SVG, PNG and CSV
+# A report folder keeps the notes it was rendered with, so `verify` can render it again.
+NOTES_COPY = "welfare-section.notes.md"

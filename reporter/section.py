@@ -236,7 +236,7 @@ def excerpt_groups(excerpts: Sequence[Excerpt], generations: list[str]) -> list[
 def flag_sentence(findings: Findings) -> str:
     """The summary's first sentence: what the rules raised, and how many comparisons got each verdict."""
     tally = findings.tally()
-    if not findings.flags:
+    if not findings.raised:
         return f"As of {findings.as_of}, no rule of the fixed set found anything to flag." + _verdict_sentence(findings)
     parts = [f"{count(tally.flags, 'flag')} ({tally.flags - tally.open_flags} acknowledged)",
              count(tally.notes, "note")]
@@ -333,7 +333,7 @@ def build_section(
              if any(s.metric == name for s in analysis.stats)]
     # Each chart's ids inside its SVG start with the prefix, the metric's position and the kind.
     jobs = [(name, kind, f"{layout.id_prefix}c{index}-{kind}") for index, name in shown for kind in FIGURE_KINDS]
-    drawn = iter(draw_charts(analysis, findings.flags, jobs, exports, meanwhile))
+    drawn = iter(draw_charts(analysis, findings.raised, jobs, exports, meanwhile))
     metrics = []
     for _index, name in shown:
         # Numbered in the order the section shows them (FIGURE_KINDS), which the templates follow.
@@ -350,7 +350,7 @@ def build_section(
         summary_groups=tuple(summary_groups(findings)),
         how_to_read=HOW_TO_READ,
         jump_wording=JUMP_WORDING,
-        acknowledged_flags=tuple(f for f in findings.flags if f.acknowledged),
+        acknowledged_flags=tuple(f for f in findings.raised if f.acknowledged),
         unmatched=tuple(Unmatched(acknowledgement_key(a.rule, a.metric, a.generations), a.by, a.date, a.reason)
                         for a in findings.unmatched),
         errors=tuple(findings.errors()),
@@ -360,7 +360,7 @@ def build_section(
         metrics=tuple(metrics),
         concern_shares=analysis.concern_shares,
         excerpt_groups=tuple(excerpt_groups(history.excerpts, generations)),
-        rules=tuple(RuleResult(r, tuple(f for f in findings.flags if f.rule == r.id)) for r in RULES),
+        rules=tuple(RuleResult(r, tuple(f for f in findings.raised if f.rule == r.id)) for r in RULES),
         notes_markdown=notes or None,
         generations=tuple(history.generations),
         generation_labels=generation_labels(analysis),

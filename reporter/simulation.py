@@ -46,6 +46,7 @@ DAYS_APART = 60
 
 
 def distribution(metric: str) -> np.ndarray:
+    """The shares per scale point a simulated metric draws from."""
     return DISTRIBUTIONS[metric.removesuffix(" (second)")]
 
 
@@ -180,6 +181,7 @@ def _probe_cell(rng: np.random.Generator, setting: Setting, g: int, code: int) -
 
 
 def run(setting: Setting, seed: int) -> Findings:
+    """The findings of one simulated history."""
     return apply_rules(analyze(history(setting, np.random.default_rng(seed))))
 
 

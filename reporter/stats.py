@@ -24,6 +24,8 @@ MIN_EXPECTED = 5
 
 @dataclass(frozen=True)
 class CountSummary:
+    """n, mean, sd and median of answers given as counts per scale point."""
+
     n: int
     mean: float | None
     sd: float | None
@@ -31,6 +33,7 @@ class CountSummary:
 
 
 def summarise(counts: np.ndarray, points: np.ndarray) -> CountSummary:
+    """The summary of a count table over its scale points."""
     n = int(counts.sum())
     if n == 0:
         return CountSummary(0, None, None, None)
@@ -87,6 +90,7 @@ class Moments:
 
 
 def t_quantile(df: float, confidence: float) -> float:
+    """The two-sided t quantile for `confidence` at `df` degrees of freedom."""
     return float(stdtrit(df, 1 - (1 - confidence) / 2))
 
 
@@ -117,6 +121,7 @@ class Difference:
 
 
 def difference(before: Moments, after: Moments) -> Difference | None:
+    """after - before, with Welch's variance and degrees of freedom."""
     return combine([(1.0, before), (1.0, after)], after.mean - before.mean)
 
 
@@ -181,6 +186,8 @@ def chi_square_p(table: np.ndarray, design_effect: float = 1.0) -> float | None:
 
 @dataclass(frozen=True)
 class RateChange:
+    """A change of a proportion with its Newcombe interval and p-value."""
+
     delta: float
     ci_low: float
     ci_high: float

@@ -10,9 +10,7 @@ one item, not four. Findings about a single generation are grouped under it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import phrasing
 from .charts import UNDRAWN_EVENTS
@@ -20,10 +18,7 @@ from .findings import Finding, Findings
 from .history import Event
 from .labels import generation_labels, metric_labels
 from .results import Analysis, Comparison
-from .rules import RULES
-
-RULE_TITLES = {r.id: r.title for r in RULES}
-
+from .rules import RULES_BY_ID
 
 # The fixed text of "How to read this section", the same in every output.
 HOW_TO_READ = (
@@ -73,37 +68,9 @@ class Group:
                 (("changed", self.changed), ("stable", self.stable), ("inconclusive", self.inconclusive)) if names]
 
 
-def _pct(value: Any) -> str:
-    return phrasing.share(value) if isinstance(value, int | float) else "n/a"
-
-
-def _num(value: Any) -> str:
-    return phrasing.signed(value) if isinstance(value, int | float) else "n/a"
-
-
-# The size of what each rule saw, in its own unit; a rule not named here reports its mean change.
-_SIZES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "WR005": lambda e: f"redirected {_pct(e.get('redirect_rate_from'))} to {_pct(e.get('redirect_rate'))}",
-    "WR010": lambda e: (f"mean {_num(e.get('delta'))}; concern tags {_pct(e.get('concern_share_from'))} to "
-                        f"{_pct(e.get('concern_share_to'))}"),
-    "WR013": lambda e: (f"self-report {_num(e.get('self_report_change'))} sd, {e.get('measure')} "
-                        f"{_num(e.get('measure_change'))} sd"),
-    "WR014": lambda e: f"pooled {_num(e.get('delta'))}, like-for-like {_num(e.get('like_for_like_delta'))}",
-    "WR015": lambda e: f"mean {_num(e.get('delta'))}; distribution moved {_pct(e.get('distance'))}",
-    "WR006": lambda e: f"{_pct(e.get('top_share'))} of answers at {e.get('top_point')}",
-    "WR007": lambda e: f"prompt variants span {phrasing.number(e.get('spread'))} points",
-    "WR012": lambda e: f"leading-question gap {_num(e.get('gap'))}",
-    "WR009": lambda e: f"n = {e.get('n')}",
-    "WR011": lambda e: "no data: a gap",
-}
-
-
 def finding_size(finding: Finding) -> str:
     """The size of what a finding saw, in the unit of its rule; never a threshold."""
-    size = _SIZES.get(finding.rule)
-    if size is not None:
-        return size(finding.evidence)
-    return f"mean {_num(finding.evidence.get('delta'))}" if "delta" in finding.evidence else ""
+    return RULES_BY_ID[finding.rule].size(finding.evidence)
 
 
 def _transition_key(finding: Finding) -> tuple[str, ...]:
@@ -138,7 +105,7 @@ def _add_comparison(group: Group, comparison: Comparison, name: str) -> None:
 def _add_finding(group: Group, finding: Finding, metric_labels: dict[str, str]) -> None:
     item = next((i for i in group.items if i.rule == finding.rule), None)
     if item is None:
-        item = Item(finding.rule, finding.severity, RULE_TITLES.get(finding.rule, finding.rule))
+        item = Item(finding.rule, finding.severity, RULES_BY_ID[finding.rule].title)
         group.items.append(item)
     if finding.metric:
         name, size = metric_labels.get(finding.metric, finding.metric), finding_size(finding)
@@ -163,7 +130,7 @@ def summary_groups(findings: Findings) -> list[Group]:
 
     for c in analysis.comparisons:
         _add_comparison(group(_comparison_key(c)), c, metric_names[c.metric])
-    for f in sorted(findings.flags, key=lambda f: f.rule):
+    for f in sorted(findings.raised, key=lambda f: f.rule):
         _add_finding(group(_transition_key(f)), f, metric_names)
 
     def order(key: tuple[str, ...]) -> tuple[int, int, int]:

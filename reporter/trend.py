@@ -80,6 +80,7 @@ def _looks_like_a_formula(text: str) -> bool:
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
+    """`trend --format csv`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
@@ -88,6 +89,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def to_json(rows: list[dict[str, Any]]) -> str:
+    """`trend --format json`."""
     return json.dumps(rows, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from reporter.findings import Findings
 from reporter.inputs import read_input
-from reporter.pipeline import findings_for
+from reporter.pipeline import findings_from_path
 from reporter.store import Store, init_store
 
 OBSERVATION_COLUMNS = ("generation", "metric", "collected_on", "score", "response_id", "interview_id", "method",
@@ -111,7 +111,7 @@ class Scenario:
         return store_root
 
     def findings(self, as_of: str | None = None) -> Findings:
-        return findings_for(self.write(), as_of)
+        return findings_from_path(self.write(), as_of)
 
 
 def _write(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...] | None = None) -> Path | None:
@@ -126,4 +126,4 @@ def _write(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...] | No
 
 
 def rules_fired(findings: Findings) -> list[tuple[str, tuple[str, ...]]]:
-    return sorted((f.rule, tuple(f.generations)) for f in findings.flags)
+    return sorted((f.rule, tuple(f.generations)) for f in findings.raised)

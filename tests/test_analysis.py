@@ -16,7 +16,7 @@ from reporter.analyze import analyze
 from reporter.findings import dumps, stat_json
 from reporter.history import Answers, Generation, load_history
 from reporter.lineage import resolve_predecessors
-from reporter.pipeline import findings_for
+from reporter.pipeline import findings_from_path
 from reporter.rules import RULES
 from reporter.store import Store
 
@@ -100,13 +100,13 @@ def test_as_of_cuts_answers_events_and_generations(tmp_path: Path) -> None:
     s = Scenario(tmp_path).generation("g1", "2025-01-01").generation("g2", "2025-06-01")
     s.normal("g1", 4.0, days=60).normal("g2", 4.0).event("2025-05-01", "training_change")
     store = s.write()
-    findings = findings_for(store, "2025-01-31")
+    findings = findings_from_path(store, "2025-01-31")
     history = findings.analysis.history
     assert [g.name for g in history.generations] == ["g1"]
     assert history.events == []
     stat = findings.analysis.stat("g1", "mood")
     assert stat is not None and stat.last_collected <= "2025-01-31" and stat.n < 200
-    assert findings_for(store).as_of == "2025-06-20"
+    assert findings_from_path(store).as_of == "2025-06-20"
 
 
 def test_holm_is_applied_across_metrics_of_one_transition(tmp_path: Path) -> None:
@@ -120,7 +120,7 @@ def test_holm_is_applied_across_metrics_of_one_transition(tmp_path: Path) -> Non
 
 
 def _findings_json_without_inputs(store: Path) -> dict[str, object]:
-    document: dict[str, object] = json.loads(dumps(findings_for(store)))
+    document: dict[str, object] = json.loads(dumps(findings_from_path(store)))
     document.pop("inputs")
     return document
 
@@ -161,7 +161,7 @@ def test_adding_a_generation_leaves_the_others_alone(tmp_path: Path) -> None:
 
 
 def test_every_interval_contains_its_mean(tmp_path: Path) -> None:
-    findings = findings_for(ROOT / "history")
+    findings = findings_from_path(ROOT / "history")
     for stat in findings.analysis.stats:
         if stat.mean is not None:
             assert stat.ci_low <= stat.mean <= stat.ci_high  # type: ignore[operator]
@@ -225,14 +225,14 @@ BUNDLED = [
 
 def test_the_bundled_example_plants_every_rule_but_wr001() -> None:
     """WR001 refuses its input, so it cannot be planted; every other rule fires somewhere in the example."""
-    fired = {f.rule for f in findings_for(ROOT / "history").flags}
+    fired = {f.rule for f in findings_from_path(ROOT / "history").raised}
     assert fired == {r.id for r in RULES} - {"WR001"}
 
 
 def test_bundled_history_shows_every_planted_phenomenon_and_nothing_else() -> None:
-    findings = findings_for(ROOT / "history")
-    assert [(f.rule, f.metric, tuple(f.generations)) for f in findings.flags] == BUNDLED
-    acknowledged = [f for f in findings.flags if f.acknowledged]
+    findings = findings_from_path(ROOT / "history")
+    assert [(f.rule, f.metric, tuple(f.generations)) for f in findings.raised] == BUNDLED
+    acknowledged = [f for f in findings.raised if f.acknowledged]
     assert [(f.rule, tuple(f.generations)) for f in acknowledged] == [("WR005", ("aster-4", "aster-5"))]
     assert run("--history", ROOT / "history", "check").exit_code == 1
 

@@ -7,7 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from reporter.pipeline import findings_for
+from reporter.pipeline import findings_from_path
 
 from .conftest import run
 
@@ -52,7 +52,7 @@ def test_a_whole_bad_export_is_retracted_and_kept_in_the_audit_trail(tmp_path: P
     fix = _correction(tmp_path, "fix.csv", [f"g2,mood,{_sha(bad)}:*,retract,scores were swapped,analyst,2025-04-01"])
     result = run("--history", store, "merge", fix)
     assert result.exit_code == 0, result.stderr
-    findings = findings_for(store)
+    findings = findings_from_path(store)
     assert findings.analysis.stat("g2", "mood") is None  # every g2 answer came from the bad export
     lines = _lines(store)
     assert len(lines) == 60 and {line["role"] for line in lines} == {"superseded"}
@@ -62,7 +62,7 @@ def test_a_whole_bad_export_is_retracted_and_kept_in_the_audit_trail(tmp_path: P
     # The same bad export merged again does not come back, and the correction is not applied twice.
     again = run("--history", store, "merge", bad, fix)
     assert again.exit_code == 0, again.stderr
-    assert findings_for(store).analysis.stat("g2", "mood") is None
+    assert findings_from_path(store).analysis.stat("g2", "mood") is None
     assert len(_lines(store)) == 60
 
 
@@ -74,7 +74,7 @@ def test_a_re_export_replaces_the_bad_one_and_the_comparison_shows_the_delta_wit
     fix = _correction(tmp_path, "fix.csv", [f"g2,mood,{_sha(bad)}:*,replace,re-exported,analyst,2025-04-01"])
     result = run("--history", store, "merge", fix, good)
     assert result.exit_code == 0, result.stderr
-    findings = findings_for(store)
+    findings = findings_from_path(store)
     (comparison,) = findings.analysis.comparisons
     assert comparison.delta == 0.0
     assert comparison.corrected is not None
@@ -110,9 +110,9 @@ def test_a_redaction_blanks_the_excerpt_keeps_the_score_and_keeps_no_copy_of_the
     store = _history(tmp_path)
     row_key = f"{_sha(tmp_path / 'g1.csv')}:2"
     fix = _correction(tmp_path, "fix.csv", [f"g1,mood,{row_key},redact,consent withdrawn,analyst,2025-04-01"])
-    before = findings_for(store).analysis.stat("g1", "mood")
+    before = findings_from_path(store).analysis.stat("g1", "mood")
     assert run("--history", store, "merge", fix).exit_code == 0
-    after = findings_for(store).analysis.stat("g1", "mood")
+    after = findings_from_path(store).analysis.stat("g1", "mood")
     assert before is not None and after is not None and (before.n, before.mean) == (after.n, after.mean)
     assert "a quote" not in (store / "observations" / "g1.csv").read_text()
     (line,) = _lines(store)
@@ -144,5 +144,5 @@ def test_a_changed_row_with_a_response_id_is_replaced_instead_of_refused(tmp_pat
     fix = _correction(tmp_path, "fix.csv", ["g1,mood,r1,replace,typo in the score,analyst,2025-02-01"])
     result = run("--history", store, "merge", fix, changed)
     assert result.exit_code == 0, result.stderr
-    stat = findings_for(store).analysis.stat("g1", "mood")
+    stat = findings_from_path(store).analysis.stat("g1", "mood")
     assert stat is not None and stat.mean == 6.0

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from reporter.analyze import analyze
-from reporter.plan import observed_sd, recall, stable_chance
-from reporter.plan import plan as make_plan
+from reporter.sample_size import observed_sd, recall, stable_chance
+from reporter.sample_size import sample_sizes as make_plan
 from reporter.simulation import (
     METRICS,
     Setting,
@@ -35,7 +35,7 @@ def _null(setting: Setting, repetitions: int, salt: int) -> tuple[float, float, 
         comparisons += len(between)
         changed += sum(c.verdict == "changed" for c in between)
         newest_flagged += bool(flags_naming(findings, findings.analysis.history.generations[-1].name))
-        lead_flags += sum(f.rule == "WR012" for f in findings.flags)
+        lead_flags += sum(f.rule == "WR012" for f in findings.raised)
     return changed / comparisons, newest_flagged / repetitions, lead_flags / (repetitions * setting.generations)
 
 

@@ -21,7 +21,7 @@ def _two(tmp_path: Path) -> Scenario:
 
 
 def _rules(s: Scenario) -> set[str]:
-    return {f.rule for f in s.findings().flags}
+    return {f.rule for f in s.findings().raised}
 
 
 def test_a_jump_of_exactly_the_jump_size_at_a_training_change_is_wr002(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter.pipeline import findings_for
+from reporter.pipeline import findings_from_path
 
 from .conftest import run
 from .scenario import Scenario
@@ -22,14 +22,14 @@ def _with_probe(tmp_path: Path, direction: str = "") -> Scenario:
 
 
 def _wr013(s: Scenario) -> list[tuple[str, ...]]:
-    return [tuple(f.generations) for f in s.findings().flags if f.rule == "WR013"]
+    return [tuple(f.generations) for f in s.findings().raised if f.rule == "WR013"]
 
 
 def test_a_self_report_that_rises_while_its_probe_stays_flat_is_wr013(tmp_path: Path) -> None:
     s = _with_probe(tmp_path).normal("g1", 4.0).normal("g2", 4.6)
     s.real("g1", 0.5, "valence").real("g2", 0.5, "valence")
     findings = s.findings()
-    (flag,) = [f for f in findings.flags if f.rule == "WR013"]
+    (flag,) = [f for f in findings.raised if f.rule == "WR013"]
     assert flag.generations == ("g1", "g2") and flag.metric == "mood"
     assert "the self-report moved, the independent evidence did not follow" in flag.message
     (pair,) = findings.analysis.corroborations
@@ -59,7 +59,7 @@ def test_probe_metrics_get_stats_and_verdicts_but_no_self_report_rules(tmp_path:
     findings = s.findings()
     probe = [c for c in findings.analysis.comparisons if c.metric == "valence"]
     assert probe and probe[0].verdict == "changed" and probe[0].p_holm is not None
-    assert not [f for f in findings.flags if f.metric == "valence"]
+    assert not [f for f in findings.raised if f.metric == "valence"]
     stat = findings.analysis.stat("g2", "valence")
     assert stat is not None and stat.mean == pytest.approx(0.6, abs=1e-3) and stat.shares == {} and stat.median is None
 
@@ -129,7 +129,7 @@ def test_findings_list_metrics_and_corroboration(tmp_path: Path) -> None:
     assert {m["metric"]: m["measure"] for m in document["metrics"]} == {"mood": "self_report", "valence": "probe"}
     assert [(p["metric"], p["measure"], p["from"], p["to"]) for p in document["corroboration"]] == [
         ("mood", "valence", "g1", "g2")]
-    assert findings_for(store).analysis.corroborations
+    assert findings_from_path(store).analysis.corroborations
 
 
 def test_trend_json_sets_each_self_report_beside_its_evidence(tmp_path: Path) -> None:

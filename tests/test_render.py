@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 import pytest
 from pypdf import PdfReader
 
-from reporter import render as render_module
 from reporter import schema, typeset
 
 from .conftest import run
@@ -582,10 +581,10 @@ def test_every_rule_raised_at_one_generation_is_marked_on_the_robustness_chart()
     from dataclasses import replace
 
     from reporter.charts import chart_context, robustness_chart
-    from reporter.pipeline import findings_for
+    from reporter.pipeline import findings_from_path
 
-    findings = findings_for(ROOT / "history")
-    prompt = next(f for f in findings.flags if f.rule == "WR007")
+    findings = findings_from_path(ROOT / "history")
+    prompt = next(f for f in findings.raised if f.rule == "WR007")
     lead = replace(prompt, rule="WR012", severity="flag")
     with chart_context():
         chart = robustness_chart(findings.analysis, prompt.metric or "", [prompt, lead], "t", ("svg",))
@@ -599,13 +598,13 @@ def test_rule_ids_above_a_trend_never_overlap_each_other_or_the_title() -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from reporter import charts
-    from reporter.pipeline import findings_for
+    from reporter.pipeline import findings_from_path
 
-    findings = findings_for(ROOT / "history")
+    findings = findings_from_path(ROOT / "history")
     analysis = findings.analysis
     with charts.chart_context():
         figure, axes = charts._subplots(figsize=(charts.WIDTH, charts.HEIGHT))
-        marks = charts._rule_marks(findings.flags, "circumstances", charts.MEAN_RULES)
+        marks = charts._rule_marks(findings.raised, "circumstances", charts.MEAN_RULES)
         rows = charts._mark_rules(axes, marks, charts._positions(analysis))
         charts._generation_axis(axes, analysis)
         title = axes.set_title("Circumstances (synthetic): mean and 95% CI per generation",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reporter.errors import StoreError
-from reporter.pipeline import findings_of
+from reporter.pipeline import findings_from_store
 from reporter.rules import RULES, lint_notes
 from reporter.schema import SEVERITIES
 from reporter.store import Store
@@ -209,12 +209,12 @@ def _scenario(tmp_path: Path) -> Scenario:
 @pytest.mark.parametrize(("rule", "build", "generations"), [pytest.param(*c[1:], id=c[0]) for c in CASES])
 def test_rule(tmp_path: Path, rule: str, build: Build, generations: tuple[str, ...] | None) -> None:
     findings = build(_scenario(tmp_path)).findings()
-    fired = [tuple(f.generations) for f in findings.flags if f.rule == rule]
+    fired = [tuple(f.generations) for f in findings.raised if f.rule == rule]
     if generations is None:
         assert fired == []
     else:
         assert generations in fired
-        finding = next(f for f in findings.flags if f.rule == rule and tuple(f.generations) == generations)
+        finding = next(f for f in findings.raised if f.rule == rule and tuple(f.generations) == generations)
         assert finding.message and finding.evidence
         assert finding.severity == next(r.severity for r in RULES if r.id == rule)
 
@@ -243,8 +243,8 @@ def test_wr001_store_column_is_an_error(tmp_path: Path) -> None:
     result = run("--history", store, "check")
     assert result.exit_code == 2
     assert "fails verification (metrics.csv: SHA-256 differs" in result.stderr
-    findings = findings_of(Store(store), require_verified=False)
-    assert [f.message for f in findings.flags if f.rule == "WR001"] == [
+    findings = findings_from_store(Store(store), require_verified=False)
+    assert [f.message for f in findings.raised if f.rule == "WR001"] == [
         "metrics.csv has a column 'target_score' that names a target; self-reports are never targets"]
 
 
@@ -256,12 +256,12 @@ def test_a_store_file_with_other_columns_is_refused(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "fails verification (metrics.csv: SHA-256 differs" in result.stderr
     with pytest.raises(StoreError, match="the columns differ from the store's form"):
-        findings_of(Store(store), require_verified=False)
+        findings_from_store(Store(store), require_verified=False)
 
 
 def test_wr001_quiet_on_a_clean_store(tmp_path: Path) -> None:
     findings = two(_scenario(tmp_path)).normal("g1", 4.0).findings()
-    assert not [f for f in findings.flags if f.rule == "WR001"]
+    assert not [f for f in findings.raised if f.rule == "WR001"]
 
 
 # WR001 for notes: target, optimisation or ranking language about a score, rating, self-report,
@@ -360,7 +360,7 @@ def test_acknowledgement_matching(tmp_path: Path, metric: str, date: str, acknow
     s = two(_scenario(tmp_path)).normal("g1", 4.0).normal("g2", 4.0, method="manual_interview")
     s.acknowledge("WR008", "g1;g2", metric, date)
     findings = s.findings(as_of="2025-06-30")
-    finding = next(f for f in findings.flags if f.rule == "WR008")
+    finding = next(f for f in findings.raised if f.rule == "WR008")
     assert (finding.acknowledged is not None) is acknowledged
     assert bool(findings.open_flags()) is not acknowledged
 
@@ -373,7 +373,7 @@ def test_null_history_raises_no_flag(tmp_path: Path, seed: int) -> None:
         s.scores(f"g{i}", random_scores(4.0, 1.2, 300, seed * 100 + i))
         s.scores(f"g{i}", random_scores(4.5, 1.2, 300, seed * 100 + 50 + i), metric="joy")
     findings = s.findings()
-    assert findings.flags == ()
+    assert findings.raised == ()
     assert run("--history", tmp_path / "history", "check").exit_code == 0
 
 
@@ -386,3 +386,11 @@ def test_notes_only_leave_exit_0(tmp_path: Path) -> None:
     two(_scenario(tmp_path)).normal("g1", 4.0).normal("g2", 4.6).write()
     result = run("--history", tmp_path / "history", "check")
     assert result.exit_code == 0 and "WR003" in result.stdout
+
+
+def test_the_rule_set_is_the_contract_s_rule_ids() -> None:
+    """Acknowledgements are checked against schema.RULE_IDS without importing the rules: the two agree."""
+    from reporter import schema
+    from reporter.rules import RULES
+
+    assert [r.id for r in RULES] == list(schema.RULE_IDS)

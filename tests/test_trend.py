@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter.pipeline import findings_for
+from reporter.pipeline import findings_from_path
 from reporter.trend import COLUMNS
 
 from .conftest import run
@@ -28,7 +28,7 @@ def test_csv_has_the_designed_columns_in_order() -> None:
         "ci_high", "redirect_rate", "decline_rate", "mean_without_redirected", "contaminated", "delta",
         "delta_ci_low", "delta_ci_high", "p_value", "p_holm", "verdict", "jump", "split",
     )
-    analysis = findings_for(ROOT / "history").analysis
+    analysis = findings_from_path(ROOT / "history").analysis
     splits = [c for c in analysis.comparisons if c.split is not None]
     # One row per generation and metric with data, and one per comparison across a split inside a generation.
     assert len(rows) == 1 + len(analysis.stats) + len(splits) == 1 + 40 + 4

@@ -26,6 +26,8 @@ REDACTED_PREFIX = "sha256:"
 
 @dataclass(frozen=True)
 class IncomingCorrection:
+    """A correction row as a merge brings it, before it is applied."""
+
     path: str
     line: int
     row: Row
@@ -148,6 +150,7 @@ def retracted(recorded: list[Row]) -> tuple[set[tuple[str, str, str]], set[tuple
 
 
 def is_retracted(row: Row, keys: set[tuple[str, str, str]], whole_files: set[tuple[str, str, str]]) -> bool:
+    """Whether a correction named this row, by its key or by its input file."""
     if (row["generation"], row["metric"], schema.observation_key(row)) in keys:
         return True
     source = row.get("key", "").partition(":")[0]

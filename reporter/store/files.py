@@ -106,6 +106,7 @@ def read_regular(path: Path, shown: str) -> bytes | None:
 
 
 def sha256_bytes(data: bytes) -> str:
+    """The SHA-256 of bytes, as hex."""
     return hashlib.sha256(data).hexdigest()
 
 

@@ -29,6 +29,8 @@ Settled = Literal["none", "completed", "discarded", "anchored"]
 
 @dataclass(frozen=True)
 class MergeResult:
+    """Rows added and skipped per kind, and how an interrupted merge was settled."""
+
     added: Mapping[str, int] = field(default_factory=dict)
     skipped: Mapping[str, int] = field(default_factory=dict)
     files_written: tuple[str, ...] = ()

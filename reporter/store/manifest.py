@@ -32,15 +32,19 @@ NOT_HASHED = frozenset({LOCK_FILE, STAGING_DIR, ".gitignore", schema.MANIFEST})
 
 
 def canonical_json(value: object) -> bytes:
+    """JSON with sorted keys and no spaces: the bytes a digest is taken over."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def entry_digest(entry: Mapping[str, Any]) -> str:
+    """The SHA-256 of a merge-log entry, which the next entry chains to."""
     return sha256_bytes(canonical_json(entry))
 
 
 @dataclass(frozen=True)
 class FileEntry:
+    """One store file's SHA-256 and row count in the manifest."""
+
     sha256: str
     rows: int
 
@@ -120,6 +124,7 @@ class Manifest:
 
 
 def read_manifest(root: Path) -> Manifest:
+    """The store's manifest, read and typed."""
     data = read_store_file(root, schema.MANIFEST)
     if data is None:
         raise StoreError(f"{root} is not a history (no {schema.MANIFEST}); create one with 'welfare-report init {root}'")

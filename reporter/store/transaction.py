@@ -66,6 +66,7 @@ def locked(root: Path, exclusive: bool) -> Iterator[None]:
 
 
 def pending(root: Path) -> bool:
+    """Whether an interrupted merge left its staging folder."""
     return os.path.lexists(root / STAGING_DIR)
 
 

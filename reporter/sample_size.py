@@ -28,7 +28,9 @@ LARGEST_N = 10_000_000
 
 
 @dataclass(frozen=True)
-class Plan:
+class SampleSize:
+    """Answers per generation one metric needs, for recall and for a 'stable' verdict."""
+
     metric: str
     sd: float
     sd_given: bool
@@ -77,7 +79,8 @@ def observed_sd(analysis: Analysis, metric: str) -> float | None:
     return math.sqrt(sum((s.n - 1) * s.sd**2 for s in cells if s.sd is not None) / sum(s.n - 1 for s in cells))
 
 
-def plan(analysis: Analysis, metric: str | None = None, change: float | None = None, sd: float | None = None) -> list[Plan]:
+def sample_sizes(analysis: Analysis, metric: str | None = None, change: float | None = None, sd: float | None = None) -> list[SampleSize]:
+    """The sample sizes of every metric (or one), from observed spreads or `sd`."""
     names = [metric] if metric is not None else list(analysis.history.metrics)
     plans = []
     for name in names:
@@ -93,7 +96,7 @@ def plan(analysis: Analysis, metric: str | None = None, change: float | None = N
         spread = sd if sd is not None else observed_sd(analysis, name)
         if spread is None or spread <= 0:
             raise ReporterError(f"{name}: no answers to take a spread from; give one with --sd")
-        plans.append(Plan(
+        plans.append(SampleSize(
             name, spread, sd is not None, tested, jump_size, planned,
             _smallest_n(partial(recall, sd=spread, change=planned, jump_size=jump_size, metrics_tested=tested)),
             _smallest_n(partial(stable_chance, sd=spread, jump_size=jump_size)),
@@ -101,7 +104,8 @@ def plan(analysis: Analysis, metric: str | None = None, change: float | None = N
     return plans
 
 
-def plan_text(plans: list[Plan]) -> str:
+def sample_size_text(plans: list[SampleSize]) -> str:
+    """`plan`'s table as text."""
     rows = [("metric", "sd", "change", "tested with", "answers to see it", "answers for 'stable'")]
     for p in plans:
         rows.append((p.metric, f"{p.sd:.2f}{' (given)' if p.sd_given else ''}", f"{p.change:g}", str(p.metrics_tested),

@@ -1,0 +1,159 @@
+"""The section is built once: every writer lays out the same Section, and the counting is the analysis's."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reporter import phrasing
+from reporter.rules import RULES, marked_on
+
+from .conftest import run
+from .scenario import Scenario
+
+ROOT = Path(__file__).parents[1]
+CHART_MARKS = {"trend", "distribution", "redirects", "concern_tags", "robustness", "none"}
+
+
+class _Headings(HTMLParser):
+    """The text of every heading at one level."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.tag, self.inside = f"h{level}", False
+        self.texts: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == self.tag:
+            self.inside = True
+            self.texts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self.tag:
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.texts[-1] += data
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"\\(.)", r"\1", text).split())
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("section") / "out"
+    result = run("--history", ROOT / "history", "render", "--out", out, "--format", "html", "--format", "markdown",
+                 "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    return out
+
+
+def test_the_markdown_and_the_html_list_the_same_sections(bundled: Path) -> None:
+    page = _Headings(2)
+    page.feed((bundled / "welfare-section.html").read_text(encoding="utf-8"))
+    markdown = [_normal(line[3:]) for line in (bundled / "welfare-section.md").read_text(encoding="utf-8").splitlines()
+                if line.startswith("### ")]  # the fragment's default level 2 puts sections at level 3
+    html = [_normal(text) for text in page.texts]
+    assert len(html) >= 8 and "Provenance" in html and "Every rule and its result" in html
+    assert markdown == html
+
+
+def test_the_markdown_and_the_html_show_the_same_flags(bundled: Path) -> None:
+    findings = json.loads((bundled / "findings.json").read_text(encoding="utf-8"))
+    keys = {f["key"] for f in findings["flags"]}
+    assert any(f["acknowledged"] for f in findings["flags"]), "the example has an acknowledged flag to show"
+    markdown = (bundled / "welfare-section.md").read_text(encoding="utf-8")
+    shown = {_normal(k) for k in re.findall(r"^\| WR\d{3} \| \w+ \| `([^`]*)` \|", markdown, flags=re.MULTILINE)}
+    assert shown == keys
+    html = (bundled / "welfare-section.html").read_text(encoding="utf-8")
+    anchors = set(re.findall(r'id="wr-table-finding-([^"]+)"', html))
+    assert anchors == {re.sub(r"[^A-Za-z0-9_-]+", "-", k).strip("-") for k in keys}
+    for flag in findings["flags"]:
+        if flag["acknowledged"]:
+            assert _normal(phrasing_free(flag["acknowledged"]["reason"])) in _normal(markdown)
+
+
+def phrasing_free(text: str) -> str:
+    """A reason as the Markdown escapes it, read back."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def test_the_markdown_provenance_has_the_corrections_and_input_hashes(bundled: Path) -> None:
+    findings = json.loads((bundled / "findings.json").read_text(encoding="utf-8"))
+    provenance = (bundled / "welfare-section.md").read_text(encoding="utf-8").split("### Provenance", 1)[1]
+    assert "#### Corrections" in provenance and "#### Inputs" in provenance
+    assert all(f"`{i['sha256']}`" in provenance for i in findings["inputs"])
+    if findings["corrections"]:
+        assert all(_normal(c["reason"])[:40] in _normal(provenance.replace("\\", "")) for c in findings["corrections"])
+
+
+def _answers_scenario(root: Path) -> Scenario:
+    s = Scenario(root, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01").generation("g3", "2025-05-01")
+    for g in ("g1", "g2", "g3"):
+        # 400 answers a generation over three topics and all seven points: 21 distinct rows each.
+        scores = [1 + (i * 5 + i // 7) % 7 for i in range(400)]
+        s.scores(g, scores, "mood", days=1, topic=lambda i: ("work", "rest", "people")[i % 3])
+    return s
+
+
+def test_counts_rows_stand_for_their_answers_in_the_header_and_methods(tmp_path: Path) -> None:
+    rows = _answers_scenario(tmp_path / "rows")
+    rows_store = rows.write()
+    counted = _answers_scenario(tmp_path / "counts")
+    columns = ("generation", "metric", "collected_on", "score", "topic")
+    combos = Counter(tuple(row[c] for c in columns) for row in counted.answers)
+    assert sum(combos.values()) == 1200 and len(combos) == 63
+    counts_file = tmp_path / "counts.csv"
+    with open(counts_file, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*columns, "count"])
+        writer.writerows([*combo, n] for combo, n in sorted(combos.items()))
+    counted.answers = []
+    counts_store = counted.write()
+    assert run("--history", counts_store, "merge", counts_file).exit_code == 0
+
+    def header_and_methods(store: Path, out: Path) -> tuple[str, str]:
+        assert run("--history", store, "render", "--out", out, "--format", "html").exit_code == 0
+        page = (out / "welfare-section.html").read_text(encoding="utf-8")
+        header = re.search(r'<p class="wr-meta">(.*?)</p>', page)
+        methods = re.search(r'id="wr-table-methods".*?</table>', page, flags=re.DOTALL)
+        assert header and methods
+        return header.group(1), methods.group(0)
+
+    from_rows = header_and_methods(rows_store, tmp_path / "out-rows")
+    from_counts = header_and_methods(counts_store, tmp_path / "out-counts")
+    assert "1,200 answers" in from_rows[0]
+    assert from_counts == from_rows
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.id)
+def test_every_rule_says_how_it_is_presented(rule: object) -> None:
+    from reporter.rules import Rule
+
+    assert isinstance(rule, Rule)
+    assert rule.marks in CHART_MARKS
+    assert isinstance(rule.size({}), str)
+    # A rule a chart marks is one whose measurement that chart draws.
+    assert (rule.id in marked_on(rule.marks)) == (rule.marks != "none") or rule.marks == "none"
+
+
+def test_the_charts_mark_what_the_rules_say() -> None:
+    assert marked_on("trend") == ("WR002", "WR003", "WR004", "WR008", "WR013", "WR014")
+    assert marked_on("distribution") == ("WR006", "WR015")
+    assert marked_on("redirects") == ("WR005",) and marked_on("concern_tags") == ("WR010",)
+    assert marked_on("robustness") == ("WR007", "WR012")
+
+
+def test_an_unknown_verdict_is_refused_not_called_inconclusive() -> None:
+    assert phrasing.verdict("inconclusive", 0.3, 10, 30) == "inconclusive: too few answers to tell"
+    with pytest.raises(ValueError, match="unknown verdict"):
+        phrasing.verdict("fine", 0.3, 100, 30)
