@@ -289,38 +289,55 @@ def _csv(header: Sequence[object], rows: Iterable[Sequence[object]]) -> list[lis
     return [list(header), *(list(row) for row in rows)]
 
 
+def _trend_rows(metric: MetricBlock, section: Section) -> list[list[object]]:
+    return _csv(["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated", "mean_without_redirected"],
+                [[s.generation, s.source, s.n, s.mean, s.ci_low, s.ci_high, s.contaminated, s.mean_without_redirected]
+                 for s in metric.stats])
+
+
+def _change_rows(metric: MetricBlock, section: Section) -> list[list[object]]:
+    return _csv(["from", "to", "split", "delta", "ci_low", "ci_high", "p_holm", "verdict"],
+                [[c.from_, c.to, c.split.label() if c.split else "", c.delta, c.ci_low, c.ci_high, c.p_holm, c.verdict]
+                 for c in metric.comparisons])
+
+
+def _distribution_rows(metric: MetricBlock, section: Section) -> list[list[object]]:
+    return _csv(["generation", *metric.points],
+                [[s.generation, *(s.shares.get(p, 0.0) for p in metric.points)] for s in metric.stats if s.shares])
+
+
+def _rates_rows(metric: MetricBlock, section: Section) -> list[list[object]]:
+    shares = section.concern_shares
+    return _csv(["generation", "redirect_rate", "decline_rate", *metric.concern_tags],
+                [[s.generation, s.redirect_rate, s.decline_rate,
+                  *(shares.get((s.generation, metric.name, t), 0.0) for t in metric.concern_tags)]
+                 for s in metric.stats if s.redirect_rate is not None])
+
+
+def _robustness_rows(metric: MetricBlock, section: Section) -> list[list[object]]:
+    return _csv(["generation", "lead_gap", "lead_ci_low", "lead_ci_high", "variants", "variant_spread"],
+                [[r.generation, *((r.lead.size, r.lead.ci_low, r.lead.ci_high) if r.lead else ("", "", "")),
+                  r.variants, r.spread.size if r.spread else ""] for r in metric.robustness_rows])
+
+
+def _evidence_rows(metric: MetricBlock, section: Section) -> list[list[object]]:
+    return _csv(["from", "to", "measure", "self_report_change", "measure_change", "difference", "ci_low", "ci_high",
+                 "p_holm"],
+                [[p.from_, p.to, p.measure, p.self_report_change, p.measure_change, p.difference, p.ci_low, p.ci_high,
+                  p.p_holm] for p in metric.pairs if p.split is None])
+
+
+# The data each kind of chart draws, as the rows of its CSV.
+_CHART_ROWS = {"trend": _trend_rows, "change": _change_rows, "distribution": _distribution_rows,
+               "rates": _rates_rows, "robustness": _robustness_rows, "evidence": _evidence_rows}
+
+
 def chart_data(section: Section) -> dict[str, list[list[object]]]:
     """The figures each chart draws, by chart id: the rows of its CSV."""
     data: dict[str, list[list[object]]] = {}
     for metric in section.metrics:
-        stats, name = metric.stats, metric.name
-        if metric.trend:
-            data[metric.trend.id] = _csv(["generation", "source", "n", "mean", "ci_low", "ci_high", "contaminated",
-                                         "mean_without_redirected"], [
-                [s.generation, s.source, s.n, s.mean, s.ci_low, s.ci_high, s.contaminated, s.mean_without_redirected]
-                for s in stats])
-        if metric.change:
-            data[metric.change.id] = _csv(["from", "to", "split", "delta", "ci_low", "ci_high", "p_holm", "verdict"], [
-                [c.from_, c.to, c.split.label() if c.split else "", c.delta, c.ci_low, c.ci_high, c.p_holm, c.verdict]
-                for c in metric.comparisons])
-        if metric.distribution:
-            points = metric.points
-            data[metric.distribution.id] = _csv(["generation", *points], [
-                [s.generation, *(s.shares.get(p, 0.0) for p in points)] for s in stats if s.shares])
-        if metric.rates:
-            tags = metric.concern_tags
-            shares = section.concern_shares
-            data[metric.rates.id] = _csv(["generation", "redirect_rate", "decline_rate", *tags], [
-                [s.generation, s.redirect_rate, s.decline_rate, *(shares.get((s.generation, name, t), 0.0) for t in tags)]
-                for s in stats if s.redirect_rate is not None])
-        if metric.robustness:
-            data[metric.robustness.id] = _csv(["generation", "lead_gap", "lead_ci_low", "lead_ci_high", "variants",
-                                              "variant_spread"], [
-                [r.generation, *((r.lead.size, r.lead.ci_low, r.lead.ci_high) if r.lead else ("", "", "")),
-                 r.variants, r.spread.size if r.spread else ""] for r in metric.robustness_rows])
-        if metric.evidence:
-            data[metric.evidence.id] = _csv(["from", "to", "measure", "self_report_change", "measure_change", "difference",
-                                            "ci_low", "ci_high", "p_holm"], [
-                [p.from_, p.to, p.measure, p.self_report_change, p.measure_change, p.difference, p.ci_low, p.ci_high,
-                 p.p_holm] for p in metric.pairs if p.split is None])
+        for kind, rows in _CHART_ROWS.items():
+            chart = getattr(metric, kind)
+            if chart is not None:
+                data[chart.id] = rows(metric, section)
     return data

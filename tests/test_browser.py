@@ -25,6 +25,7 @@ if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
+@pytest.mark.slow
 def test_page_in_chromium(tmp_path: Path) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from PIL import Image
@@ -77,6 +78,7 @@ STYLE_PROPERTIES = ["font-family", "font-size", "color", "background-color", "st
                     "stroke-width", "margin-top", "line-height"]
 
 
+@pytest.mark.slow
 def test_the_fragment_changes_no_style_of_its_host_and_two_share_a_page(tmp_path: Path) -> None:
     """Pasted into a card, the fragment keeps to itself: every computed style of the host is unchanged,
     it takes the host's font and colour, and two fragments with their own id prefixes share one page."""

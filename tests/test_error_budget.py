@@ -39,6 +39,7 @@ def _null(setting: Setting, repetitions: int, salt: int) -> tuple[float, float, 
     return changed / comparisons, newest_flagged / repetitions, lead_flags / (repetitions * setting.generations)
 
 
+@pytest.mark.slow
 def test_null_histories_at_fifty_answers_stay_inside_the_budget() -> None:
     false_changed, newest_flagged, lead_per_generation = _null(Setting(50), 150, 1)
     assert false_changed <= 0.02  # measured 0.009; the Holm family of a transition allows 0.05

@@ -63,6 +63,7 @@ def test_render_writes_the_four_outputs(bundled_render: Path) -> None:
     assert rendered == check
 
 
+@pytest.mark.slow
 def test_render_is_byte_identical_on_every_run(bundled_render: Path, tmp_path: Path) -> None:
     time.sleep(1.1)  # a clock that leaked into any output would now differ
     assert run("--history", ROOT / "history", "render", "--out", tmp_path).exit_code == 0
@@ -528,6 +529,7 @@ def test_the_summary_reads_one_item_per_rule_and_transition_with_sizes(tmp_path:
     assert "jump size" not in summary and "0.3)" not in summary  # sizes, never thresholds
 
 
+@pytest.mark.slow
 def test_charts_drawn_in_parallel_are_the_same_bytes(tmp_path: Path) -> None:
     """A command run on its own draws in two processes (on two cores); in a test runner, with threads
     running, it draws in-process. The bytes are the same either way."""

@@ -155,6 +155,7 @@ def test_a_report_of_the_first_schema_has_its_digests_checked(report: tuple[Path
     assert code == 0 and "its digests were checked, its outputs were not rendered again" in output
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ssh-keygen") is None, reason="openssh-client is not installed")
 def test_a_signed_report_verifies_only_with_its_key(tmp_path: Path) -> None:
     store = history_over_quarters(tmp_path)
