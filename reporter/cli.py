@@ -359,6 +359,8 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
         "anchored": "anchored the merge log as a hash chain",
     }
     lines = [settled[result.settled]] if result.settled in settled else []
+    if result.head is not None:
+        lines.append(f"chain head {result.head} (publish it, so that a rewritten history shows)")
     verb = "would add" if dry_run else "added"
     kinds = sorted(set(result.added) | set(result.skipped))
     lines += [f"{k}: {verb} {result.added.get(k, 0)}, skipped {result.skipped.get(k, 0)}" for k in kinds]
@@ -397,13 +399,10 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
         _say(ctx, f"note: {remark}")
     if problems:
         ctx.exit(EXIT_FLAGGED)
-    if found.head is None:
-        _say(ctx, f"verified the history in {store.root}, but its merge log is not yet a hash chain: "
-                  "run 'welfare-report merge' with no files to anchor it")
-    else:
-        _say(ctx, f"verified the history in {store.root}"
-                  + (f"; the report in {report_dir} matches it" if report_dir is not None else "")
-                  + f"\nchain head {found.head}")
+    # No problem means the log is an anchored chain: an unchained one is a problem of its own.
+    _say(ctx, f"verified the history in {store.root}"
+              + (f"; the report in {report_dir} matches it" if report_dir is not None else "")
+              + f"\nchain head {found.head}")
 
 
 @cli.command()

@@ -20,7 +20,8 @@ import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from .errors import ReporterError
+from . import schema
+from .errors import ReporterError, escaped
 from .store.files import fsync_dir, write_durably
 
 # Written into every output folder; a folder holding other files is never replaced.
@@ -67,21 +68,44 @@ def remove_stale(target: Path) -> None:
             shutil.rmtree(entry, ignore_errors=True)
 
 
+# What the chart folders of a render hold: figures named by number and title, as SVG, PNG and CSV.
+CHART_FILE = re.compile(r"figure-[0-9-]+-[a-z0-9-]*\.(svg|png|csv)\Z")
+CHART_FOLDERS = frozenset({schema.MARKDOWN_CHARTS, schema.CHARTS_FOLDER})
+
+
+def _not_ours(target: Path, names: set[str]) -> list[str]:
+    """Every entry of `target` a render would not write: a person's file is never replaced."""
+    others = []
+    for entry in sorted(os.scandir(target), key=lambda e: e.name):
+        if entry.name == MARKER:
+            continue
+        if entry.name not in names:
+            others.append(entry.name)
+        elif entry.name in CHART_FOLDERS and entry.is_dir(follow_symlinks=False):
+            others += [f"{entry.name}/{inner.name}" for inner in sorted(os.scandir(entry.path), key=lambda e: e.name)
+                       if not (inner.is_file(follow_symlinks=False) and CHART_FILE.match(inner.name))]
+        elif entry.is_symlink() or not (entry.is_file() or entry.name in CHART_FOLDERS):
+            others.append(entry.name)
+    return others
+
+
 def check_replaceable(target: Path, names: set[str]) -> None:
-    """Refuse to replace a folder that holds files a render did not write, or the folder a user stands in."""
+    """Refuse to replace a folder that holds anything a render would not write, or the folder a user stands in.
+
+    Whether or not the folder carries the render marker: any other file or folder in it is named,
+    and nothing is touched.
+    """
     if Path.cwd().resolve().is_relative_to(target.resolve()):
         raise ReporterError(f"{target} is the current folder or one above it; choose a folder of its own for --out")
     if not os.path.lexists(target):
         return
     if target.is_symlink() or not target.is_dir():
         raise ReporterError(f"{target} is not a folder; choose another --out")
-    present = {p.name for p in target.iterdir()}
-    if present and MARKER not in present and not present <= names:
-        others = sorted(present - names)
-        raise ReporterError(
-            f"{target} holds files welfare-report did not write ({', '.join(others[:3])}"
-            f"{', ...' if len(others) > 3 else ''}); choose an empty or new --out folder"
-        )
+    others = _not_ours(target, names)
+    if others:
+        shown = ", ".join(escaped(name) for name in others[:3]) + (", ..." if len(others) > 3 else "")
+        raise ReporterError(f"{target} holds files welfare-report did not write ({shown}); nothing was touched: "
+                            "move them, or choose an empty or new --out folder")
 
 
 def write_folder(target: Path, files: Mapping[str, bytes]) -> None:

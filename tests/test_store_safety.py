@@ -253,8 +253,9 @@ def test_a_store_made_before_the_chain_is_anchored_by_one_logged_step(store: Pat
         entry.pop("previous"), entry.pop("files")
     (store / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     before = run("--history", store, "verify")
-    assert before.exit_code == 0 and "not yet a hash chain" in before.stdout
+    # Unanchored, no edit could be told apart: refused like a tampered store until it is adopted.
+    assert before.exit_code == 1 and "not anchored" in before.stdout
     settle = run("--history", store, "merge")
-    assert settle.exit_code == 0 and "anchored" in settle.stdout
+    assert settle.exit_code == 0 and "anchored" in settle.stdout and f"chain head {_head(store)}" in settle.stdout
     after = run("--history", store, "verify")
     assert after.exit_code == 0 and f"chain head {_head(store)}" in after.stdout

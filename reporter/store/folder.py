@@ -20,7 +20,7 @@ from ..errors import ConflictError, StoreError, ValidationError
 from ..inputs import InputFile, Registries, check_references, file_problems
 from . import transaction
 from .files import csv_rows, read_store_file, reads_back, require_real_folders
-from .manifest import Manifest, now_text, read_manifest, verify_files
+from .manifest import UNANCHORED, Manifest, now_text, read_manifest, verify_files
 from .merge import files_touched, plan_merge
 
 MAX_CONFLICTS_SHOWN = 100
@@ -35,6 +35,9 @@ class MergeResult:
     skipped: Mapping[str, int] = field(default_factory=dict)
     files_written: tuple[str, ...] = ()
     settled: Settled = "none"
+    head: str | None = None  # the chain head an adoption made, to publish
+    # Incoming rows left out because a correction retracted or replaced them, per kind.
+    withheld: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,14 @@ class Store:
             if dry_run:
                 transaction.require_settled(self.root)
             settled: Settled = "none" if dry_run else transaction.recover(self.root)
-            # A merge never blesses an edit made outside it.
-            manifest = self.require_verified("nothing was merged")
+            # A merge never blesses an edit made outside it; only the explicit adoption (a merge
+            # with no files) reads an unanchored store, and an ordinary merge never anchors one.
+            manifest = self.require_verified("nothing was merged", adopting=not files and not dry_run)
             if not files:
                 if manifest.chain_start is None and not dry_run:
-                    self._commit(manifest.with_merge({}, {"time": now_text(), "command": "anchor", "inputs": []}), {})
-                    return MergeResult(settled="anchored")
+                    adopted = manifest.with_merge({}, {"time": now_text(), "command": "anchor", "inputs": []})
+                    self._commit(adopted, {})
+                    return MergeResult(settled="anchored", head=adopted.head)
                 return MergeResult(settled=settled)
             problems = file_problems(files)
             problems += check_references(files, self.registries())
@@ -134,10 +139,13 @@ class Store:
             written = self._commit(manifest.with_merge(plan.files, entry), plan.files)
             return MergeResult(plan.added, plan.skipped, written, settled)
 
-    def require_verified(self, consequence: str) -> Manifest:
-        """The manifest, once the whole store verifies; otherwise refused, naming the first problem."""
+    def require_verified(self, consequence: str, adopting: bool = False) -> Manifest:
+        """The manifest, once the whole store verifies; otherwise refused, naming the first problem.
+
+        `adopting`: the one step that anchors an unchained store may read it unanchored.
+        """
         manifest = self.manifest()
-        problems = verify_files(self.root, manifest)
+        problems = [p for p in verify_files(self.root, manifest) if not (adopting and p == UNANCHORED)]
         if problems:
             more = f" and {len(problems) - 1} more" if len(problems) > 1 else ""
             raise StoreError(f"{self.root} fails verification ({problems[0]}{more}), so {consequence}; "

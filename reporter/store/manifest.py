@@ -29,6 +29,11 @@ UNCHAINED_SCHEMA = "welfare-report/store/1"
 # Version control ignores what only a running or interrupted merge leaves.
 GITIGNORE_TEXT = f"{LOCK_FILE}\n{STAGING_DIR}/\n"
 NOT_HASHED = frozenset({LOCK_FILE, STAGING_DIR, ".gitignore", schema.MANIFEST})
+# What every chained merge-log entry carries; no entry of an unchained log has either.
+CHAIN_FIELDS = frozenset({"previous", "files"})
+# Readers refuse an unchained store until one explicit merge with no files adopts it.
+UNANCHORED = ("manifest.json: the merge log is not anchored as a hash chain, so no edit to it can be detected; "
+              "run 'welfare-report merge' with no files to adopt it, and publish the chain head it prints")
 
 
 def canonical_json(value: object) -> bytes:
@@ -67,7 +72,13 @@ class Manifest:
             merges = tuple(dict(m) for m in data["merges"])
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise StoreError(f"{where}: not a welfare-report manifest") from None
-        return cls(files, merges, data["schema"] == STORE_SCHEMA)
+        chained = data["schema"] == STORE_SCHEMA
+        # Once chained, a store can never read as unchained: relabelling it as the old schema and
+        # dropping the links would otherwise let an edited row pass as an old, unanchored history.
+        if not chained and any(CHAIN_FIELDS & set(entry) for entry in merges):
+            raise StoreError(f"{where}: claims the unchained store schema while its merge log is chained "
+                             "(a downgrade that would hide edits); refused")
+        return cls(files, merges, chained)
 
     @property
     def chain_start(self) -> int | None:
@@ -100,7 +111,8 @@ class Manifest:
         """Where the log is not an unbroken chain ending at the files the manifest records."""
         start = self.chain_start
         if start is None:
-            return ["manifest.json: the merge log is not a hash chain (erased or edited outside merge)"] if self.chained else []
+            return ["manifest.json: the merge log is not a hash chain (erased or edited outside merge)"
+                    if self.chained else UNANCHORED]
         problems = []
         expected = sha256_bytes(canonical_json(list(self.merges[:start])))
         for index in range(start, len(self.merges)):
