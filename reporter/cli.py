@@ -363,7 +363,8 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
         lines.append(f"chain head {result.head} (publish it, so that a rewritten history shows)")
     verb = "would add" if dry_run else "added"
     kinds = sorted(set(result.added) | set(result.skipped))
-    lines += [f"{k}: {verb} {result.added.get(k, 0)}, skipped {result.skipped.get(k, 0)}" for k in kinds]
+    lines += [f"{k}: {verb} {result.added.get(k, 0)}, skipped {result.skipped.get(k, 0)}"
+              + (f" ({result.withheld[k]} withheld by a correction)" if result.withheld.get(k) else "") for k in kinds]
     _say(ctx, "\n".join(lines) if lines else ("nothing to merge" if files else "nothing to settle"))
 
 

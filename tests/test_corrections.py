@@ -146,3 +146,28 @@ def test_a_changed_row_with_a_response_id_is_replaced_instead_of_refused(tmp_pat
     assert result.exit_code == 0, result.stderr
     stat = findings_from_path(store).analysis.stat("g1", "mood")
     assert stat is not None and stat.mean == 6.0
+
+
+def test_merging_a_retracted_export_again_never_brings_its_rows_back(tmp_path: Path) -> None:
+    store = _history(tmp_path)
+    bad = tmp_path / "g2.csv"
+    fix = _correction(tmp_path, "fix.csv", [f"g2,mood,{_sha(bad)}:*,retract,scores were swapped,analyst,2025-04-01"])
+    assert run("--history", store, "merge", fix).exit_code == 0
+    again = run("--history", store, "merge", bad)  # a merge that brings no correction of its own
+    assert again.exit_code == 0, again.stderr
+    assert "60 withheld by a correction" in again.stdout
+    assert findings_from_path(store).analysis.stat("g2", "mood") is None
+
+
+def test_merging_a_replaced_export_again_never_brings_its_rows_back(tmp_path: Path) -> None:
+    store = _history(tmp_path)
+    bad = tmp_path / "g2.csv"
+    good = _write(tmp_path / "g2-fixed.csv", "generation,metric,collected_on,score",
+                  [f"g2,mood,2025-03-0{1 + i % 9},{3 + i % 3}" for i in range(60)])
+    fix = _correction(tmp_path, "fix.csv", [f"g2,mood,{_sha(bad)}:*,replace,re-exported,analyst,2025-04-01"])
+    assert run("--history", store, "merge", fix, good).exit_code == 0
+    before = findings_from_path(store).analysis.stat("g2", "mood")
+    again = run("--history", store, "merge", bad)
+    assert again.exit_code == 0 and "60 withheld by a correction" in again.stdout
+    after = findings_from_path(store).analysis.stat("g2", "mood")
+    assert before is not None and after is not None and (after.n, after.mean) == (before.n, before.mean) == (60, 4.0)

@@ -136,11 +136,11 @@ def record_replacements(outcome: Outcome, fresh: Mapping[str, list[Row]]) -> Non
 
 
 def retracted(recorded: list[Row]) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
-    """Keys (generation, metric, key) and whole files (generation, metric, SHA-256) retracted earlier:
-    merging the same rows again must not bring them back."""
+    """Keys (generation, metric, key) and whole files (generation, metric, SHA-256) retracted or replaced
+    earlier: merging the same rows again must not bring them back."""
     keys, whole_files = set(), set()
     for r in recorded:
-        if r["action"] != "retract" or r["role"] != "superseded":
+        if r["action"] not in ("retract", "replace") or r["role"] != "superseded":
             continue
         if r["key"].endswith(schema.WHOLE_FILE_SUFFIX):
             whole_files.add((r["generation"], r["metric"], r["key"][: -len(schema.WHOLE_FILE_SUFFIX)]))

@@ -125,7 +125,7 @@ class Store:
             if plan.conflicts:
                 raise ConflictError(_conflict_message(plan.conflicts))
             if dry_run or not plan.files:
-                return MergeResult(plan.added, plan.skipped, settled=settled)
+                return MergeResult(plan.added, plan.skipped, settled=settled, withheld=plan.withheld)
             entry = {
                 "time": now_text(),
                 "inputs": [{"path": Path(f.path).name, "sha256": f.sha256} for f in files],
@@ -137,7 +137,7 @@ class Store:
                 if problem is not None:
                     raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
             written = self._commit(manifest.with_merge(plan.files, entry), plan.files)
-            return MergeResult(plan.added, plan.skipped, written, settled)
+            return MergeResult(plan.added, plan.skipped, written, settled, withheld=plan.withheld)
 
     def require_verified(self, consequence: str, adopting: bool = False) -> Manifest:
         """The manifest, once the whole store verifies; otherwise refused, naming the first problem.

@@ -33,6 +33,8 @@ class MergePlan:
     # Store path -> (canonical bytes, row count) of every file to rewrite, and the records they hold.
     files: Mapping[str, tuple[bytes, int]] = field(default_factory=dict)
     records: Mapping[str, Records] = field(default_factory=dict)
+    # Of the skipped rows, those a correction retracted or replaced earlier, per kind.
+    withheld: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ def files_touched(files: Sequence[InputFile]) -> list[str]:
     """The store files a merge of `files` reads and may rewrite (a correction rewrites its generation's answers)."""
     grouped = _by_store_file(files)
     touched = set(grouped)
+    # Every merge of answers reads the corrections: rows a correction took out never come back.
+    if any(name.startswith(f"{schema.OBSERVATIONS_DIR}/") for name in touched):
+        touched.add(corrections.CORRECTIONS_FILE)
     if corrections.CORRECTIONS_FILE in grouped:
         touched |= {f"{schema.OBSERVATIONS_DIR}/{i.row['generation']}.csv"
                     for i in grouped[corrections.CORRECTIONS_FILE][1]}
@@ -71,6 +76,7 @@ def plan_merge(existing: Mapping[str, list[Row]], files: Sequence[InputFile]) ->
     """
     added: Counter[str] = Counter()
     skipped: Counter[str] = Counter()
+    withheld: Counter[str] = Counter()
     conflicts: list[str] = []
     grouped = _by_store_file(files)
     working = {name: list(rows) for name, rows in existing.items()}
@@ -83,9 +89,11 @@ def plan_merge(existing: Mapping[str, list[Row]], files: Sequence[InputFile]) ->
     fresh_rows: dict[str, list[Row]] = {}
     for name, (kind, incoming) in sorted(grouped.items(), key=lambda item: _order(item[0])):
         current = working.get(name, [])
-        fresh, same = _classify(kind, current, incoming, retracted, conflicts)
-        if same:
-            skipped[kind.name] += same
+        fresh, same, held = _classify(kind, current, incoming, retracted, conflicts)
+        if same + held:
+            skipped[kind.name] += same + held
+        if held:
+            withheld[kind.name] += held
         added[kind.name] += len(fresh)
         if fresh:
             working[name] = current + fresh
@@ -101,31 +109,31 @@ def plan_merge(existing: Mapping[str, list[Row]], files: Sequence[InputFile]) ->
             skipped["corrections"] += outcome.skipped
     counts = (dict(added), dict(skipped))
     if conflicts or outcome.problems:
-        return MergePlan(*counts, tuple(conflicts), tuple(outcome.problems))
+        return MergePlan(*counts, tuple(conflicts), tuple(outcome.problems), withheld=dict(withheld))
     records = {name: canonical_records(schema.kind_of_store_file(name), working[name]) for name in sorted(changed)}
     new_files = {name: (csv_bytes(r), len(r) - 1) for name, r in records.items()}
-    return MergePlan(*counts, (), (), new_files, records)
+    return MergePlan(*counts, (), (), new_files, records, dict(withheld))
 
 
 def _classify(kind: Kind, current: list[Row], incoming: list[_Incoming], retracted: Any,
-              conflicts: list[str]) -> tuple[list[Row], int]:
-    """The incoming rows to add, and how many are skipped (identical, or retracted by an earlier correction)."""
+              conflicts: list[str]) -> tuple[list[Row], int, int]:
+    """The incoming rows to add, how many are skipped as identical, and how many an earlier correction took out."""
     index = {schema.row_key(kind, row): row for row in current}
     fresh: list[Row] = []
-    skipped = 0
+    skipped = withheld = 0
     for item in incoming:
         key = schema.row_key(kind, item.row)
         other = index.get(key)
-        if kind is schema.OBSERVATIONS and corrections.is_retracted(item.row, *retracted):
-            skipped += 1
+        if other is not None and _identical(kind, other, item.row):
+            skipped += 1  # a replacement merged again is the row itself, not a withheld one
+        elif kind is schema.OBSERVATIONS and corrections.is_retracted(item.row, *retracted):
+            withheld += 1
         elif other is None:
             index[key] = item.row
             fresh.append(item.row)
-        elif _identical(kind, other, item.row):
-            skipped += 1
         else:
             conflicts.append(_conflict(kind, key, other, item))
-    return fresh, skipped
+    return fresh, skipped, withheld
 
 
 def _identical(kind: Kind, one: Row, other: Row) -> bool:
