@@ -15,15 +15,23 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import ReporterError
+from .errors import ReporterError, escaped
 from .findings import EARLIER_SCHEMAS, SCHEMA, Findings, dumps
+from .formats import FORMATS
 from .pipeline import findings_from_store
-from .rules import RULESET_VERSION
+from .publish import CHART_FOLDERS, MARKER
+from .render import option_problems
+from .rules import RULESET_VERSION, lint_notes
+from .schema import NOTES_COPY
+from .signatures import SIGNATURE
 from .store import Store
 from .store.files import sha256_bytes
 
@@ -36,26 +44,96 @@ class ReportCheck:
     remarks: list[str]  # what was not checked, and why
 
 
-def _read_json(path: Path) -> tuple[dict[str, Any], str]:
-    """The parsed document and its exact text."""
+# Larger than any output this tool writes for a programme's history, small enough to read safely.
+REPORT_FILE_MAX = 256 << 20
+MANIFEST = "manifest.json"  # a quarterly folder's list of its outputs and their hashes
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+# The outputs a quarterly manifest may name: files of the formats a quarterly report writes.
+OUTPUT_FILES = frozenset({NOTES_COPY, *(name for f in FORMATS.values() for name in f.files if "." in name)})
+
+
+def read_report_file(report_dir: Path, name: str) -> bytes | None:
+    """A report file read like a store file: regular, not through a symlink, never waiting, size-capped.
+
+    None when it does not exist; a FIFO, device, folder, symlink or oversized file is refused whole.
+    """
+    path = report_dir / name
     try:
-        text = path.read_text(encoding="utf-8")
-        data = json.loads(text)
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ReporterError(f"{path} does not exist; is {path.parent} a report folder?") from None
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise ReporterError(f"{path}: not a findings JSON file ({err})") from None
-    if not isinstance(data, dict):
-        raise ReporterError(f"{path}: not a findings JSON file")
-    return data, text
+        return None
+    except OSError as err:
+        raise ReporterError(f"{path}: refused: not a regular file ({os.strerror(err.errno or 0).lower()})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ReporterError(f"{path}: refused: not a regular file (a folder, FIFO or device)")
+        if info.st_size > REPORT_FILE_MAX:
+            raise ReporterError(f"{path}: refused: too large ({info.st_size:,} bytes; a report file holds at most "
+                                f"{REPORT_FILE_MAX >> 20} MiB)")
+        data = handle.read(REPORT_FILE_MAX + 1)
+    if len(data) > REPORT_FILE_MAX:
+        raise ReporterError(f"{path}: refused: too large (a report file holds at most {REPORT_FILE_MAX >> 20} MiB)")
+    return data
 
 
-def verify_report(store: Store, report_dir: Path) -> ReportCheck:
-    """Every difference between a report and the history it claims to be drawn from."""
-    report, recorded_text = _read_json(report_dir / "findings.json")
+def _read_json(report_dir: Path, name: str) -> tuple[dict[str, Any], str]:
+    """The parsed document and its exact text."""
+    path = report_dir / name
+    data = read_report_file(report_dir, name)
+    if data is None:
+        raise ReporterError(f"{path} does not exist; is {report_dir} a report folder?")
+    try:
+        text = data.decode("utf-8")
+        document = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise ReporterError(f"{path}: not a JSON file ({err})") from None
+    if not isinstance(document, dict):
+        raise ReporterError(f"{path}: not a JSON object")
+    return document, text
+
+
+def report_listing(report_dir: Path) -> tuple[set[str], list[str]]:
+    """Every file of a report folder (chart files as folder/name), and entries no report holds."""
+    files: set[str] = set()
+    refused: list[str] = []
+    for entry in sorted(os.scandir(report_dir), key=lambda e: e.name):
+        if entry.is_file(follow_symlinks=False):
+            files.add(entry.name)
+        elif entry.name in CHART_FOLDERS and entry.is_dir(follow_symlinks=False):
+            for inner in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                name = f"{entry.name}/{inner.name}"
+                (files.add(name) if inner.is_file(follow_symlinks=False) else refused.append(name))
+        else:
+            refused.append(entry.name)
+    return files, [f"{escaped(name)}: not a regular file or a chart folder; no report holds it" for name in refused]
+
+
+def _known_files(report_dir: Path, expected: set[str]) -> list[str]:
+    """Every file present that is not expected, and every expected file missing, named."""
+    present, problems = report_listing(report_dir)
+    problems += [f"{escaped(name)}: not an output of this report" for name in sorted(present - expected - {MARKER})]
+    problems += [f"{name}: missing from {report_dir}" for name in sorted(expected - present)]
+    return problems
+
+
+def verify_report(store: Store, report_dir: Path, allowed_signers: Path | None = None,
+                  data_only: bool = False) -> ReportCheck:
+    """Every difference between a report and the history it claims to be drawn from.
+
+    Nothing the folder says about itself is trusted: recorded options pass the command line's checks
+    and kept notes the notes lint before anything is rendered; every file in the folder must be an
+    output that was rendered again and matched (or, for a signed quarterly report of another
+    version, matched its signed manifest); otherwise the outputs are reported as not checked.
+    """
+    report, recorded_text = _read_json(report_dir, "findings.json")
     as_of = report.get("as_of")
-    if not isinstance(as_of, str):
+    if not isinstance(as_of, str) or not _DAY.match(as_of):
         raise ReporterError(f"{report_dir / 'findings.json'}: no as_of date")
+    current = (report.get("tool_version"), report.get("ruleset"), report.get("schema")) == (
+        __version__, RULESET_VERSION, SCHEMA)
+    notes, unusable = _checked_notes(report_dir, report) if current and not data_only else (None, [])
     remarks: list[str] = []
     with store.locked():
         heads = store.manifest().heads()
@@ -63,18 +141,66 @@ def verify_report(store: Store, report_dir: Path) -> ReportCheck:
     recomputed = findings_from_store(store, as_of, require_verified=False)
     problems += _input_differences(report.get("inputs", []), list(recomputed.inputs), as_of)
     problems += _corrections_since(report, recomputed)
-    if report.get("schema") in EARLIER_SCHEMAS:
-        remarks.append(f"made with findings schema {report.get('schema')}: its digests were checked, "
-                       "its outputs were not rendered again")
-    elif (report.get("tool_version"), report.get("ruleset"), report.get("schema")) != (__version__, RULESET_VERSION, SCHEMA):
-        remarks.append(f"made by welfare-report {report.get('tool_version')} with rule set {report.get('ruleset')}: "
-                       "its outputs were not rendered again")
+    signature = _signature_problems(report_dir, allowed_signers) if allowed_signers is not None else None
+    if data_only:
+        remarks.append("--data-only: the chain and the data digests were checked; the outputs were not checked")
+    elif current and unusable:
+        problems += unusable + _findings_differences(report, recorded_text, recomputed)
+    elif current:
         problems += _findings_differences(report, recorded_text, recomputed)
+        problems += _rendered_again_differences(store, report_dir, report, notes)
+        problems += _output_differences(report_dir)
+    elif signature == []:
+        # Another version's outputs cannot be drawn again here; a valid signature vouches for its manifest.
+        outputs = _manifest_outputs(report_dir)
+        problems += _output_differences(report_dir)
+        problems += _known_files(report_dir, set(outputs) | {MANIFEST, SIGNATURE})
+        remarks.append("made by another version: its outputs were checked against its signed manifest, "
+                       "not rendered again")
     else:
-        problems += _findings_differences(report, recorded_text, recomputed)
-        problems += _rendered_again_differences(store, report_dir, report)
-    problems += _output_differences(report_dir)
+        made = (f"made with findings schema {report.get('schema')}" if report.get("schema") != SCHEMA
+                else f"made by welfare-report {report.get('tool_version')} with rule set {report.get('ruleset')}")
+        problems.append(f"outputs not checked: {made}, so they cannot be rendered again by welfare-report "
+                        f"{__version__}; 'verify --data-only' checks its chain and data digests alone")
+    problems += signature or []
     return ReportCheck(problems, remarks)
+
+
+def _checked_notes(report_dir: Path, report: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """The kept notes, once the recorded options and the notes pass the checks render would make.
+
+    A kept copy that is missing or changed is a mismatch (the report cannot be rendered again);
+    options or notes nobody could have rendered are refused before anything is.
+    """
+    options = report.get("options")
+    if not isinstance(options, dict):
+        raise ReporterError(f"{report_dir / 'findings.json'}: its options record is missing, so the report "
+                            "cannot be rendered again")
+    refused = option_problems(options)
+    if refused:
+        raise ReporterError(f"{report_dir / 'findings.json'}: its recorded options are refused before anything is "
+                            "rendered: " + "; ".join(refused))
+    if not options.get("notes_sha256"):
+        return None, []
+    data = read_report_file(report_dir, NOTES_COPY)
+    if data is None or sha256_bytes(data) != options["notes_sha256"]:
+        return None, [f"{NOTES_COPY}: missing or changed, so the report cannot be rendered again with its notes"]
+    try:
+        notes = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ReporterError(f"{NOTES_COPY}: not UTF-8 text") from None
+    offending = lint_notes(notes)
+    if offending:
+        raise ReporterError(f"{NOTES_COPY}: refused before anything is rendered: it uses target, optimisation or "
+                            f"ranking language (WR001), e.g. the word {offending[0].word!r}")
+    return notes, []
+
+
+def _signature_problems(report_dir: Path, allowed_signers: Path) -> list[str]:
+    from .signatures import signature_problems
+
+    data = read_report_file(report_dir, MANIFEST) or b""
+    return signature_problems(data, report_dir / SIGNATURE, allowed_signers)
 
 
 def _chain_problems(report: dict[str, Any], heads: list[str], remarks: list[str]) -> list[str]:
@@ -134,35 +260,33 @@ def _findings_differences(report: dict[str, Any], recorded_text: str, recomputed
     return ["findings.json: differs from the findings recomputed from the history" + (": " + "; ".join(detail) if detail else "")]
 
 
-def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str, Any]) -> list[str]:
-    """Render the report again with the options it recorded and name every output that differs."""
+def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str, Any], notes: str | None) -> list[str]:
+    """Render the report again with the options it recorded and name every output that differs.
+
+    Every file of the folder is held against what was rendered: one it does not hold is named, and
+    so is one the folder has that no render of these options writes.
+    """
     from .periods import Quarter
     from .quarterly import since_previous
     from .render import render_outputs
-    from .schema import NOTES_COPY
 
-    options = report.get("options") or {}
-    if not isinstance(options.get("formats"), list) or not isinstance(options.get("title"), str):
-        return ["findings.json: its options record is incomplete, so the report cannot be rendered again"]
-    notes = None
-    if options.get("notes_sha256"):
-        copy = report_dir / NOTES_COPY
-        if not copy.is_file() or sha256_bytes(copy.read_bytes()) != options["notes_sha256"]:
-            return [f"{NOTES_COPY}: missing or changed, so the report cannot be rendered again with its notes"]
-        notes = copy.read_text("utf-8")
-    findings = replace(findings_from_store(store, report["as_of"], with_excerpts=True, require_verified=False), options=options,
-                       chain_head=report.get("chain_head"))
+    options = report["options"]
+    findings = replace(findings_from_store(store, report["as_of"], with_excerpts=True, require_verified=False),
+                       options=options, chain_head=report.get("chain_head"))
     quarter = Quarter.parse(options["quarter"]) if options.get("quarter") else None
     since = (since_previous(store.root, findings, quarter, require_verified=False)
              if quarter is not None and quarter.has_previous else None)
-    problems = []
-    for name, data in render_outputs(findings, notes, since).items():
-        path = report_dir / name
-        if not path.is_file():
-            problems.append(f"{name}: missing from {report_dir}")
-        elif name.endswith(".pdf"):
-            problems += _pdf_differences(path.read_bytes(), data, name)
-        elif path.read_bytes() != data:
+    rendered = render_outputs(findings, notes, since)
+    extra = {MANIFEST, SIGNATURE} if quarter is not None else set()
+    present, _ = report_listing(report_dir)
+    problems = _known_files(report_dir, set(rendered) | (extra & present) | ({MANIFEST} if quarter else set()))
+    for name, data in rendered.items():
+        recorded = read_report_file(report_dir, name) if name in present else None
+        if recorded is None:
+            continue  # named as missing above
+        if name.endswith(".pdf"):
+            problems += _pdf_differences(recorded, data, name)
+        elif recorded != data:
             problems.append(f"{name}: differs from the report rendered again from the history")
     return problems
 
@@ -213,17 +337,28 @@ def _structure(reader: Any) -> list[str]:
     return kinds
 
 
+def _manifest_outputs(report_dir: Path) -> dict[str, str]:
+    """A quarterly folder's recorded outputs (name -> SHA-256); only names a report holds are accepted."""
+    if read_report_file(report_dir, MANIFEST) is None:
+        return {}
+    outputs = _read_json(report_dir, MANIFEST)[0].get("outputs", {})
+    if not isinstance(outputs, dict):
+        raise ReporterError(f"{report_dir / MANIFEST}: its outputs are not a list of names and hashes")
+    for name, digest in outputs.items():
+        if name not in OUTPUT_FILES or not isinstance(digest, str):
+            raise ReporterError(f"{report_dir / MANIFEST}: names {escaped(str(name))!r}, which is not an output of "
+                                "a report; refused")
+    return outputs
+
+
 def _output_differences(report_dir: Path) -> list[str]:
     """Output files against a quarterly folder's manifest of their hashes."""
-    manifest = report_dir / "manifest.json"
-    if not manifest.is_file():
-        return []
     problems = []
-    for name, digest in sorted(_read_json(manifest)[0].get("outputs", {}).items()):
-        path = report_dir / name
-        if not path.is_file():
+    for name, digest in sorted(_manifest_outputs(report_dir).items()):
+        data = read_report_file(report_dir, name)
+        if data is None:
             problems.append(f"{name}: missing from {report_dir}")
-        elif sha256_bytes(path.read_bytes()) != digest:
+        elif sha256_bytes(data) != digest:
             problems.append(f"{name}: changed since the report was written")
     return problems
 
@@ -238,7 +373,7 @@ class Audit:
 
 
 def audit(store: Store, report_dir: Path | None = None, expect_head: str | None = None,
-          allowed_signers: Path | None = None) -> Audit:
+          allowed_signers: Path | None = None, data_only: bool = False) -> Audit:
     """The history against its manifest and hash chain; with `report_dir`, that report against the history."""
     with store.locked():
         checked = store.verification()
@@ -247,15 +382,9 @@ def audit(store: Store, report_dir: Path | None = None, expect_head: str | None 
         problems.append(f"the chain head {expect_head} is not in this history's merge log (the log was rewritten)")
     remarks: list[str] = []
     if report_dir is not None:
-        report = verify_report(store, report_dir)
+        report = verify_report(store, report_dir, allowed_signers, data_only)
         problems += report.problems
         remarks += report.remarks
-        if allowed_signers is not None:
-            from .signatures import SIGNATURE, signature_problems
-
-            manifest = report_dir / "manifest.json"
-            data = manifest.read_bytes() if manifest.is_file() else b""
-            problems += signature_problems(data, report_dir / SIGNATURE, allowed_signers)
-    elif allowed_signers is not None:
-        raise ReporterError("--allowed-signers checks a report's signature: name the REPORT_DIR too")
+    elif allowed_signers is not None or data_only:
+        raise ReporterError("--allowed-signers and --data-only check a report: name the REPORT_DIR too")
     return Audit(problems, remarks, checked.head)

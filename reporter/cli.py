@@ -374,25 +374,31 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
               help="The chain head published elsewhere (in a card); it must be a head of this history's merge log.")
 @click.option("--allowed-signers", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="An SSH allowed-signers file; REPORT_DIR's manifest.json.sig must be signed by a key in it.")
+@click.option("--data-only", is_flag=True,
+              help="Check REPORT_DIR's chain head and data digests alone, not its outputs.")
 @click.pass_context
 @shared_options
-def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None, allowed_signers: Path | None) -> None:
+def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None, allowed_signers: Path | None,
+           data_only: bool) -> None:
     """Check every history file against the manifest and the merge log's hash chain.
 
     With REPORT_DIR, also recompute the digests of the rows that report used
-    (dated on or before its as-of date) and its findings, and name every
-    difference. Exit 1 on any mismatch. Changes no byte, so it also works on
-    a read-only history.
+    (dated on or before its as-of date) and its findings, render it again
+    and name every difference: every file of the folder must be an output
+    that matched. Exit 1 on any mismatch, and when the outputs could not be
+    checked (another version made them; --data-only checks the data alone).
+    Changes no byte, so it also works on a read-only history.
 
     \b
     Example:
       welfare-report verify --expect-head 3f1c...e9
       welfare-report verify reports/2026-Q3
+      welfare-report verify reports/2025-Q1 --data-only
     """
     from .audit import audit
 
     store = _store(ctx)
-    found = audit(store, report_dir, expect_head, allowed_signers)
+    found = audit(store, report_dir, expect_head, allowed_signers, data_only)
     problems, remarks = found.problems, found.remarks
     for problem in problems:
         _emit(shown(problem))
@@ -401,8 +407,9 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
     if problems:
         ctx.exit(EXIT_FLAGGED)
     # No problem means the log is an anchored chain: an unchained one is a problem of its own.
+    matched = "its data matches it (outputs not checked)" if data_only else "matches it"
     _say(ctx, f"verified the history in {store.root}"
-              + (f"; the report in {report_dir} matches it" if report_dir is not None else "")
+              + (f"; the report in {report_dir} {matched}" if report_dir is not None else "")
               + f"\nchain head {found.head}")
 
 

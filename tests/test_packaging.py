@@ -60,10 +60,14 @@ def test_installing_from_a_clone_leaves_the_output_folder_alone(tmp_path: Path) 
     assert list((source / "build").iterdir()) == []
 
 
+def _clean_environment() -> dict[str, str]:
+    """No PYTHONPATH, nothing that points back at the sources."""
+    return {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
+
+
 def _run(env_bin: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    # A clean environment: no PYTHONPATH, nothing that points back at the sources.
-    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
-    return subprocess.run([str(env_bin / "welfare-report"), *args], capture_output=True, text=True, cwd=cwd, env=env)
+    return subprocess.run([str(env_bin / "welfare-report"), *args], capture_output=True, text=True, cwd=cwd,
+                          env=_clean_environment())
 
 
 def _write_inputs(folder: Path) -> None:
@@ -87,13 +91,13 @@ def test_the_installed_wheel_runs_every_stage(tmp_path: Path) -> None:
     subprocess.run(
         [str(env_bin / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
          "--constraint", str(ROOT / "requirements.lock"), str(wheel)],
-        check=True, capture_output=True, cwd=tmp_path,
+        check=True, capture_output=True, cwd=tmp_path, env=_clean_environment(),
     )
     work = tmp_path / "work"
     work.mkdir()
     located = subprocess.run(
         [str(env_bin / "python"), "-c", "import reporter, reporter.store; print(reporter.__file__)"],
-        capture_output=True, text=True, cwd=work,
+        capture_output=True, text=True, cwd=work, env=_clean_environment(),
     )
     assert located.returncode == 0, located.stderr
     assert located.stdout.strip().startswith(str(environment)), located.stdout

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,135 @@ def test_quarterly_force_never_deletes_a_file_a_person_added(tmp_path: Path) -> 
     again = run("--history", store, "quarterly", "2025-Q1", "--out", reports, "--today", "2025-04-03", "--force")
     assert again.exit_code == 2 and "review.md" in again.stderr
     assert (folder / "review.md").read_text() == "the reviewer's notes\n"
+
+
+# -- verify REPORT_DIR trusts nothing the folder says about itself ---------------------------
+
+
+def _rendered(tmp_path: Path, *formats: str) -> tuple[Path, Path]:
+    store = _small(tmp_path)
+    out = tmp_path / "out"
+    args = [a for f in (formats or ("html", "json")) for a in ("--format", f)]
+    result = run("--history", store, "render", "--out", out, *args)
+    assert result.exit_code == 0, result.stderr
+    assert run("--history", store, "verify", out).exit_code == 0
+    return store, out
+
+
+def _edit_findings(out: Path, change: object) -> None:
+    path = out / "findings.json"
+    document = json.loads(path.read_text())
+    change(document)  # type: ignore[operator]
+    path.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def _verify(store: Path, out: Path, *more: str) -> tuple[int, str]:
+    result = run("--history", store, "verify", out, *more)
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_verify_checks_every_output_whatever_formats_the_report_lists(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    _edit_findings(out, lambda d: d["options"].__setitem__("formats", ["json"]))
+    html = out / "welfare-section.html"
+    html.write_text(html.read_text().replace("</main>", "<p>forged</p></main>"))
+    code, output = _verify(store, out)
+    assert code == 1 and "welfare-section.html" in output
+
+
+def test_verify_names_a_file_no_render_writes(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    (out / "approval.html").write_text("<p>approved</p>")
+    code, output = _verify(store, out)
+    assert code == 1 and "approval.html: not an output" in output
+
+
+def test_verify_names_an_expected_output_that_is_missing(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    (out / "welfare-section.html").unlink()
+    code, output = _verify(store, out)
+    assert code == 1 and "welfare-section.html: missing" in output
+
+
+def test_a_report_that_cannot_be_rendered_again_is_not_called_verified(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    html = out / "welfare-section.html"
+    html.write_text(html.read_text().replace("</main>", "<p>forged</p></main>"))
+
+    def first_schema(document: dict[str, object]) -> None:
+        document["schema"] = "welfare-report/findings/1"
+        document["flags"] = []
+        for key in ("chain_head", "tool_version", "options"):
+            document.pop(key)
+
+    _edit_findings(out, first_schema)
+    code, output = _verify(store, out)
+    assert code == 1 and "outputs not checked" in output
+    data_only = run("--history", store, "verify", out, "--data-only")
+    assert data_only.exit_code == 0, data_only.stdout + data_only.stderr
+    assert "outputs were not checked" in data_only.stdout
+
+
+def test_a_report_of_another_tool_version_is_not_called_verified(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    _edit_findings(out, lambda d: d.__setitem__("tool_version", "0.0.1"))
+    code, output = _verify(store, out)
+    assert code == 1 and "outputs not checked" in output
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        pytest.param("id_prefix", 'x"><script>alert(1)</script>', "id_prefix", id="id-prefix"),
+        pytest.param("heading_level", 10**9, "heading_level", id="heading-level"),
+        pytest.param("section_number", "7<b>", "section_number", id="section-number"),
+        pytest.param("formats", ["html", "exe"], "formats", id="formats"),
+        pytest.param("title", "x" * 100_000, "title", id="title"),
+    ],
+)
+def test_recorded_options_pass_the_command_line_s_checks_before_anything_is_rendered(
+    tmp_path: Path, option: str, value: object, named: str,
+) -> None:
+    store, out = _rendered(tmp_path)
+    _edit_findings(out, lambda d: d["options"].__setitem__(option, value))
+    code, output = _verify(store, out)
+    assert code in (1, 2) and named in output
+    assert "<script>" not in (out / "welfare-section.html").read_text()
+
+
+def test_kept_notes_pass_the_notes_lint_before_anything_is_rendered(tmp_path: Path) -> None:
+    store = _small(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text("The interviews ran in June.\n")
+    out = tmp_path / "out"
+    assert run("--history", store, "render", "--out", out, "--notes", notes, "--format", "html",
+               "--format", "json").exit_code == 0
+    kept = out / "welfare-section.notes.md"
+    kept.write_text("Our goal is to raise the circumstances score to 5.\n")
+    _edit_findings(out, lambda d: d["options"].__setitem__("notes_sha256", hashlib.sha256(kept.read_bytes()).hexdigest()))
+    code, output = _verify(store, out)
+    assert code in (1, 2) and "WR001" in output
+
+
+def test_a_fifo_in_place_of_the_findings_is_refused_at_once(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    (out / "findings.json").unlink()
+    os.mkfifo(out / "findings.json")
+    code, output = _verify(store, out)
+    assert code == 2 and "not a regular file" in output
+
+
+def test_a_symlink_to_a_device_in_a_report_folder_is_refused(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    (out / "findings.json").unlink()
+    (out / "findings.json").symlink_to("/dev/zero")
+    code, output = _verify(store, out)
+    assert code == 2 and "not a regular file" in output
+
+
+def test_an_oversized_report_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    with open(out / "welfare-section.html", "r+b") as handle:
+        handle.truncate(3 << 30)  # a sparse file of 3 GiB
+    code, output = _verify(store, out)
+    assert code in (1, 2) and "welfare-section.html" in output and "too large" in output
