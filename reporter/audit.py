@@ -13,6 +13,7 @@ An edited output is named whether or not a quarterly manifest was edited too.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -313,7 +314,58 @@ def _pdf_differences(recorded: bytes, fresh: bytes, name: str) -> list[str]:
         problems.append(f"{name}: its document information (title, dates) differs from the report rendered again")
     if _structure(old) != _structure(new):
         problems.append(f"{name}: its tagged structure differs from the report rendered again")
+    if _image_digests(old) != _image_digests(new):
+        problems.append(f"{name}: its images differ from the charts rendered again")
+    if _active_content(old) != _active_content(new):
+        problems.append(f"{name}: holds actions, JavaScript or links the tool never writes; refused")
     return problems
+
+
+def _image_digests(reader: Any) -> list[list[str]]:
+    """Per page, the SHA-256 of every image stream as stored: a swapped chart cannot hide behind equal text."""
+    pages = []
+    for page in reader.pages:
+        found: list[str] = []
+        resources: Any = page.get("/Resources")
+        resources = resources.get_object() if resources is not None else {}
+        xobjects = resources.get("/XObject")
+        _collect_images(xobjects.get_object() if xobjects is not None else {}, found, 0)
+        pages.append(sorted(found))
+    return pages
+
+
+def _collect_images(xobjects: Any, found: list[str], depth: int) -> None:
+    for key in sorted(xobjects):
+        item = xobjects[key].get_object()
+        if item.get("/Subtype") == "/Image":
+            found.append(hashlib.sha256(item.get_data() if hasattr(item, "get_data") else b"").hexdigest())
+        elif item.get("/Subtype") == "/Form" and depth < 8:
+            inner = (item.get("/Resources") or {}).get("/XObject")
+            if inner is not None:
+                _collect_images(inner.get_object(), found, depth + 1)
+
+
+# What a PDF may do beyond showing itself; the tool writes none of it but its own http(s) links.
+_ACTION_KEYS = ("/OpenAction", "/AA", "/JavaScript", "/URI", "/Launch")
+
+
+def _active_content(reader: Any) -> list[str]:
+    """Document actions, JavaScript and every annotation with what it does, in document order."""
+    root = reader.trailer["/Root"]
+    found = [key for key in ("/OpenAction", "/AA") if key in root]
+    names = root.get("/Names")
+    if names is not None and "/JavaScript" in names.get_object():
+        found.append("/Names/JavaScript")
+    for number, page in enumerate(reader.pages):
+        if "/AA" in page:
+            found.append(f"page {number + 1}: /AA")
+        for annotation in page.get("/Annots") or []:
+            annotation = annotation.get_object()
+            action = annotation.get("/A")
+            action = action.get_object() if action is not None else {}
+            found.append(f"page {number + 1}: {annotation.get('/Subtype')} {action.get('/S')} {action.get('/URI')} "
+                         f"{list(annotation.get('/Rect') or [])}")
+    return found
 
 
 def _structure(reader: Any) -> list[str]:

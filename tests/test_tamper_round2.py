@@ -260,3 +260,55 @@ def test_an_oversized_report_file_is_refused_without_reading_it(tmp_path: Path) 
         handle.truncate(3 << 30)  # a sparse file of 3 GiB
     code, output = _verify(store, out)
     assert code in (1, 2) and "welfare-section.html" in output and "too large" in output
+
+
+# -- a PDF is compared by its images and refused with actions the tool never writes -------------
+
+
+def _pdf_report(tmp_path: Path) -> tuple[Path, Path]:
+    return _rendered(tmp_path, "pdf", "json")
+
+
+def _rewritten(path: Path, change: object) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(path))
+    change(writer)  # type: ignore[operator]
+    with open(path, "wb") as handle:
+        writer.write(handle)
+
+
+def _swap_first_image(writer: object) -> None:
+    from PIL import Image
+
+    image = writer.pages[0].images[0]  # type: ignore[attr-defined]
+    image.replace(Image.new("RGB", image.image.size, "white"))
+
+
+def _javascript_on_open(writer: object) -> None:
+    from pypdf.actions import JavaScript
+
+    writer.add_open_action(JavaScript("app.alert('welfare approved');"))  # type: ignore[attr-defined]
+
+
+def _page_link(writer: object) -> None:
+    from pypdf.annotations import Link
+
+    box = writer.pages[0].mediabox  # type: ignore[attr-defined]
+    writer.add_annotation(page_number=0, annotation=Link(rect=(0, 0, box.width, box.height), url="https://example.com/x"))  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(_swap_first_image, "its images differ", id="swapped-chart"),
+        pytest.param(_javascript_on_open, "holds actions, JavaScript or links", id="javascript"),
+        pytest.param(_page_link, "holds actions, JavaScript or links", id="link-annotation"),
+    ],
+)
+def test_a_pdf_with_a_swapped_image_or_an_action_does_not_verify(tmp_path: Path, change: object, message: str) -> None:
+    store, out = _pdf_report(tmp_path)
+    pdf = out / "welfare-section.pdf"
+    _rewritten(pdf, change)
+    code, output = _verify(store, out)
+    assert code == 1 and f"welfare-section.pdf: {message}" in output
