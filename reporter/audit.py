@@ -27,6 +27,7 @@ from . import __version__
 from .errors import ReporterError, escaped
 from .findings import EARLIER_SCHEMAS, SCHEMA, Findings, dumps
 from .formats import FORMATS
+from .notes import check_embedded_images
 from .pipeline import findings_from_store
 from .publish import CHART_FOLDERS, MARKER
 from .render import option_problems
@@ -190,6 +191,7 @@ def _checked_notes(report_dir: Path, report: dict[str, Any]) -> tuple[str | None
         notes = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ReporterError(f"{NOTES_COPY}: not UTF-8 text") from None
+    check_embedded_images(notes, NOTES_COPY)
     offending = lint_notes(notes)
     if offending:
         raise ReporterError(f"{NOTES_COPY}: refused before anything is rendered: it uses target, optimisation or "

@@ -19,6 +19,8 @@ from .errors import ReporterError
 from .rules import lint_notes
 
 IMAGE_LIMIT = 2 * 1024 * 1024
+# Decoded size: a small compressed file can unpack to gigabytes of pixels in the PDF engine.
+PIXEL_LIMIT = 25_000_000
 IMAGE_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 # A file name beside the notes: no folder, no scheme, nothing to escape.
 _LOCAL_IMAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}\.(png|jpe?g)\Z", re.IGNORECASE)
@@ -68,12 +70,67 @@ def _image_tokens(text: str) -> list[tuple[int, str]]:
     return found
 
 
+def _image_kind(data: bytes, where: str, shown: str) -> str:
+    """The media type of an image the notes may show; refused unless a PNG or JPEG of bounded size.
+
+    The same checks hold for a file beside the notes and for an image already embedded as a
+    data: URI: its content is read, never its label, and its pixels are counted before any
+    engine decodes it.
+    """
+    if len(data) > IMAGE_LIMIT:
+        raise ReporterError(f"{where}: image {shown} is larger than 2 MB")
+    kind = next((k for magic, k in IMAGE_TYPES.items() if data.startswith(magic)), None)
+    if kind is None:
+        raise ReporterError(f"{where}: image {shown} is not a PNG or JPEG file")
+    import io
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:  # reads the header only
+                width, height = image.size
+                detected = image.format
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        # Pillow's own limit lies far above ours: the image is over it either way.
+        raise ReporterError(f"{where}: image {shown} has more than {PIXEL_LIMIT // 1_000_000} megapixels") from None
+    except (OSError, ValueError):
+        raise ReporterError(f"{where}: image {shown} is not a readable PNG or JPEG file") from None
+    if detected not in ("PNG", "JPEG"):
+        raise ReporterError(f"{where}: image {shown} is not a PNG or JPEG file")
+    if width * height > PIXEL_LIMIT:
+        raise ReporterError(f"{where}: image {shown} has {width}x{height} pixels, over "
+                            f"{PIXEL_LIMIT // 1_000_000} megapixels")
+    return kind
+
+
+def check_embedded_images(text: str, path: str | Path) -> None:
+    """Every image already embedded in notes (a kept copy, or an author's data: URI) passes the file checks."""
+    for line, source in _image_tokens(text):
+        if _EMBEDDED.match(source):
+            _image_kind(_decoded(source, f"{path}:{line}"), f"{path}:{line}", "embedded as a data: URI")
+
+
+def _decoded(source: str, where: str) -> bytes:
+    encoded = source.partition(",")[2]
+    if len(encoded) > IMAGE_LIMIT * 4 // 3 + 4:
+        raise ReporterError(f"{where}: image embedded as a data: URI is larger than 2 MB")
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError:
+        raise ReporterError(f"{where}: image embedded as a data: URI is not valid base64") from None
+
+
 def _embed_images(text: str, path: Path) -> str:
     lines = text.split("\n")
     for line, source in _image_tokens(text):
-        if _EMBEDDED.match(source):
-            continue  # notes a report kept: already embedded
         where = f"{path}:{line}"
+        if _EMBEDDED.match(source):
+            # Already embedded (notes a report kept, or the author's own data: URI): checked like a file.
+            _image_kind(_decoded(source, where), where, "embedded as a data: URI")
+            continue
         if not _LOCAL_IMAGE.match(source):
             raise ReporterError(f"{where}: image {source[:80]!r} is not a PNG or JPEG file beside the notes; "
                                 "notes show only such images, embedded, and never fetch one")
@@ -84,9 +141,7 @@ def _embed_images(text: str, path: Path) -> str:
             raise ReporterError(f"{where}: cannot read image {source!r} ({err})") from None
         if data is None:
             raise ReporterError(f"{where}: image {source!r} is missing or larger than 2 MB")
-        kind = next((k for magic, k in IMAGE_TYPES.items() if data.startswith(magic)), None)
-        if kind is None:
-            raise ReporterError(f"{where}: image {source!r} is not a PNG or JPEG file")
+        kind = _image_kind(data, where, repr(source))
         uri = f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
         # The image's own line (or the paragraph's first): the source is a plain file name, written as is.
         pattern = re.compile(r"\]\(\s*<?" + re.escape(source) + r">?")

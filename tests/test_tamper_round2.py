@@ -312,3 +312,64 @@ def test_a_pdf_with_a_swapped_image_or_an_action_does_not_verify(tmp_path: Path,
     _rewritten(pdf, change)
     code, output = _verify(store, out)
     assert code == 1 and f"welfare-section.pdf: {message}" in output
+
+
+# -- every image in the notes gets the file checks, embedded or not ---------------------------
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("1", (width, height)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+SVG_BOMB = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+            '<g id="a"><rect width="1" height="1"/></g>'
+            + "".join(f'<g id="{chr(98 + i)}"><use xlink:href="#{chr(97 + i)}"/><use xlink:href="#{chr(97 + i)}"/></g>'
+                      for i in range(20)) + "</svg>").encode()
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        pytest.param(SVG_BOMB, "not a PNG or JPEG", id="svg-labelled-png"),
+        pytest.param(_png(6000, 6000), "megapixels", id="too-many-pixels"),
+        pytest.param(b"\x89PNG\r\n\x1a\n" + b"\0" * (3 << 20), "larger than 2 MB", id="too-large"),
+    ],
+)
+def test_an_inline_data_image_in_the_notes_gets_the_file_checks(tmp_path: Path, payload: bytes, message: str) -> None:
+    import base64
+
+    store = _small(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text(f"A chart:\n\n![x](data:image/png;base64,{base64.b64encode(payload).decode()})\n")
+    out = tmp_path / "out"
+    result = run("--history", store, "render", "--out", out, "--notes", notes, "--format", "html")
+    assert result.exit_code == 2 and message in result.stderr and "notes.md:3" in result.stderr
+    assert not out.exists()
+
+
+def test_an_image_file_beside_the_notes_with_too_many_pixels_is_refused(tmp_path: Path) -> None:
+    store = _small(tmp_path)
+    (tmp_path / "wide.png").write_bytes(_png(13000, 13000))
+    notes = tmp_path / "notes.md"
+    notes.write_text("![wide](wide.png)\n")
+    result = run("--history", store, "render", "--out", tmp_path / "out", "--notes", notes, "--format", "pdf")
+    assert result.exit_code == 2 and "megapixels" in result.stderr
+
+
+def test_a_small_embedded_png_in_the_notes_is_kept(tmp_path: Path) -> None:
+    import base64
+
+    store = _small(tmp_path)
+    notes = tmp_path / "notes.md"
+    notes.write_text(f"![dot](data:image/png;base64,{base64.b64encode(_png(20, 10)).decode()})\n")
+    out = tmp_path / "out"
+    result = run("--history", store, "render", "--out", out, "--notes", notes, "--format", "html", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "data:image/png;base64," in (out / "welfare-section.html").read_text()
+    assert run("--history", store, "verify", out).exit_code == 0
