@@ -51,7 +51,7 @@ TARGET_LANGUAGE = re.compile(
     r"|optimi[sz](?:e|es|ed|ing|ation|ations)"
     r"|maximi[sz](?:e|es|ed|ing|ation)|minimi[sz](?:e|es|ed|ing|ation)"
     r"|rank|ranks|ranked|ranking|rankings|leaderboards?"
-    r"|best\s+model|worst\s+model"  # words authors may not write (notes lint list)
+    r"|best\s+models?|worst\s+models?"  # words authors may not write (notes lint list)
     r")\b",
     re.IGNORECASE,
 )
@@ -60,8 +60,10 @@ SCORE_LANGUAGE = re.compile(
     r"\b(scores?|scored|scoring|ratings?|rated|self[-\s]?reports?|self[-\s]?reported|metrics?|welfare)\b",
     re.IGNORECASE,
 )
-# ...and the clause does not negate it before the word.
+# ...and the clause does not negate it just before the word: a negation governs the next few words
+# ("not a training target"), not a word far off ("with no exceptions at all we maximise ...").
 NEGATION = re.compile(r"\b(never|not|no|without|neither|nor|rather\s+than)\b|\w+n't\b", re.IGNORECASE)
+NEGATION_REACH = 3  # words before the target word that a negation may stand in
 
 
 # The chart a rule's findings are marked on ("none": the summary and the rules part only).
@@ -125,6 +127,13 @@ def notes_sentences(markdown: str) -> list[NotesSentence]:
 
     sentences = []
     for token in MarkdownIt("commonmark", {"html": False}).enable("table").parse(markdown):
+        if token.type in ("fence", "code_block") and token.map is not None:
+            # Code is shown as it is written: each of its lines is read like a line of text.
+            first = token.map[0] + 1 + (token.type == "fence")
+            for offset, raw in enumerate(token.content.split("\n")):
+                for found in re.finditer(r"\S.*?(?:[.!?](?=\s|$)|$)", _visible(raw)):
+                    sentences.append(NotesSentence(first + offset, " ".join(found.group().split())))
+            continue
         if token.type != "inline" or token.map is None:
             continue
         line, text, lines = token.map[0] + 1, "", []
@@ -174,7 +183,8 @@ def target_word(sentence: str) -> str | None:
         return None
     for found in TARGET_LANGUAGE.finditer(sentence):
         clause_start = max(sentence.rfind(mark, 0, found.start()) for mark in ",;:()")
-        if not NEGATION.search(sentence, clause_start + 1, found.start()):
+        before = " ".join(sentence[clause_start + 1:found.start()].split()[-NEGATION_REACH:])
+        if not NEGATION.search(before):
             return found.group()
     return None
 

@@ -285,6 +285,8 @@ REFUSED = [
     ("goals-plural", "Goals: higher scores next time.", "Goals"),
     ("negation-in-another-clause", "We did not change the prompt, but we optimise the score now.", "optimise"),
     ("self-report-unhyphenated", "Higher self reports are the target.", "target"),
+    ("best-models-plural", "These are the best models for welfare scores.", "best models"),
+    ("no-far-earlier-in-the-clause", "With no exceptions at all we maximise the welfare score.", "maximise"),
 ]
 PASSING = [
     ("never-optimise", "We never optimise against these self-reports, and they are not a training target."),
@@ -332,6 +334,8 @@ def test_wr001_has_a_table_of_at_least_30_named_cases() -> None:
         pytest.param("| a | b |\n|---|---|\n| our KPI metric | 3 |\n", "KPI", id="table-cell"),
         pytest.param("We \uff4f\uff50\uff54\uff49\uff4d\uff49\uff53\uff45 the score.", "optimise", id="full-width"),
         pytest.param("We opti\u200bmise the score.", "optimise", id="zero-width-space"),
+        pytest.param("Plan:\n\n```\nOur goal is to raise the welfare score.\n```\n", "goal", id="fenced-code"),
+        pytest.param("Plan:\n\n    We maximise the welfare score.\n", "maximise", id="indented-code"),
     ],
 )
 def test_wr001_markup_cannot_hide_a_word(notes: str, word: str) -> None:
