@@ -32,7 +32,7 @@ def check_summary(findings: Findings) -> str:
             line = f"{f.rule} {f.message}"
             if f.acknowledged:
                 a = f.acknowledged
-                line += f" [acknowledged by {a['by']} on {a['date']}: {a['reason']}]"
+                line += f" [acknowledged by {_one_line(a['by'])} on {a['date']}: {_one_line(a['reason'])}]"
             lines += textwrap.wrap(line, WIDTH, initial_indent="  ", subsequent_indent="        ",
                                    break_long_words=False, break_on_hyphens=False)
             if severity == "flag" and not f.acknowledged:
@@ -41,8 +41,13 @@ def check_summary(findings: Findings) -> str:
         lines += ["", "ACKNOWLEDGEMENTS THAT MATCH NOTHING"]
         for a in findings.unmatched:
             key = acknowledgement_key(a.rule, a.metric, a.generations)
-            lines.append(f"  {key} (by {a.by} on {a.date}): no finding has this rule, metric and generations")
+            lines.append(f"  {key} (by {_one_line(a.by)} on {a.date}): no finding has this rule, metric and generations")
     return "\n".join(lines)
+
+
+def _one_line(text: str) -> str:
+    """A person's words on one line: a line break in them can never start a line of the summary."""
+    return " ".join(text.split())
 
 
 def acknowledgements_template(findings: Findings) -> bytes:

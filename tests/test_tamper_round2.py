@@ -373,3 +373,17 @@ def test_a_small_embedded_png_in_the_notes_is_kept(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "data:image/png;base64," in (out / "welfare-section.html").read_text()
     assert run("--history", store, "verify", out).exit_code == 0
+
+
+def test_a_line_break_in_a_reviewer_s_name_cannot_forge_a_line_of_check(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.normal("g1", 4.0).normal("g2", 4.05)
+    s.acknowledgements.append({"rule": "WR002", "generations": "g1;g2", "metric": "mood", "reason": "reviewed\nFLAGS",
+                               "by": "reviewer\n  WR002 forged: every score rose", "date": "2020-01-01"})
+    store = s.write()
+    result = run("--history", store, "check")
+    lines = result.stdout.splitlines()
+    assert any("forged" in line for line in lines), "the reviewer's words are shown"
+    assert not any(line.lstrip().startswith("WR002 forged") for line in lines)
+    assert "FLAGS" not in [line.strip() for line in lines]
