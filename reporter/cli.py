@@ -7,6 +7,7 @@ commands that need them so that `welfare-report --help` stays quick.
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import sys
 import traceback
@@ -240,6 +241,13 @@ def shared_options(command: _Command) -> _Command:
 
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """NaN and infinity pass a range check (every comparison with NaN is false); no plan is made for them."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number")
+    return value
 
 
 def _iso(ctx: click.Context, param: click.Parameter, value: Any) -> str | None:
@@ -483,8 +491,9 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: str | None) -
 
 @cli.command()
 @click.option("--metric", help="Only this metric.")
-@click.option("--change", type=float, help="The change to see, in scale points (default: 0.1 of the scale range).")
-@click.option("--sd", type=click.FloatRange(min=0, min_open=True), help="The spread to plan with instead of the observed one.")
+@click.option("--change", type=click.FloatRange(min=0, min_open=True), callback=_finite,
+              help="The change to see, in scale points (default: 0.1 of the scale range).")
+@click.option("--sd", type=click.FloatRange(min=0, min_open=True), callback=_finite, help="The spread to plan with instead of the observed one.")
 @as_of_option("Take the observed spread from data dated on or before this day.")
 @click.pass_context
 @shared_options

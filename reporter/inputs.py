@@ -259,6 +259,16 @@ def _read_bounded(path: str) -> tuple[bytes, str] | Problem:
     return b"".join(chunks), fmt
 
 
+def _not_text(name: str, data: bytes) -> Problem | None:
+    """Why a CSV or JSON Lines file is not UTF-8 text, if it is not."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        # A spreadsheet's "Unicode text" export: every other byte is NUL, so say what it is.
+        return Problem(name, 1, "file", "the file is UTF-16: save it as UTF-8")
+    if b"\x00" in data:
+        return Problem(name, _line_of_offset(data, data.index(b"\x00")), "row", "binary data (NUL byte)")
+    return None
+
+
 def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     """Read one input file and type its rows; problems are collected, never raised."""
     name = str(path)
@@ -271,8 +281,9 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
         problems.append(Problem(name, 1, "file", "empty file"))
         return result
-    if fmt != "parquet" and b"\x00" in data:
-        problems.append(Problem(name, _line_of_offset(data, data.index(b"\x00")), "row", "binary data (NUL byte)"))
+    not_text = _not_text(name, data) if fmt != "parquet" else None
+    if not_text is not None:
+        problems.append(not_text)
         return result
     reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
     header, raw_rows = reader(name, data, problems)

@@ -81,9 +81,11 @@ def since_previous(history_root: Path, findings: Findings, quarter: Quarter, req
     }
 
 
-def _command(quarter: Quarter, history_root: Path, out: Path) -> str:
-    # Names only, never absolute paths: the manifest must read the same on any machine.
-    return f"welfare-report --history {history_root.name} quarterly {quarter} --out {out.name}"
+def _command(quarter: Quarter, history_root: Path, out: Path, today_option: str | None) -> str:
+    # Names only, never absolute paths: the manifest must read the same on any machine. A --today
+    # is part of what was run: without it the command would name another day's report.
+    today = f" --today {today_option}" if today_option else ""
+    return f"welfare-report --history {history_root.name} quarterly {quarter} --out {out.name}{today}"
 
 
 def _recorded_run_options(target: Path, today_option: str | None) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def quarterly(
             "as_of": as_of,
             "tool_version": __version__,
             "ruleset": findings.ruleset,
-            "command": _command(quarter, history_root, out),
+            "command": _command(quarter, history_root, out, options.get("today")),
             "inputs": list(findings.inputs),
             "outputs": {name: sha256_bytes(data) for name, data in sorted(outputs.items())},
             "since": {key: len(value) if isinstance(value, list) else value for key, value in (since or {}).items()},

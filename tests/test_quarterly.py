@@ -91,7 +91,7 @@ def test_quarterly_writes_the_outputs_and_a_manifest(tmp_path: Path) -> None:
     ]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["as_of"] == "2025-06-30" and manifest["quarter"] == "2025-Q2"
-    assert manifest["command"] == "welfare-report --history history quarterly 2025-Q2 --out reports"
+    assert manifest["command"] == "welfare-report --history history quarterly 2025-Q2 --out reports --today 2026-01-15"
     assert str(tmp_path) not in (folder / "manifest.json").read_text()
     assert {i["path"] for i in manifest["inputs"]} >= {"generations.csv", "observations/g1.csv", "observations/g2.csv"}
     assert "observations/g3.csv" not in {i["path"] for i in manifest["inputs"]}

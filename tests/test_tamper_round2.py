@@ -387,3 +387,29 @@ def test_a_line_break_in_a_reviewer_s_name_cannot_forge_a_line_of_check(tmp_path
     assert any("forged" in line for line in lines), "the reviewer's words are shown"
     assert not any(line.lstrip().startswith("WR002 forged") for line in lines)
     assert "FLAGS" not in [line.strip() for line in lines]
+
+
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"], ids=["utf-16-le", "utf-16-be"])
+def test_a_utf16_file_is_named_as_utf16_not_binary(tmp_path: Path, bom: bytes) -> None:
+    text = "generation,release_date\ng1,2025-01-01\n"
+    data = bom + text.encode("utf-16-le" if bom == b"\xff\xfe" else "utf-16-be")
+    path = tmp_path / "generations.csv"
+    path.write_bytes(data)
+    result = run("validate", path)
+    assert result.exit_code == 2 and "UTF-16: save it as UTF-8" in result.stderr
+    assert "binary data" not in result.stderr
+
+
+@pytest.mark.parametrize("change", ["nan", "inf", "-inf"])
+def test_plan_refuses_a_change_that_is_not_a_number(tmp_path: Path, change: str) -> None:
+    store = _small(tmp_path)
+    result = run("--history", store, "plan", "--change", change)
+    assert result.exit_code == 2 and "--change" in result.stderr
+
+
+def test_the_quarterly_manifest_records_today_in_its_command(tmp_path: Path) -> None:
+    store = _small(tmp_path)
+    assert run("--history", store, "quarterly", "2025-Q1", "--out", tmp_path / "reports", "--today",
+               "2025-04-02").exit_code == 0
+    command = json.loads((tmp_path / "reports" / "2025-Q1" / "manifest.json").read_text())["command"]
+    assert command.endswith("--today 2025-04-02")
