@@ -46,8 +46,38 @@ UNREAD_FIELDS = {"events", "messages", "attachments", "store"}
 EXCERPT_CHARACTERS = schema.FIELD_MAX_BYTES // 4 - 1
 
 
+# A log is JSON, zipped (.eval) or not (.json). What it may expand to is capped before inspect_ai
+# reads it: a tiny archive can declare gigabytes, and parsing them would take the machine for minutes.
+LOG_EXPANDED_MAX = 2 << 30  # bytes of JSON in one log, over all its members
+# JSON compresses well, but real logs stay far under this; a bomb is far over it.
+LOG_RATIO_MAX = 200
+
+
 class InspectError(ReporterError):
     """A log the importer cannot turn into observations; nothing was written."""
+
+
+def check_expansion(path: Path) -> None:
+    """Refuse a log whose members declare more than the caps allow, before anything decompresses them.
+
+    Python's zip reader stops each member at its declared size, so the declared sizes bound the work.
+    """
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        if path.stat().st_size > LOG_EXPANDED_MAX:
+            raise InspectError(f"{path}: refused: larger than {LOG_EXPANDED_MAX >> 30} GiB")
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as err:
+        raise InspectError(f"{path}: not an Inspect evaluation log ({_first_line(str(err))})") from None
+    expanded = sum(m.file_size for m in members)
+    packed = sum(m.compress_size for m in members)
+    if expanded > LOG_EXPANDED_MAX or expanded > LOG_RATIO_MAX * max(packed, 1) + (1 << 20):
+        raise InspectError(f"{path}: refused: its members expand to {expanded:,} bytes from {packed:,} "
+                           f"(at most {LOG_EXPANDED_MAX >> 30} GiB and {LOG_RATIO_MAX} times their packed size)")
 
 
 @dataclass
@@ -108,12 +138,14 @@ def import_logs(paths: Iterable[Path], options: Options) -> Imported:
     log_api = _inspect()
     imported = Imported()
     for path in paths:
+        check_expansion(path)
         try:
             # The whole log at once: reading samples one by one reopens the log for each (quadratic).
             # The transcript (events, messages) is left unread: the answer is in the output.
             log = log_api.read_eval_log(str(path), exclude_fields=UNREAD_FIELDS)
         except Exception as err:  # inspect_ai raises its own and pydantic's errors for a bad file
-            raise InspectError(f"{path}: not an Inspect evaluation log ({type(err).__name__}: {err})") from None
+            raise InspectError(f"{path}: not an Inspect evaluation log "
+                               f"({type(err).__name__}: {_first_line(str(err))})") from None
         if log.status != "success":
             if options.skip_failed:
                 imported.skipped["log that did not finish"] += 1

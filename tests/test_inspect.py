@@ -147,3 +147,17 @@ def test_nothing_else_imports_inspect_ai() -> None:
             "print('inspect_ai' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("member", ["header.json", "samples/1_epoch_1.json"])
+def test_a_log_that_expands_far_beyond_its_size_is_refused_before_it_is_read(tmp_path: Path, member: str) -> None:
+    import zipfile
+
+    bomb = tmp_path / "bomb.eval"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(member, b'{"a": "' + b" " * (64 << 20) + b'"}')  # 64 MiB of JSON in about 64 KB
+    assert bomb.stat().st_size < 200_000
+    result = run("from-inspect", bomb, "--out", tmp_path / "out.csv", "--generation", "g1", "--metric", "mood")
+    assert result.exit_code == 2
+    assert "bomb.eval: refused: its members expand" in result.stderr and len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "out.csv").exists()
