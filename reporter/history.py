@@ -457,9 +457,14 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
     shown = sorted((g for g in generations if g.release_date <= cut or g.name in with_data),
                    key=lambda g: (g.release_date, g.name))
     names = {g.name for g in shown}
+    # A metric appears once it has data dated on or before the as-of date: one defined later (or
+    # measured only later) is not part of an earlier report, so it cannot change that report.
+    measured = {s.metric for s in summaries if s.collected_on <= cut}
+    if len(answers):
+        measured |= {answers.categories["metric"][code] for code in np.unique(answers.codes["metric"])}
     return History(
         generations=shown,
-        metrics=dict(sorted(metrics.items())),
+        metrics={name: m for name, m in sorted(metrics.items()) if name in measured},
         events=[e for e in events if e.date <= cut],
         acknowledgements=[a for a in acknowledgements if a.date <= cut],
         summaries=[s for s in summaries if s.collected_on <= cut],

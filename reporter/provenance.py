@@ -17,7 +17,6 @@ from .history import History
 from .store import Store, sha256_bytes
 
 DATE_COLUMNS = {
-    "generations": "release_date",
     "events": "date",
     "acknowledgements": "date",
     "summaries": "collected_on",
@@ -26,12 +25,16 @@ DATE_COLUMNS = {
 }
 
 
-def _cut(data: bytes, kind: str, as_of: str) -> tuple[str, int]:
+def _cut(data: bytes, kind: str, as_of: str, shown: dict[str, set[str]]) -> tuple[str, int]:
     text = data.decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader)
     records = list(reader)
-    if kind == "corrections":
+    if kind in shown:
+        # Registries: exactly the rows the report showed (a generation or metric defined later is not one).
+        position = header.index(kind.removesuffix("s"))
+        records = [r for r in records if r[position] in shown[kind]]
+    elif kind == "corrections":
         # A correction applies whatever its date: it belongs to every report that used a row it touched.
         position = header.index("row")
         records = [r for r in records if _collected_on(r[position]) <= as_of]
@@ -55,6 +58,7 @@ def _collected_on(row_text: str) -> str:
 def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
     """Digests of the rows a report as of `history.as_of` used, file by file (the caller holds the lock)."""
     result = []
+    shown = {"generations": {g.name for g in history.generations}, "metrics": set(history.metrics)}
     names = [*sorted(schema.STORE_FILES.values()), *store.observation_files()]
     for name in names:
         data = store.read_bytes(name)
@@ -64,7 +68,7 @@ def used_inputs(store: Store, history: History) -> list[dict[str, Any]]:
             # Every row is on or before the as-of date: the file is its own canonical cut.
             digest, rows = sha256_bytes(data), history.observation_files[name][0]
         else:
-            digest, rows = _cut(data, schema.kind_of_store_file(name).name, history.as_of)
+            digest, rows = _cut(data, schema.kind_of_store_file(name).name, history.as_of, shown)
         if rows or not name.startswith(schema.OBSERVATIONS_DIR):
             result.append({"path": name, "sha256": digest, "rows": rows})
     return result

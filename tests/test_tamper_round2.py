@@ -413,3 +413,15 @@ def test_the_quarterly_manifest_records_today_in_its_command(tmp_path: Path) -> 
                "2025-04-02").exit_code == 0
     command = json.loads((tmp_path / "reports" / "2025-Q1" / "manifest.json").read_text())["command"]
     assert command.endswith("--today 2025-04-02")
+
+
+def test_a_metric_added_later_leaves_an_earlier_report_valid(tmp_path: Path) -> None:
+    store, out = _rendered(tmp_path)
+    metrics = tmp_path / "more-metrics.csv"
+    metrics.write_text("metric,scale_min,scale_max\nsleep,1,7\n")
+    later = tmp_path / "later.csv"
+    later.write_text("generation,metric,collected_on,score\n" + "".join(f"g2,sleep,2026-01-0{1 + i % 9},4\n" for i in range(40)))
+    merged = run("--history", store, "merge", metrics, later)
+    assert merged.exit_code == 0, merged.stderr
+    code, output = _verify(store, out)
+    assert code == 0, output
