@@ -29,6 +29,18 @@ TWO_CORES = (os.cpu_count() or 1) >= 2
 connection: Any = None  # the command's end of the pipe to the helper, inside `chart_workers`
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to end this process when its parent dies (kill -9 included): drawing on helps nobody."""
+    import ctypes
+    import ctypes.util
+    import signal
+
+    set_parent_death_signal = 1  # PR_SET_PDEATHSIG
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl(
+            set_parent_death_signal, int(signal.SIGKILL), 0, 0, 0)
+
+
 def _draw_in_two(request: tuple[Any, ...]) -> list[Any]:
     """In the helper: fork, draw every other job here and the rest in the fork, merge in job order."""
     import pickle
@@ -39,6 +51,7 @@ def _draw_in_two(request: tuple[Any, ...]) -> list[Any]:
     read_end, write_end = os.pipe()
     child = os.fork()
     if child == 0:  # the fork: draw the odd jobs, hand them back, and leave without cleanup
+        _die_with_parent()
         os.close(read_end)
         try:
             data = pickle.dumps(draw_jobs(analysis, flags, exports, jobs[1::2]))
@@ -59,8 +72,10 @@ def _draw_in_two(request: tuple[Any, ...]) -> list[Any]:
 def _warm_process(connection: Any, parents_end: Any) -> None:
     import signal
 
-    # Ctrl-C is the command's to handle: this helper ends when the command closes the pipe.
+    # Ctrl-C is the command's to handle: this helper ends when the command closes the pipe, or dies.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with_parent()
     # The fork holds a copy of the parent's end too: closed, so the parent's death reads as end of file.
     parents_end.close()
     from .charts import chart_context
@@ -109,6 +124,10 @@ def chart_workers() -> Iterator[None]:
     connection = ours
     try:
         yield
+    except BaseException:
+        # Interrupted or failed: nothing will read the charts, so the helper stops now, not when done.
+        process.kill()
+        raise
     finally:
         connection = None
         with contextlib.suppress(OSError):
@@ -142,9 +161,15 @@ def draw_charts(analysis: Analysis, flags: Sequence[Finding], jobs: list[tuple[s
     if helper is None or len(jobs) < 2:
         meanwhile()
         return draw_jobs(analysis, flags, exports, jobs)
-    helper.send((_aggregates(analysis), tuple(flags), exports, jobs))
-    meanwhile()
-    kind, result = helper.recv()
+    try:
+        helper.send((_aggregates(analysis), tuple(flags), exports, jobs))
+        meanwhile()
+        kind, result = helper.recv()
+    except (EOFError, OSError):
+        from .errors import ReporterError
+
+        raise ReporterError("the chart helper ended before it finished drawing (was it killed?); "
+                            "nothing was written") from None
     if kind == "error":
         raise RuntimeError(f"drawing the charts failed: {result}")
     return list(result)

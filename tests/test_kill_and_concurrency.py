@@ -102,3 +102,39 @@ def test_a_killed_lock_holder_does_not_block(tmp_path: Path) -> None:
     holder.wait()
     holder.stdout.close()
     assert subprocess.run(command(history, "verify"), timeout=30).returncode == 0
+
+
+def _processes_naming(marker: str) -> list[int]:
+    """Live processes whose command line names `marker` (the command and any helper it forked)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][:1]
+        except OSError:
+            continue
+        if marker.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=["kill-9", "term", "ctrl-c"])
+def test_the_chart_helper_ends_with_the_command(tmp_path: Path, how: signal.Signals) -> None:
+    history = tmp_path / "history"
+    write_example(history, 20_000, 1, 6, 4)  # enough charts to keep the helper drawing for seconds
+    out = tmp_path / "charts-out-marker"
+    command = subprocess.Popen([sys.executable, "-m", "reporter", "--history", str(history), "render", "--out", str(out),
+                                "--format", "charts"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(_processes_naming(str(out))) < 3 and time.monotonic() < deadline:  # the command, its helper, the fork
+        time.sleep(0.05)
+    assert len(_processes_naming(str(out))) >= 2, "the helper never started drawing"
+    command.send_signal(how)
+    command.wait(timeout=30)
+    # Drawing on for its own sake helps nobody: the helper and its fork end with the command.
+    deadline = time.monotonic() + 3
+    while _processes_naming(str(out)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_naming(str(out)) == []
