@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from . import schema
-from .errors import ReporterError
+from .errors import ReporterError, shown
 
 INSTALL_HINT = "reading Inspect logs needs inspect_ai: pip install 'welfare-report[inspect]'"
 METADATA_COLUMNS = ("metric", "topic", "framing", "prompt_variant", "system_prompt", "interview_id", "redirected",
@@ -199,7 +199,7 @@ def _import_log(path: Path, header: Any, samples: Iterable[Any], options: Option
         "source": f"inspect {header.eval.task} {header.eval.run_id}",
     }
     for sample in samples:
-        where = f"{path}: sample {sample.id} (epoch {sample.epoch})"
+        where = f"{path}: sample {shown(str(sample.id))} (epoch {sample.epoch})"
         if sample.error is not None:
             if options.skip_failed:
                 imported.skipped["failed sample"] += 1

@@ -161,3 +161,16 @@ def test_a_log_that_expands_far_beyond_its_size_is_refused_before_it_is_read(tmp
     assert result.exit_code == 2
     assert "bomb.eval: refused: its members expand" in result.stderr and len(result.stderr.splitlines()) == 1
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_huge_sample_id_is_cut_in_the_message(tmp_path: Path, logs: dict[str, Path]) -> None:
+    from inspect_ai.log import read_eval_log, write_eval_log
+
+    log = read_eval_log(str(logs["failed_sample"]))
+    failed = next(s for s in log.samples or [] if s.error is not None)
+    failed.id = "q" * 50_000  # a zip member name holds at most 64 KiB
+    copy = tmp_path / "long-id.eval"
+    write_eval_log(log, str(copy))
+    result = run("from-inspect", copy, "--out", tmp_path / "answers.csv", "--generation", "aster-a")
+    assert result.exit_code == 2
+    assert "(50000 characters)" in result.stderr and len(result.stderr) < 2_000
