@@ -407,6 +407,14 @@ def _corrections(store: Store) -> list[Correction]:
     return result
 
 
+def _with_data(answers: Answers, summaries: list[Summary], cut: str, column: str) -> set[str]:
+    """The generations (or metrics) with answers or summaries dated on or before `cut` (answers are cut already)."""
+    found = {getattr(s, column) for s in summaries if s.collected_on <= cut}
+    if len(answers):
+        found |= {answers.categories[column][code] for code in np.unique(answers.codes[column])}
+    return found
+
+
 def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = False) -> History:
     """Read the store and cut everything dated after `as_of`; the caller holds the store's lock."""
     headers = _headers(store)
@@ -451,17 +459,13 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
     if not keep.all():
         answers = answers.subset(keep)
     # A generation appears once it is released or has data dated on or before the as-of date.
-    with_data = {s.generation for s in summaries if s.collected_on <= cut}
-    if len(answers):
-        with_data |= {answers.categories["generation"][code] for code in np.unique(answers.codes["generation"])}
+    with_data = _with_data(answers, summaries, cut, "generation")
     shown = sorted((g for g in generations if g.release_date <= cut or g.name in with_data),
                    key=lambda g: (g.release_date, g.name))
     names = {g.name for g in shown}
     # A metric appears once it has data dated on or before the as-of date: one defined later (or
     # measured only later) is not part of an earlier report, so it cannot change that report.
-    measured = {s.metric for s in summaries if s.collected_on <= cut}
-    if len(answers):
-        measured |= {answers.categories["metric"][code] for code in np.unique(answers.codes["metric"])}
+    measured = _with_data(answers, summaries, cut, "metric")
     return History(
         generations=shown,
         metrics={name: m for name, m in sorted(metrics.items()) if name in measured},
