@@ -20,9 +20,9 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Everything but the tests marked slow (over 10 s each), for the edit loop.
+# Everything but the tests marked slow (over 10 s each), for the edit loop, on every core.
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n auto
 
 # Apache Otava pins older numpy and scipy: it gets its own environment and
 # runs as a subprocess of the detection benchmark.
