@@ -135,10 +135,12 @@ class Options:
 
 def import_logs(paths: Iterable[Path], options: Options) -> Imported:
     """Every sample of every log as observation rows, in log order; a problem stops the import with its place."""
+    paths = list(paths)
+    for path in paths:  # before inspect_ai loads: a refusal costs no import
+        check_expansion(path)
     log_api = _inspect()
     imported = Imported()
     for path in paths:
-        check_expansion(path)
         try:
             # The whole log at once: reading samples one by one reopens the log for each (quadratic).
             # The transcript (events, messages) is left unread: the answer is in the output.
