@@ -415,9 +415,9 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
     if problems:
         ctx.exit(EXIT_FLAGGED)
     # No problem means the log is an anchored chain: an unchained one is a problem of its own.
-    matched = "its data matches it (outputs not checked)" if data_only else "matches it"
-    _say(ctx, f"verified the history in {store.root}"
-              + (f"; the report in {report_dir} {matched}" if report_dir is not None else "")
+    matched = (f"; the data of the report in {report_dir} matches it (its outputs were not checked)" if data_only
+               else f"; the report in {report_dir} matches it")
+    _say(ctx, f"verified the history in {store.root}" + (matched if report_dir is not None else "")
               + f"\nchain head {found.head}")
 
 
