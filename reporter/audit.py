@@ -280,9 +280,10 @@ def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str
     since = (since_previous(store.root, findings, quarter, require_verified=False)
              if quarter is not None and quarter.has_previous else None)
     rendered = render_outputs(findings, notes, since)
-    extra = {MANIFEST, SIGNATURE} if quarter is not None else set()
     present, _ = report_listing(report_dir)
-    problems = _known_files(report_dir, set(rendered) | (extra & present) | ({MANIFEST} if quarter else set()))
+    # A quarterly folder holds its manifest, and its signature when it was signed.
+    kept = {MANIFEST} | ({SIGNATURE} & present) if quarter is not None else set()
+    problems = _known_files(report_dir, set(rendered) | kept)
     for name, data in rendered.items():
         recorded = read_report_file(report_dir, name) if name in present else None
         if recorded is None:
