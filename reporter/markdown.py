@@ -30,13 +30,16 @@ _PUNCTUATION = re.compile(r"([\\`*_\[\]|~])")
 # Escaped at the start only, where they would open a heading, a list or a quote.
 _LINE_START = re.compile(r"^([#+\->])")
 _ORDERED = re.compile(r"^(\d+)([.)])")
+# What a GFM renderer would turn into a link by itself: a scheme's colon, an address's @ and the dot
+# of a domain name ("evil.com", "www.x"); escaped, each stays text, and renders the same.
+_AUTOLINK = re.compile(r"((?<=[A-Za-z]):(?=/)|@|(?<=[A-Za-z0-9])\.(?=[A-Za-z]))")
 
 
 def md(text: object) -> str:
     """Untrusted text as inert Markdown: one line, entities for < > &, punctuation escaped."""
     value = " ".join(str(text).split())
     value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    value = _PUNCTUATION.sub(r"\\\1", value)
+    value = _AUTOLINK.sub(r"\\\1", _PUNCTUATION.sub(r"\\\1", value))
     return _ORDERED.sub(r"\1\\\2", _LINE_START.sub(r"\\\1", value))
 
 

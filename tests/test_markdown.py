@@ -118,3 +118,14 @@ def test_a_concern_tag_rise_is_visible_on_its_own_metric_s_chart(tmp_path: Path)
               for g, r in rows.items()}
     assert tagged["aster-7"] < 0.1 < 0.2 < tagged["aster-8"]
     assert ">WR010<" in (out / "charts" / f"{stem}.svg").read_text()
+
+
+def test_bare_urls_and_addresses_in_untrusted_text_never_become_links() -> None:
+    from reporter.markdown import md
+
+    hostile = "see https://evil.example/x, www.evil.com, evil.com/login and mail a@evil.com; Opus 4.5 rose"
+    parser = MarkdownIt("gfm-like", {"html": False})  # linkify on, fuzzy domains too
+    tokens = [c for t in parser.parse(md(hostile)) for c in (t.children or [])]
+    assert not [t for t in tokens if t.type == "link_open"]
+    # Escapes are invisible once rendered: the reader sees the text as it was written.
+    assert parser.render(md(hostile)).strip() == f"<p>{hostile}</p>"
