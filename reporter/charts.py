@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -112,17 +113,21 @@ _GLOBAL_STYLE = re.compile(r'<style type="text/css">\s*\*\s*\{([^}]*)\}\s*</styl
 def _export(figure: Any, chart_id: str, title: str, description: str, exports: tuple[str, ...]) -> Chart:
     import matplotlib
 
-    svg, png = "", b""
-    if "svg" in exports:
-        buffer = io.StringIO()
-        with matplotlib.rc_context({"svg.hashsalt": chart_id}):
-            # A fixed layout: bbox_inches="tight" would draw every figure twice.
-            figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-        svg = _prefixed_svg(buffer.getvalue(), chart_id, description)
-    if "png" in exports:
-        binary = io.BytesIO()
-        figure.savefig(binary, format="png", dpi=PNG_DPI, metadata={"Software": None})
-        png = binary.getvalue()
+    with warnings.catch_warnings():
+        # A label in a script the chart font lacks is drawn as boxes; the text of the section
+        # beside the chart shows it whole, so matplotlib's warning per glyph and figure is noise.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font", category=UserWarning)
+        svg, png = "", b""
+        if "svg" in exports:
+            buffer = io.StringIO()
+            with matplotlib.rc_context({"svg.hashsalt": chart_id}):
+                # A fixed layout: bbox_inches="tight" would draw every figure twice.
+                figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+            svg = _prefixed_svg(buffer.getvalue(), chart_id, description)
+        if "png" in exports:
+            binary = io.BytesIO()
+            figure.savefig(binary, format="png", dpi=PNG_DPI, metadata={"Software": None})
+            png = binary.getvalue()
     return Chart(chart_id, title, description, svg, png)
 
 

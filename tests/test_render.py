@@ -620,3 +620,13 @@ def test_rule_ids_above_a_trend_never_overlap_each_other_or_the_title() -> None:
     overlapping = [(a, b) for a, b in itertools.combinations(boxes, 2) if a.overlaps(b)]
     assert overlapping == []
     assert all(box.y1 <= figure.bbox.y1 for box in boxes)  # nothing runs off the top
+
+
+def test_a_label_in_a_script_the_chart_font_lacks_raises_no_warning_on_stderr(tmp_path: Path) -> None:
+    s = Scenario(tmp_path, metrics={"mood": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.generations[1]["label"] = "模型 𝔘 g2"
+    s.normal("g1", 4.0).normal("g2", 4.6)
+    result = run("--history", s.write(), "render", "--out", tmp_path / "out", "--format", "html")
+    assert result.exit_code == 0 and "Warning" not in result.stderr and "Glyph" not in result.stderr
+    assert "模型 𝔘 g2" in (tmp_path / "out" / "welfare-section.html").read_text()
