@@ -177,8 +177,23 @@ def lint_notes(markdown: str) -> list[NotesProblem]:
     return problems
 
 
+def skeleton(text: str) -> str:
+    """`text` with every letter that is drawn like a Latin one (Cyrillic a U+0430, Greek omicron, ...) read as that Latin
+    letter, after Unicode's confusables data; one character for one, so positions stay."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    def latin(char: str) -> str:
+        if char.isascii():
+            return char
+        glyphs = confusables_data.get(char, ())
+        return next((g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii() and g["c"].isalpha()), char)
+
+    return "".join(latin(c) for c in text)
+
+
 def target_word(sentence: str) -> str | None:
     """The target, optimisation or ranking word a sentence uses about a score, unless its clause negates it."""
+    sentence = skeleton(sentence)
     if not SCORE_LANGUAGE.search(sentence):
         return None
     for found in TARGET_LANGUAGE.finditer(sentence):

@@ -336,6 +336,9 @@ def test_wr001_has_a_table_of_at_least_30_named_cases() -> None:
         pytest.param("We opti\u200bmise the score.", "optimise", id="zero-width-space"),
         pytest.param("Plan:\n\n```\nOur goal is to raise the welfare score.\n```\n", "goal", id="fenced-code"),
         pytest.param("Plan:\n\n    We maximise the welfare score.\n", "maximise", id="indented-code"),
+        # Cyrillic a, o and e (U+0430, U+043E, U+0435) drawn like Latin letters: read through the Unicode confusables skeleton.
+        pytest.param("Our t\u0430rget is a higher welfare score.", "target", id="cyrillic-a"),
+        pytest.param("We \u043eptimis\u0435 the ratings.", "optimise", id="cyrillic-o-and-e"),
     ],
 )
 def test_wr001_markup_cannot_hide_a_word(notes: str, word: str) -> None:
