@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from reporter.store import init_store
+from reporter.store import Store, init_store
 
 from .conftest import GOOD, run, snapshot
 from .test_quarterly import history_over_quarters
@@ -123,3 +123,26 @@ def test_quarterly(tmp_path: Path) -> None:
     every_fault(tmp_path, lambda work: work.mkdir(parents=True),
                 lambda work: ["--history", store, "quarterly", "2025-Q2", "--out", work, "--today", "2026-01-15"],
                 _folder)
+
+
+def test_adoption_of_an_unchained_store(tmp_path: Path) -> None:
+    """The one write that anchors an unchained (schema 1) store: a fault leaves it unchained or anchored."""
+    from .test_tamper_round2 import _downgrade
+
+    source = tmp_path / "source"
+    init_store(source)
+    assert run("--history", source, "merge", GOOD / "generations.csv", GOOD / "metrics.csv").exit_code == 0
+    _downgrade(source, keep_files=False)
+
+    def settled(work: Path) -> None:
+        # What the user is told to do next: the same merge with no files completes the adoption or redoes it.
+        again = subprocess.run([sys.executable, "-m", "reporter", "--history", str(work), "merge"],
+                               capture_output=True, text=True, env=ENVIRONMENT)
+        assert again.returncode == 0, again.stderr
+        assert run("--history", work, "verify").exit_code == 0
+        head = Store(work).manifest().head
+        if "completed" in again.stdout or "anchored" in again.stdout:
+            assert f"chain head {head}" in again.stdout, "the head to publish is printed whichever run anchored"
+
+    total = every_fault(tmp_path, _history_copy(source), lambda work: ["--history", work, "merge"], snapshot, settled)
+    assert total >= 2

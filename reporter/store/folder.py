@@ -114,7 +114,8 @@ class Store:
                     adopted = manifest.with_merge({}, {"time": now_text(), "command": "anchor", "inputs": []})
                     self._commit(adopted, {})
                     return MergeResult(settled="anchored", head=adopted.head)
-                return MergeResult(settled=settled)
+                # A completed merge may have been the adoption itself: its head is the one to publish.
+                return MergeResult(settled=settled, head=manifest.head if settled == "completed" else None)
             problems = file_problems(files)
             problems += check_references(files, self.registries())
             if problems:
