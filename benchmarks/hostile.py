@@ -31,6 +31,18 @@ def parquet_of_twenty_million_rows(path: Path) -> None:
                    compression="zstd")
 
 
+def parquet_of_9999999_bad_rows(path: Path) -> None:
+    """Just under the row limit, so only its rows can refuse it: every date is impossible."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    zeros = pa.array(np.zeros(9_999_999, dtype=np.int32))
+    columns = (("generation", "m-1"), ("metric", "mood"), ("collected_on", "2025-13-45"), ("score", "4"))
+    pq.write_table(pa.table({n: pa.DictionaryArray.from_arrays(zeros, pa.array([v])) for n, v in columns}), path,
+                   compression="zstd")
+
+
 def million_columns(path: Path) -> None:
     path.write_text(",".join(f"c{i}" for i in range(1_000_000)) + "\n" + ",".join("1" for _ in range(1_000_000)) + "\n")
 
@@ -121,6 +133,7 @@ OTHER_CASES: dict[str, tuple[Callable[[Path], None], Callable[[Path], list[str]]
 
 CASES = {
     "twenty-million-rows.parquet": parquet_of_twenty_million_rows,
+    "9999999-bad-rows.parquet": parquet_of_9999999_bad_rows,
     "million-columns.csv": million_columns,
     "line-150mb.csv": line_of_150_mb,
     "scale.csv": huge_scale_and_tags,

@@ -15,7 +15,7 @@ import json
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,7 +167,7 @@ def _read_jsonl(path: str, data: bytes, problems: list[Problem]) -> tuple[list[s
     return list(header), rows
 
 
-def _read_parquet(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str], list[RawRow]]:
+def _read_parquet(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str], Iterable[RawRow]]:
     """Rows of a Parquet file, its size checked from the metadata first and read in batches on one thread."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -190,16 +190,20 @@ def _read_parquet(path: str, data: bytes, problems: list[Problem]) -> tuple[list
         ))
         return [], []
     header = [name.strip().lower() for name in parquet.schema_arrow.names]
-    rows: list[RawRow] = []
+    return header, _parquet_rows(path, parquet, header, problems)
+
+
+def _parquet_rows(path: str, parquet: Any, header: list[str], problems: list[Problem]) -> Iterator[RawRow]:
+    """The rows one batch at a time, so a file whose rows are refused is never held whole."""
     line = 2
     try:
         for batch in parquet.iter_batches(batch_size=10_000, use_threads=False):
             columns = [_parquet_column(batch.column(i)) for i in range(len(header))]
-            rows += [RawRow(line + j, dict(zip(header, values, strict=True))) for j, values in enumerate(zip(*columns, strict=True))]
+            for j, values in enumerate(zip(*columns, strict=True)):
+                yield RawRow(line + j, dict(zip(header, values, strict=True)))
             line += batch.num_rows
     except Exception as err:  # a damaged page surfaces only when it is read
         problems.append(Problem(path, line, "row", f"not a readable Parquet file: {err}"))
-    return header, rows
 
 
 def _parquet_column(column: Any) -> list[object]:
@@ -294,10 +298,23 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     if kind is None:
         return result
     result.kind = kind
-    if not raw_rows and not problems:
+    if not _typed_rows(result, kind, raw_rows) and not problems:
         problems.append(Problem(name, 1, "file", "no rows after the header"))
         return result
+    _check_duplicate_keys(result)
+    return result
+
+
+def _typed_rows(result: InputFile, kind: Kind, raw_rows: Iterable[RawRow]) -> bool:
+    """Type the rows into `result`, reading no further once problems would only repeat; whether any row came."""
+    name, problems, read_any = result.path, result.problems, False
     for raw in raw_rows:
+        read_any = True
+        if len(problems) >= schema.MAX_PROBLEMS_READ:
+            # Past this many the rest would only repeat them, at the cost of reading the whole file.
+            problems.append(Problem(name, raw.line, "file", f"stopped reading after {len(problems):,} problems: "
+                                                            "fix these first"))
+            break
         row = _type_row(name, kind, raw, problems)
         if row is not None:
             if kind is schema.OBSERVATIONS:
@@ -305,8 +322,7 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
                 # correct all the rows one file added; response_id, where given, stays the key.
                 row["key"] = f"{result.sha256}:{raw.line}"
             result.rows.append((raw.line, row))
-    _check_duplicate_keys(result)
-    return result
+    return read_any
 
 
 def _resolve_kind(path: str, header: list[str], kind_name: str | None, problems: list[Problem]) -> Kind | None:

@@ -31,6 +31,8 @@ MAX_TAGS = 32
 MAX_SCALE_POINTS = 101
 # Validation lists this many problems and then counts the rest.
 MAX_PROBLEMS_SHOWN = 100
+# Reading a file stops after this many problems: a file refused row by row is never read whole.
+MAX_PROBLEMS_READ = 10_000
 
 # What a metric measures: a self-report is a rating the model gives; a probe reads its
 # internals; a behaviour is what it does. Only self-reports are rated on integer points.

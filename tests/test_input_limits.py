@@ -115,3 +115,16 @@ def test_parquet_dates_out_of_range_are_problems_at_their_row(tmp_path: Path) ->
     pq.write_table(table, path)
     result = validate(path)
     refused(result, f"{path}:3: collected_on: a value that cannot be read")
+
+
+def test_a_parquet_file_refused_row_by_row_is_not_read_whole(tmp_path: Path) -> None:
+    """Just under the row limit and every row refused: reading stops once the problems would only repeat,
+    within the 1 GiB address space a whole read would exceed."""
+    zeros = pa.array(np.zeros(9_999_999, dtype=np.int32))
+    columns = (("generation", "m-1"), ("metric", "mood"), ("collected_on", "2025-13-45"), ("score", "4"))
+    path = tmp_path / "bad-dates.parquet"
+    pq.write_table(pa.table({n: pa.DictionaryArray.from_arrays(zeros, pa.array([v])) for n, v in columns}), path,
+                   compression="zstd")
+    result = validate(path)
+    refused(result, f"{path}:10002: file: stopped reading after 10,000 problems: fix these first")
+    assert f"{path}:2-10001: collected_on: '2025-13-45' is not a calendar date (10,000 rows)" in result.stderr
