@@ -230,7 +230,7 @@ def corrected(history: History, before: Stat, after: Stat, split: Split | None, 
     without = None
     if delta is not None and sides[0][1] is not None and sides[1][1] is not None:
         without = sides[1][1] - sides[0][1]
-    return Corrected(len(sides[0][0]), len(sides[1][0]), without)
+    return Corrected(sum(r.count for r in sides[0][0]), sum(r.count for r in sides[1][0]), without)
 
 
 def _on_side(row: CorrectedRow, split: Split, index: int) -> bool:
@@ -243,10 +243,11 @@ def _mean_without(stat: Stat, removed: list[CorrectedRow], replacing: list[Corre
     """The headline mean with the removed rows back and the rows that replaced them out."""
     if stat.mean is None:
         return None
-    headline = [r.score for r in removed if r.framing == "neutral" and r.score is not None]
-    taken = [r.score for r in replacing if r.framing == "neutral" and r.score is not None]
-    n = stat.n + len(headline) - len(taken)
-    return (stat.mean * stat.n + sum(headline) - sum(taken)) / n if n > 0 else None
+    headline = [(r.score, r.count) for r in removed if r.framing == "neutral" and r.score is not None]
+    taken = [(r.score, r.count) for r in replacing if r.framing == "neutral" and r.score is not None]
+    n = stat.n + sum(c for _, c in headline) - sum(c for _, c in taken)
+    total = stat.mean * stat.n + sum(s * c for s, c in headline) - sum(s * c for s, c in taken)
+    return total / n if n > 0 else None
 
 
 def like_for_like(before: Stat, after: Stat) -> LikeForLike | None:

@@ -139,6 +139,7 @@ class CorrectedRow:
     score: float | None
     framing: str
     system_prompt: str
+    count: int = 1  # the answers a counts row stands for; an answer is one
 
 
 @dataclass(frozen=True)
@@ -399,9 +400,13 @@ def _corrections(store: Store) -> list[Correction]:
     for fields, lines in grouped.items():
         rows = []
         for line in lines:
-            row = next(csv.DictReader(io.StringIO(line["row"] + "\n"), fieldnames=schema.OBSERVATIONS.store_names))
+            cells = next(csv.reader(io.StringIO(line["row"] + "\n")))
+            # The two kinds of rows a correction touches have different numbers of columns.
+            kind = schema.COUNTS if len(cells) == len(schema.COUNTS.store_names) else schema.OBSERVATIONS
+            row = dict(zip(kind.store_names, cells, strict=False))
             rows.append(CorrectedRow(line["role"], row["generation"], row["metric"], row["collected_on"],
-                                     float(row["score"]) if row["score"] else None, row["framing"], row["system_prompt"]))
+                                     float(row["score"]) if row["score"] else None, row["framing"], row["system_prompt"],
+                                     int(row.get("count") or 1)))
         generation, metric, key, action, reason, by, date = fields
         result.append(Correction(generation, metric, key, action, reason, by, date, tuple(rows)))
     return result

@@ -317,7 +317,7 @@ def _typed_rows(result: InputFile, kind: Kind, raw_rows: Iterable[RawRow]) -> bo
             break
         row = _type_row(name, kind, raw, problems)
         if row is not None:
-            if kind is schema.OBSERVATIONS:
+            if kind in (schema.OBSERVATIONS, schema.COUNTS):
                 # Every row records the file and line it came from, so `<file SHA-256>:*` can
                 # correct all the rows one file added; response_id, where given, stays the key.
                 row["key"] = f"{result.sha256}:{raw.line}"

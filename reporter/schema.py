@@ -367,6 +367,9 @@ COUNTS = Kind(
     # Every column but the count: the same combination twice is one row.
     key=("generation", "metric", "collected_on", "score", "method", "framing", "topic", "prompt_variant",
          "system_prompt", "redirected", "declined", "source"),
+    # `<file SHA-256>:<line>` of the merge that first brought the row: what a correction names it by.
+    stored_extra=("key",),
+    added_later=("key",),
 )
 CORRECTIONS = Kind(
     "corrections",
@@ -422,8 +425,8 @@ def store_file_of(kind: Kind, row: dict[str, str]) -> str:
 
 
 def observation_key(row: dict[str, str]) -> str:
-    """The id that makes an answer unique inside its generation and metric."""
-    return row["response_id"] or row["key"]
+    """The id a correction names a row of answers by: its response_id, else `<file SHA-256>:<line>`."""
+    return row.get("response_id") or row.get("key", "")
 
 
 def row_key(kind: Kind, row: dict[str, str]) -> tuple[str, ...]:

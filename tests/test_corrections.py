@@ -103,7 +103,7 @@ def test_a_correction_that_names_no_row_is_refused_with_its_line(tmp_path: Path)
     fix = _correction(tmp_path, "fix.csv", ["g1,mood,no-such-answer,retract,oops,analyst,2025-04-01"])
     result = run("--history", store, "merge", fix)
     assert result.exit_code == 2
-    assert "fix.csv:2: key: names no answer of g1 / mood in the history" in result.stderr
+    assert "fix.csv:2: key: names no answer or counts row of g1 / mood in the history" in result.stderr
 
 
 def test_a_redaction_blanks_the_excerpt_keeps_the_score_and_keeps_no_copy_of_the_text(tmp_path: Path) -> None:
@@ -171,3 +171,47 @@ def test_merging_a_replaced_export_again_never_brings_its_rows_back(tmp_path: Pa
     assert again.exit_code == 0 and "60 withheld by a correction" in again.stdout
     after = findings_from_path(store).analysis.stat("g2", "mood")
     assert before is not None and after is not None and (after.n, after.mean) == (before.n, before.mean) == (60, 4.0)
+
+
+def _counts_history(tmp_path: Path) -> tuple[Path, Path]:
+    """g1 as 60 answers (mean 4); g2 as an aggregated export of two counts rows (30 at 4, 30 at 6: mean 5)."""
+    store = _history(tmp_path)
+    counts = _write(tmp_path / "g2-counts.csv", "generation,metric,collected_on,score,count",
+                    ["g2,mood,2025-03-05,4,30", "g2,mood,2025-03-05,6,30"])
+    retract_rows = _correction(tmp_path, "drop-g2.csv", [f"g2,mood,{_sha(tmp_path / 'g2.csv')}:*,retract,"
+                                                         "moved to counts,analyst,2025-03-20"])
+    assert run("--history", store, "merge", retract_rows, counts).exit_code == 0
+    assert findings_from_path(store).analysis.stat("g2", "mood").mean == 5.0  # type: ignore[union-attr]
+    return store, counts
+
+
+def test_a_counts_row_is_retracted_by_its_key_and_its_answers_leave_the_analysis(tmp_path: Path) -> None:
+    store, counts = _counts_history(tmp_path)
+    fix = _correction(tmp_path, "fix.csv", [f"g2,mood,{_sha(counts)}:3,retract,the 6s were a grader bug,analyst,2025-04-01"])
+    result = run("--history", store, "merge", fix)
+    assert result.exit_code == 0, result.stderr
+    stat = findings_from_path(store).analysis.stat("g2", "mood")
+    assert stat is not None and (stat.mean, stat.n) == (4.0, 30)
+    (comparison,) = findings_from_path(store).analysis.comparisons
+    assert comparison.corrected is not None
+    assert comparison.corrected.removed_to == 90  # 60 answers of the first export and the 30 of the counts row
+    line = next(line for line in _lines(store) if line["key"].endswith(":3"))
+    assert line["row"].startswith("g2,mood,2025-03-05,6,30,")
+    assert run("--history", store, "verify").exit_code == 0
+    # Merged again, the retracted counts row stays out.
+    again = run("--history", store, "merge", counts)
+    assert again.exit_code == 0 and "withheld by a correction" in again.stdout, again.stdout
+    assert findings_from_path(store).analysis.stat("g2", "mood").n == 30  # type: ignore[union-attr]
+
+
+def test_an_aggregated_export_is_replaced_whole(tmp_path: Path) -> None:
+    store, counts = _counts_history(tmp_path)
+    fixed = _write(tmp_path / "g2-counts-fixed.csv", "generation,metric,collected_on,score,count",
+                   ["g2,mood,2025-03-05,4,30", "g2,mood,2025-03-05,5,30"])
+    fix = _correction(tmp_path, "fix.csv", [f"g2,mood,{_sha(counts)}:*,replace,re-aggregated,analyst,2025-04-01"])
+    result = run("--history", store, "merge", fix, fixed)
+    assert result.exit_code == 0, result.stderr
+    stat = findings_from_path(store).analysis.stat("g2", "mood")
+    assert stat is not None and (stat.mean, stat.n) == (4.5, 60)
+    roles = [(line["role"], line["row"].split(",")[3]) for line in _lines(store) if line["key"].startswith(_sha(counts))]
+    assert sorted(roles) == [("replacement", "4"), ("replacement", "5"), ("superseded", "4"), ("superseded", "6")]

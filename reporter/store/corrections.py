@@ -2,7 +2,8 @@
 
 A correction names rows by key (a response_id, a row's `<file SHA-256>:<line>`
 key, or `<file SHA-256>:*` for every row one input file added) and retracts,
-replaces or redacts them. The rows leave the observation files, and
+replaces or redacts them; a row is an answer or a counts row (answers
+aggregated elsewhere). The rows leave the observation files or counts.csv, and
 corrections.csv keeps one line per row touched: the superseded row in the
 store's canonical CSV with its SHA-256 (a redacted excerpt kept only as its
 SHA-256), and for a replacement the rows that took its place. Pure
@@ -21,6 +22,7 @@ from .files import csv_bytes
 
 Row = dict[str, str]
 CORRECTIONS_FILE = schema.STORE_FILES["corrections"]
+COUNTS_FILE = schema.STORE_FILES["counts"]
 REDACTED_PREFIX = "sha256:"
 
 
@@ -46,18 +48,24 @@ class Outcome:
 
 
 def row_text(row: Row) -> str:
-    """One observation row as the store writes it, without its line end."""
-    return csv_bytes([[row.get(n, "") for n in schema.OBSERVATIONS.store_names]]).decode("utf-8").rstrip("\n")
+    """One row of answers (an answer, or a counts row) as the store writes it, without its line end."""
+    kind = schema.COUNTS if "count" in row else schema.OBSERVATIONS
+    return csv_bytes([[row.get(n, "") for n in kind.store_names]]).decode("utf-8").rstrip("\n")
+
+
+def rows_of(generation: str) -> tuple[str, str]:
+    """The store files whose rows a correction of `generation` may name."""
+    return f"{schema.OBSERVATIONS_DIR}/{generation}.csv", COUNTS_FILE
 
 
 def names(correction: Row, row: Row) -> bool:
-    """Whether a correction's key names an observation row of its generation and metric."""
+    """Whether a correction's key names a row of answers of its generation and metric."""
     if row["generation"] != correction["generation"] or row["metric"] != correction["metric"]:
         return False
     key = correction["key"]
     if key.endswith(schema.WHOLE_FILE_SUFFIX):
         return row.get("key", "").startswith(key[: -len(schema.WHOLE_FILE_SUFFIX)] + ":")
-    return key in (row.get("response_id", ""), row.get("key", ""))
+    return key in (row.get("response_id", ""), row.get("key", "")) and bool(key)
 
 
 def _line(correction: Row, role: str, row: Row) -> Row:
@@ -95,40 +103,44 @@ def apply(observations: dict[str, list[Row]], recorded: list[Row], incoming: Ite
 
 def _apply_one(observations: dict[str, list[Row]], item: IncomingCorrection, outcome: Outcome) -> None:
     c = item.row
-    path = f"{schema.OBSERVATIONS_DIR}/{c['generation']}.csv"
-    rows = observations.get(path, [])
-    named = [r for r in rows if names(c, r)]
-    if c["action"] == "redact":
-        named = [r for r in named if r.get("excerpt")]
-    if not named:
-        what = "answer with an excerpt" if c["action"] == "redact" else "answer"
-        outcome.problems.append(Problem(item.path, item.line, "key", f"names no {what} of {c['generation']} / "
-                                        f"{c['metric']} in the history"))
-        return
-    outcome.applied += 1
-    outcome.changed.add(path)
-    if c["action"] == "redact":
+    found = False
+    for path in rows_of(c["generation"]):
+        rows = observations.get(path, [])
+        named = [r for r in rows if names(c, r) and (c["action"] != "redact" or r.get("excerpt"))]
+        if not named:
+            continue
+        found = True
+        outcome.changed.add(path)
         chosen = {id(r) for r in named}
-        observations[path] = [{**r, "excerpt": ""} if id(r) in chosen else r for r in rows]
-        outcome.lines += [_line(c, "superseded", _redacted(r)) for r in named]
+        if c["action"] == "redact":
+            observations[path] = [{**r, "excerpt": ""} if id(r) in chosen else r for r in rows]
+            outcome.lines += [_line(c, "superseded", _redacted(r)) for r in named]
+            continue
+        observations[path] = [r for r in rows if id(r) not in chosen]
+        outcome.lines += [_line(c, "superseded", r) for r in named]
+        if c["action"] == "replace":
+            outcome.replacing.append((item, named))
+    if found:
+        outcome.applied += 1
         return
-    chosen = {id(r) for r in named}
-    observations[path] = [r for r in rows if id(r) not in chosen]
-    outcome.lines += [_line(c, "superseded", r) for r in named]
-    if c["action"] == "replace":
-        outcome.replacing.append((item, named))
+    what = "answer with an excerpt" if c["action"] == "redact" else "answer or counts row"
+    outcome.problems.append(Problem(item.path, item.line, "key", f"names no {what} of {c['generation']} / "
+                                    f"{c['metric']} in the history"))
 
 
 def record_replacements(outcome: Outcome, fresh: Mapping[str, list[Row]]) -> None:
     """Name the rows of this merge that take a replaced row's place; a replace that none takes is a problem."""
     for item, superseded in outcome.replacing:
         c = item.row
-        candidates = fresh.get(f"{schema.OBSERVATIONS_DIR}/{c['generation']}.csv", [])
+        # Rows take the place of their own kind: answers of answers, counts rows of counts rows.
+        path = COUNTS_FILE if "count" in superseded[0] else f"{schema.OBSERVATIONS_DIR}/{c['generation']}.csv"
+        candidates = fresh.get(path, [])
         if c["key"].endswith(schema.WHOLE_FILE_SUFFIX):
-            taking = [r for r in candidates if r["metric"] == c["metric"]]
+            taking = [r for r in candidates if (r["generation"], r["metric"]) == (c["generation"], c["metric"])]
         else:
-            keys = {schema.observation_key(r) for r in superseded}
-            taking = [r for r in candidates if r["metric"] == c["metric"] and schema.observation_key(r) in keys]
+            kind = schema.COUNTS if "count" in superseded[0] else schema.OBSERVATIONS
+            keys = {schema.row_key(kind, r) for r in superseded}
+            taking = [r for r in candidates if r["metric"] == c["metric"] and schema.row_key(kind, r) in keys]
         if not taking:
             outcome.problems.append(Problem(item.path, item.line, "action", "replace, but no answer of this merge "
                                             "takes the rows' place; merge the new rows with it, or retract"))

@@ -60,11 +60,10 @@ def files_touched(files: Sequence[InputFile]) -> list[str]:
     grouped = _by_store_file(files)
     touched = set(grouped)
     # Every merge of answers reads the corrections: rows a correction took out never come back.
-    if any(name.startswith(f"{schema.OBSERVATIONS_DIR}/") for name in touched):
+    if any(name.startswith(f"{schema.OBSERVATIONS_DIR}/") or name == corrections.COUNTS_FILE for name in touched):
         touched.add(corrections.CORRECTIONS_FILE)
     if corrections.CORRECTIONS_FILE in grouped:
-        touched |= {f"{schema.OBSERVATIONS_DIR}/{i.row['generation']}.csv"
-                    for i in grouped[corrections.CORRECTIONS_FILE][1]}
+        touched |= {name for i in grouped[corrections.CORRECTIONS_FILE][1] for name in corrections.rows_of(i.row["generation"])}
     return sorted(touched)
 
 
@@ -126,7 +125,7 @@ def _classify(kind: Kind, current: list[Row], incoming: list[_Incoming], retract
         other = index.get(key)
         if other is not None and _identical(kind, other, item.row):
             skipped += 1  # a replacement merged again is the row itself, not a withheld one
-        elif kind is schema.OBSERVATIONS and corrections.is_retracted(item.row, *retracted):
+        elif kind in (schema.OBSERVATIONS, schema.COUNTS) and corrections.is_retracted(item.row, *retracted):
             withheld += 1
         elif other is None:
             index[key] = item.row
