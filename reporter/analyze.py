@@ -54,7 +54,7 @@ from .results import (
 )
 from .schema import ELICITATION_COLUMNS, MIX_COLUMNS, VARIATION_COLUMNS, Source, Verdict
 from .stats import Difference, Moments
-from .thresholds import JUMP_FRACTION, MIN_N, reaches, significant
+from .thresholds import JUMP_FRACTION, MIN_N, MINIMUM_EFFECT, reaches, significant
 
 
 def verdict(difference: Difference | None, p_holm: float | None, n_from: int, n_to: int, jump_size: float) -> Verdict:
@@ -212,7 +212,8 @@ def _comparison(analysis: Analysis, before: Stat, after: Stat, split: Split | No
         before=before, after=after, difference=change,
         cliffs_delta=(stats.cliffs_delta(before.counts, after.counts)
                       if before.counts is not None and after.counts is not None else None),
-        like_for_like=like_for_like(before, after), effects=_side_tests(before, after),
+        like_for_like=like_for_like(before, after),
+        effects=_side_tests(before, after) | _beyond_minimum(change, JUMP_FRACTION * metric.range),
         corrected=corrected(analysis.history, before, after, split, change.delta if change else None),
     )
 
@@ -267,8 +268,15 @@ def like_for_like(before: Stat, after: Stat) -> LikeForLike | None:
                        sum(before.strata[s].n for s in shared), sum(after.strata[s].n for s in shared), change)
 
 
+def _beyond_minimum(change: stats.Difference | None, jump_size: float) -> dict[str, Effect]:
+    """WR002's minimum-effect test: |delta| beyond a quarter of the jump size (uncorrected; `_holm` corrects it)."""
+    if change is None:
+        return {}
+    return {"beyond_minimum": Effect(abs(change.delta), change.beyond_p(MINIMUM_EFFECT * jump_size))}
+
+
 def _side_tests(before: Stat, after: Stat) -> dict[str, Effect]:
-    """The tests of WR005, WR008, WR010 and WR015 for one comparison (uncorrected; `_holm` corrects them)."""
+    """The tests of WR005, WR006, WR008, WR010 and WR015 for one comparison (uncorrected; `_holm` corrects them)."""
     tests: dict[str, Effect] = {}
     if before.redirect_rate is not None and after.redirect_rate is not None and before.answers and after.answers:
         tests["redirect"] = _rate_test(before, after, "redirected", before.redirected, after.redirected)
@@ -282,6 +290,10 @@ def _side_tests(before: Stat, after: Stat) -> dict[str, Effect]:
         table = np.vstack([before.counts, after.counts])
         deff = (before.design_effects.get("mean", 1.0) + after.design_effects.get("mean", 1.0)) / 2
         tests["shape"] = Effect(stats.total_variation(before.counts, after.counts), stats.chi_square_p(table, deff))
+        if before.sd and after.sd is not None:
+            # The spread's test is location-free, so the points' positions are enough.
+            points = np.arange(len(before.counts), dtype=float)
+            tests["spread"] = Effect(after.sd / before.sd, stats.brown_forsythe_p(before.counts, after.counts, points, deff))
     return tests
 
 

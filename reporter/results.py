@@ -19,7 +19,7 @@ from .history import (
 )
 from .schema import Source, SplitKind, Verdict
 from .stats import Difference, Moments
-from .thresholds import significant
+from .thresholds import P_STRICT, significant
 
 
 @dataclass(frozen=True, eq=False)
@@ -107,6 +107,11 @@ class Effect:
     @property
     def significant(self) -> bool:
         return significant(self.p_holm)
+
+    @property
+    def strictly_significant(self) -> bool:
+        """p_holm < 0.01: the level of the rules that split a generation's error budget (WR005, WR008, WR012)."""
+        return significant(self.p_holm, P_STRICT)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,11 @@ from .thresholds import (
     JUMP_FRACTION,
     LEAD_GAP,
     MIN_N,
+    MINIMUM_EFFECT,
+    MIX_CHANGE_GAP,
     MIX_DISTANCE,
     P_LIMIT,
+    P_STRICT,
     REDIRECT_LEVEL,
     REDIRECT_RISE,
     SD_COLLAPSE,
@@ -39,7 +42,7 @@ from .thresholds import (
     reaches,
 )
 
-RULESET_VERSION = "wr-2026.12"
+RULESET_VERSION = "wr-2027.01"
 
 CHANGE_KINDS = ("training_change", "system_prompt_change")
 EXPLAINING_KINDS = (*CHANGE_KINDS, "elicitation_change", "metric_exposure")
@@ -297,21 +300,30 @@ def not_a_target(analysis: Analysis) -> list[Found]:
 
 
 def change_coincides(analysis: Analysis) -> list[Found]:
-    """WR002: a jump that coincides with a training or system-prompt change, or one across a split inside a generation."""
+    """WR002: a jump that coincides with a training or system-prompt change, or one across a split inside a
+    generation, whose minimum-effect test rejects |delta| <= MINIMUM_EFFECT of the jump size (Holm 0.05)."""
     result = []
     for c in analysis.comparisons:
-        if not c.jump:
+        if not c.jump or not beyond_minimum(c):
             continue
         changes = [e for e in c.events if e.kind in CHANGE_KINDS]
         if c.split is None and not changes:
             continue
         kinds = ", ".join(sorted({e.kind.replace("_", " ") for e in changes})) or "system prompt change"
+        jump_size = JUMP_FRACTION * analysis.metric(c.metric).range
         result.append(Found(c.metric, _generations(c),
             f"{c.metric}: {_movement(c)}, coinciding with a {kinds}; it may measure the change, not the model."
             + _like_for_like_note(c),
-            comparison_evidence(c, analysis),
+            comparison_evidence(c, analysis) | test_evidence(c.effects["beyond_minimum"], "beyond_minimum")
+            | {"threshold_minimum_effect": MINIMUM_EFFECT * jump_size},
         ))
     return result
+
+
+def beyond_minimum(c: Comparison) -> bool:
+    """Whether the jump's minimum-effect test rejects |delta| <= a quarter of the jump size at Holm 0.05."""
+    test = c.effects.get("beyond_minimum")
+    return test is not None and test.significant
 
 
 def unexplained_jump(analysis: Analysis) -> list[Found]:
@@ -350,7 +362,7 @@ def metric_exposure(analysis: Analysis) -> list[Found]:
 
 
 def deflection(analysis: Analysis) -> list[Found]:
-    """WR005: the redirect rate rose by REDIRECT_RISE over the predecessor with a Holm-adjusted p < 0.05
+    """WR005: the redirect rate rose by REDIRECT_RISE over the predecessor with a Holm-adjusted p < 0.01
     (both sides MIN_N answers), or is at least REDIRECT_LEVEL (its own MIN_N answers)."""
     result = []
     for stat in analysis.stats:
@@ -358,12 +370,13 @@ def deflection(analysis: Analysis) -> list[Found]:
             continue
         c = _incoming(analysis, stat)
         evidence: dict[str, Any] = {"redirect_rate": stat.redirect_rate, "answers": stat.answers,
-                                    "threshold_rise": REDIRECT_RISE, "threshold_level": REDIRECT_LEVEL}
+                                    "threshold_rise": REDIRECT_RISE, "threshold_level": REDIRECT_LEVEL,
+                                    "threshold_p_holm": P_STRICT}
         test = c.effects.get("redirect") if c is not None and c.before.answers >= MIN_N else None
         if c is not None and test is not None:
             evidence |= {"from": c.from_, "redirect_rate_from": c.before.redirect_rate,
                          "answers_from": c.before.answers} | test_evidence(test, "rise")
-        rose = test is not None and reaches(test.size, REDIRECT_RISE) and test.significant
+        rose = test is not None and reaches(test.size, REDIRECT_RISE) and test.strictly_significant
         high_level = reaches(stat.redirect_rate, REDIRECT_LEVEL)
         if not (rose or high_level):
             continue
@@ -382,7 +395,8 @@ def deflection(analysis: Analysis) -> list[Found]:
 
 
 def uniformity(analysis: Analysis) -> list[Found]:
-    """WR006: UNIFORM_SHARE of answers at one point, or the sd fell to SD_COLLAPSE of the predecessor's."""
+    """WR006: UNIFORM_SHARE of answers at one point, or the sd fell to SD_COLLAPSE of the predecessor's with a
+    Holm-adjusted Brown-Forsythe p < 0.05."""
     result = []
     for stat in analysis.stats:
         if stat.n < MIN_N or stat.sd_assumed:
@@ -396,8 +410,11 @@ def uniformity(analysis: Analysis) -> list[Found]:
                 reasons.append(f"{phrasing.share(top)} of answers are at {point}")
         c = _incoming(analysis, stat)
         if c is not None and c.before.n >= MIN_N and not c.before.sd_assumed and c.before.sd and stat.sd is not None:
-            evidence |= {"from": c.from_, "sd_from": c.before.sd, "n_from": c.before.n}
-            if at_most(stat.sd, SD_COLLAPSE * c.before.sd):
+            spread = c.effects.get("spread")
+            evidence |= {"from": c.from_, "sd_from": c.before.sd, "n_from": c.before.n, "threshold_p_holm": P_LIMIT}
+            if spread is not None:
+                evidence |= test_evidence(spread, "spread")
+            if at_most(stat.sd, SD_COLLAPSE * c.before.sd) and spread is not None and spread.significant:
                 reasons.append(f"the sd fell from {c.before.sd:.2f} in {c.from_} to {stat.sd:.2f}")
         if reasons:
             generations = [c.from_, stat.generation] if c is not None and "from" in evidence else [stat.generation]
@@ -439,7 +456,7 @@ class VariantSpread:
 @dataclass(frozen=True)
 class LeadGap:
     """Inside one generation, answers to positively and negatively leading questions differ by at least
-    `limit` of the range in either direction, with a Holm-adjusted Welch p < 0.05 (each side MIN_N answers)."""
+    `limit` of the range in either direction, with a Holm-adjusted Welch p < 0.01 (each side MIN_N answers)."""
 
     column: str
     limit: float
@@ -448,7 +465,8 @@ class LeadGap:
         result = []
         for v in analysis.variations:
             limit = self.limit * analysis.metric(v.metric).range
-            if v.by != self.column or v.lead is None or not (reaches(abs(v.lead.size), limit) and v.lead.significant):
+            if v.by != self.column or v.lead is None or not (reaches(abs(v.lead.size), limit)
+                                                             and v.lead.strictly_significant):
                 continue
             direction = "follow" if v.lead.size > 0 else "move against"
             result.append(Found(
@@ -457,7 +475,7 @@ class LeadGap:
                 f"points {'higher' if v.lead.size > 0 else 'lower'} than answers to negatively leading ones "
                 f"({phrasing.interval(v.lead.ci_low, v.lead.ci_high)}); the answers {direction} the interviewer's lean.",
                 _groups_evidence(v) | test_evidence(v.lead, "gap") | {"threshold_gap": limit,
-                                                                     "threshold_p_holm": P_LIMIT},
+                                                                     "threshold_p_holm": P_STRICT},
             ))
         return result
 
@@ -468,7 +486,7 @@ def _groups_evidence(v: Variation) -> dict[str, Any]:
 
 def elicitation_mismatch(analysis: Analysis) -> list[Found]:
     """WR008: the mix of methods, instruments or system prompts moved by MIX_DISTANCE (total variation) with a
-    Holm-adjusted chi-square p < 0.05, or an elicitation change coincides; one finding for a whole transition
+    Holm-adjusted chi-square p < 0.01, or an elicitation change coincides; one finding for a whole transition
     when every metric compared there shares the same mismatch."""
     found: dict[tuple[str, str], list[tuple[Comparison, dict[str, float], dict[str, Any]]]] = {}
     compared: dict[tuple[str, str], int] = {}
@@ -499,7 +517,7 @@ def elicitation_mismatch(analysis: Analysis) -> list[Found]:
 def _mismatch(c: Comparison) -> tuple[dict[str, float], dict[str, Any]]:
     """What moved between the two sides (mix column -> distance; 'event' for a coinciding elicitation change)."""
     moved: dict[str, float] = {}
-    evidence: dict[str, Any] = {"threshold_distance": MIX_DISTANCE, "threshold_p_holm": P_LIMIT}
+    evidence: dict[str, Any] = {"threshold_distance": MIX_DISTANCE, "threshold_p_holm": P_STRICT}
     enough = c.before.n >= MIN_N and c.after.n >= MIN_N
     for column in MIX_COLUMNS:
         test = c.effects.get(f"mix:{column}")
@@ -508,7 +526,7 @@ def _mismatch(c: Comparison) -> tuple[dict[str, float], dict[str, Any]]:
         evidence |= test_evidence(test, f"{column}_distance") | {
             f"{column}_from": c.before.elicitation.get(column, {}), f"{column}_to": c.after.elicitation.get(column, {}),
         }
-        if enough and reaches(test.size, MIX_DISTANCE) and test.significant:
+        if enough and reaches(test.size, MIX_DISTANCE) and test.strictly_significant:
             moved[column] = test.size
     if any(e.kind == "elicitation_change" for e in c.events):
         moved["event"] = 1.0
@@ -585,11 +603,15 @@ def gap(analysis: Analysis) -> list[Found]:
 
 def mix_change(analysis: Analysis) -> list[Found]:
     """WR014: the pooled verdict is 'changed' and the like-for-like one (within method x topic strata on both
-    sides, same verdict rule) is not, or the other way round: who was asked what moved the headline."""
+    sides, same verdict rule) is not, or the other way round, with the two deltas MIX_CHANGE_GAP of a jump
+    apart: who was asked what moved the headline."""
     result = []
     for c in analysis.comparisons:
         lfl = c.like_for_like
-        if lfl is None or (c.verdict == "changed") == (lfl.verdict == "changed"):
+        if lfl is None or c.delta is None or (c.verdict == "changed") == (lfl.verdict == "changed"):
+            continue
+        gap = MIX_CHANGE_GAP * JUMP_FRACTION * analysis.metric(c.metric).range
+        if not reaches(abs(c.delta - lfl.delta), gap):
             continue
         pooled = "a jump" if c.jump else f"not a jump ({c.verdict})"
         matched = "a jump" if lfl.verdict == "changed" else f"not a jump ({lfl.verdict})"
@@ -599,6 +621,7 @@ def mix_change(analysis: Analysis) -> list[Found]:
             f"a change in who was asked what, not in the answers, moves the headline.",
             comparison_evidence(c, analysis) | {
                 "like_for_like": lfl.to_json(), "threshold_jump_size": JUMP_FRACTION * analysis.metric(c.metric).range,
+                "threshold_delta_gap": gap,
             },
         ))
     return result

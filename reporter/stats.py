@@ -114,6 +114,13 @@ class Difference:
             return 1.0 if self.delta == 0 else 0.0
         return min(1.0, float(2 * stdtr(self.df, -abs(self.delta / self.se))))
 
+    def beyond_p(self, margin: float) -> float:
+        """One-sided p of a minimum-effect test: how likely |delta| this far past `margin` is if |true delta| <= margin."""
+        distance = abs(self.delta) - margin
+        if self.se == 0:
+            return 0.0 if distance > 0 else 1.0
+        return min(1.0, float(stdtr(self.df, -distance / self.se)))
+
     def within(self, margin: float) -> bool:
         """Two one-sided tests at 5%: the 90% interval lies strictly inside +-margin."""
         low, high = self.interval(0.90)
@@ -244,6 +251,30 @@ def welch_anova_p(groups: list[Moments]) -> float | None:
     statistic = spread / (1 + 2 * (k - 2) / (k * k - 1) * tail)
     df2 = (k * k - 1) / (3 * tail) if tail > 0 else math.inf
     return float(fdtrc(k - 1, df2, statistic))
+
+
+def brown_forsythe_p(before: np.ndarray, after: np.ndarray, points: np.ndarray, design_effect: float = 1.0) -> float | None:
+    """Brown-Forsythe test of equal spread from two count tables over the same scale points: a one-way
+    ANOVA of the absolute deviations from each side's median; F divided by the design effect with interviews."""
+    groups = []
+    for counts in (before, after):
+        n = float(counts.sum())
+        if n < 2:
+            return None
+        cumulative = np.cumsum(counts)
+        # The median of the answers, the mean of the two middle ones for an even n.
+        low = points[np.searchsorted(cumulative, (n - 1) / 2, side="right")]
+        high = points[np.searchsorted(cumulative, n / 2, side="right")]
+        deviations = np.abs(points - (low + high) / 2)
+        mean = float(counts @ deviations) / n
+        groups.append((n, mean, float(counts @ (deviations - mean) ** 2)))
+    total = sum(n for n, _, _ in groups)
+    centre = sum(n * m for n, m, _ in groups) / total
+    between = sum(n * (m - centre) ** 2 for n, m, _ in groups)
+    within = sum(ss for _, _, ss in groups) / (total - 2)
+    if within == 0:
+        return None if between == 0 else 0.0
+    return float(fdtrc(1, total - 2, between / within / design_effect))
 
 
 def ndtr(x: float) -> float:

@@ -19,6 +19,18 @@ JUMP_FRACTION = 0.05
 # history where nothing changed gets a false 'changed' at a transition at most
 # one time in twenty.
 P_LIMIT = 0.05
+# Every rule that sets `check`'s exit status spends part of one error budget per new generation
+# (DESIGN.md, "Error budget"). Six rules at 5% each made a generation where nothing changed raise
+# a flag one time in six at n = 50; WR005, WR008 and WR012 test at 1%, which splits the budget so
+# that such a generation raises a flag about one time in twenty at n = 50 and one in a hundred at n = 200.
+P_STRICT = 0.01
+# WR002: a jump at a training or system-prompt change is flagged only where a minimum-effect test
+# rejects |delta| <= a quarter of the jump size (at Holm 0.05): a 'changed' verdict whose delta is
+# barely past the jump size is kept in the summary and the comparisons, with its event, without a flag.
+MINIMUM_EFFECT = 0.25
+# WR014: the pooled and the like-for-like delta at least half a jump apart, so two verdicts that sit
+# on either side of the same boundary by chance are not called a change in who was asked what.
+MIX_CHANGE_GAP = 0.5
 
 # WR005: a rise of ten points in the share of redirected answers is large
 # next to run-to-run noise at n >= 30; a quarter redirected means the welfare
@@ -59,9 +71,9 @@ def reaches(value: float, threshold: float) -> bool:
     return value >= threshold - TOLERANCE
 
 
-def significant(p_holm: float | None) -> bool:
-    """A p-value cut-off holds exactly as written: p < 0.05."""
-    return p_holm is not None and p_holm < P_LIMIT
+def significant(p_holm: float | None, limit: float = P_LIMIT) -> bool:
+    """A p-value cut-off holds exactly as written: p < 0.05 (or p < 0.01)."""
+    return p_holm is not None and p_holm < limit
 
 
 def at_most(value: float, threshold: float) -> bool:

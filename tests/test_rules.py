@@ -61,6 +61,9 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
      lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2024-12-01", "training_change"), None),
     ("WR002-quiet-event-after-the-last-answer", "WR002",
      lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6).event("2025-06-01", "training_change", "g2"), None),
+    # 'changed' (p = 0.037) but the minimum-effect test cannot reject |delta| <= 0.075 (p = 0.058): no flag.
+    ("WR002-quiet-jump-barely-past-the-jump-size", "WR002",
+     lambda s: two(s).normal("g1", 4.0, n=140).normal("g2", 4.3, n=140).event("2025-02-20", "training_change", "g2"), None),
     ("WR003-jump-without-event", "WR003", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.6), ("g1", "g2")),
     ("WR003-falling-jump", "WR003", lambda s: two(s).normal("g1", 4.6).normal("g2", 4.0), ("g1", "g2")),
     ("WR003-quiet-jump-with-training-change", "WR003",
@@ -96,6 +99,10 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
      None),
     ("WR005-quiet-small-sample", "WR005",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0, n=20, redirected=_every(100, 50)), None),
+    # A rise of ten points with Holm p = 0.018: significant at 5%, not at the rule's 1%.
+    ("WR005-quiet-rise-significant-at-five-percent-only", "WR005",
+     lambda s: two(s).normal("g1", 4.0, n=100, redirected=_every(100, 5)).normal("g2", 4.0, n=100, redirected=_every(100, 15)),
+     None),
     ("WR006-one-point", "WR006",
      lambda s: s.generation("g1", "2025-01-01").scores("g1", [4] * 190 + [3] * 5 + [5] * 5), ("g1",)),
     ("WR006-quiet-89-percent-at-one-point", "WR006",
@@ -105,6 +112,9 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR006-quiet-assumed-sd", "WR006",
      lambda s: two(s).summary("g1", 4.0, 200, "2025-01-10").normal("g2", 4.0, sd=1.0), None),
     ("WR006-quiet-small-sample", "WR006", lambda s: two(s).normal("g1", 4.0).scores("g2", [4] * 20), None),
+    # The sd falls to a third, but only because four extreme answers left: Brown-Forsythe p = 0.19.
+    ("WR006-quiet-sd-ratio-from-a-few-outliers", "WR006",
+     lambda s: two(s).scores("g1", [4] * 26 + [1, 1, 7, 7]).scores("g2", [4] * 26 + [3, 3, 5, 5]), None),
     ("WR007-variants-apart", "WR007",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 3.6, n=100, prompt_variant="a")
      .normal("g1", 4.4, n=100, prompt_variant="b"), ("g1",)),
@@ -135,6 +145,10 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
      lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0).event("2025-02-20", "system_prompt_change", "g2"), None),
     ("WR008-quiet-unknown-system-prompt", "WR008",
      lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, system_prompt="b"), None),
+    # Manual interviews 25% -> 50% of 40 (distance 0.25) with Holm p = 0.021: not below the rule's 1%.
+    ("WR008-quiet-mix-moved-at-five-percent-only", "WR008",
+     lambda s: two(s).normal("g1", 4.0, n=40, method=lambda i: "manual_interview" if i < 10 else "automated_interview")
+     .normal("g2", 4.0, n=40, method=lambda i: "manual_interview" if i < 20 else "automated_interview"), None),
     ("WR009-small-sample", "WR009", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, n=12), ("g2",)),
     ("WR009-small-summary", "WR009", lambda s: two(s).normal("g1", 4.0).summary("g2", 4.0, 10, "2025-03-05", sd=1.1), ("g2",)),
     ("WR009-quiet-thirty", "WR009", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0, n=30), None),
@@ -167,6 +181,10 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR012-quiet-small-sample", "WR012",
      lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 6.0, n=20, framing="positive_lead")
      .normal("g1", 3.0, n=50, framing="negative_lead"), None),
+    # A gap of 0.6 with Holm p = 0.016: significant at 5%, not at the rule's 1%.
+    ("WR012-quiet-pull-significant-at-five-percent-only", "WR012",
+     lambda s: s.generation("g1", "2025-01-01").normal("g1", 4.0).normal("g1", 4.6, n=50, framing="positive_lead")
+     .normal("g1", 4.0, n=50, framing="negative_lead"), None),
     ("WR013-probe-stays-flat", "WR013",
      lambda s: _probe(two(s)).normal("g1", 4.0).normal("g2", 4.6).real("g1", 0.5, "valence").real("g2", 0.5, "valence"),
      ("g1", "g2")),
@@ -182,6 +200,10 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR014-quiet-same-mix", "WR014",
      lambda s: two(s).normal("g1", 4.0, n=360).normal("g1", 2.5, n=40, method="manual_interview")
      .normal("g2", 4.6, n=360).normal("g2", 3.1, n=40, method="manual_interview"), None),
+    # Pooled +0.37 'changed', like-for-like +0.27 not: the two deltas are 0.10 apart, under half a jump (0.15).
+    ("WR014-quiet-deltas-within-half-a-jump", "WR014",
+     lambda s: two(s).normal("g1", 4.0, n=360).normal("g1", 5.0, n=40, method="manual_interview")
+     .normal("g2", 4.28, n=320).normal("g2", 5.28, n=80, method="manual_interview"), None),
     ("WR015-answers-move-to-both-ends", "WR015",
      lambda s: two(s).scores("g1", [3] * 50 + [4] * 100 + [5] * 50).scores("g2", [2] * 50 + [4] * 100 + [6] * 50),
      ("g1", "g2")),
@@ -401,3 +423,13 @@ def test_the_rule_set_is_the_contract_s_rule_ids() -> None:
     from reporter.rules import RULES
 
     assert [r.id for r in RULES] == list(schema.RULE_IDS)
+
+
+def test_a_jump_at_a_training_change_that_fails_the_minimum_effect_test_keeps_its_verdict_and_event(tmp_path: Path) -> None:
+    build = next(c[2] for c in CASES if c[0] == "WR002-quiet-jump-barely-past-the-jump-size")
+    findings = build(_scenario(tmp_path)).findings()
+    (comparison,) = findings.analysis.comparisons
+    assert comparison.verdict == "changed" and [e.kind for e in comparison.events] == ["training_change"]
+    test = comparison.effects["beyond_minimum"]
+    assert test.p_holm is not None and 0.05 <= test.p_holm < 0.10
+    assert not [f for f in findings.raised if f.rule == "WR002"]

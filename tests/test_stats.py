@@ -158,3 +158,20 @@ def test_the_mean_interval_covers_at_small_n(n: int) -> None:
         low, high = moments.interval()
         covered += low is not None and high is not None and low <= true_mean <= high
     assert covered / len(counts) >= 0.93
+
+
+def test_brown_forsythe_from_count_tables_equals_scipy_levene_with_the_median() -> None:
+    rng = np.random.default_rng(11)
+    points = np.arange(1, 8, dtype=float)
+    for _ in range(20):
+        a = rng.integers(1, 8, int(rng.integers(30, 120)))
+        b = np.clip(rng.integers(3, 6, int(rng.integers(30, 120))) + rng.integers(-1, 2, 1), 1, 7)
+        counts = [np.bincount(x, minlength=8)[1:].astype(float) for x in (a, b)]
+        expected = scipy_stats.levene(a, b, center="median").pvalue
+        assert abs(stats.brown_forsythe_p(counts[0], counts[1], points) - expected) < 1e-10
+
+
+def test_the_minimum_effect_test_is_a_one_sided_t_test_past_the_margin() -> None:
+    change = stats.Difference(delta=-0.3, se=0.14, df=250.0)
+    assert abs(change.beyond_p(0.075) - scipy_stats.t.sf((0.3 - 0.075) / 0.14, 250.0)) < 1e-12
+    assert stats.Difference(0.05, 0.0, 10.0).beyond_p(0.075) == 1.0 and stats.Difference(0.1, 0.0, 10.0).beyond_p(0.075) == 0.0
