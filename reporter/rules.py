@@ -314,8 +314,11 @@ def change_coincides(analysis: Analysis) -> list[Found]:
         result.append(Found(c.metric, _generations(c),
             f"{c.metric}: {_movement(c)}, coinciding with a {kinds}; it may measure the change, not the model."
             + _like_for_like_note(c),
-            comparison_evidence(c, analysis) | test_evidence(c.effects["beyond_minimum"], "beyond_minimum")
-            | {"threshold_minimum_effect": MINIMUM_EFFECT * jump_size},
+            comparison_evidence(c, analysis) | {
+                "minimum_effect_test_p_value": c.effects["beyond_minimum"].p_value,
+                "minimum_effect_test_p_holm": c.effects["beyond_minimum"].p_holm,
+                "threshold_minimum_effect": MINIMUM_EFFECT * jump_size,
+            },
         ))
     return result
 
