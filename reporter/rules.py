@@ -650,8 +650,8 @@ def _evidence_message(analysis: Analysis, pair: Corroboration) -> str:
     sense = " (read in the opposite sense)" if measure.opposite else ""
     return (f"{c.metric}: {_movement(c)}, {pair.self_report_change:+.2f} sd, while the {measure.measure} measure "
             f"{pair.measure}{sense} moved {pair.measure_change:+.2f} sd (difference {pair.difference:+.2f} sd, "
-            f"95% CI {pair.ci_low:+.2f} to {pair.ci_high:+.2f}); the self-report moved, the independent evidence "
-            "did not follow.")
+            f"95% CI {pair.ci_low:+.2f} to {pair.ci_high:+.2f}); the self-report moved; the independent evidence "
+            "followed less than the self-report.")
 
 
 def _pair_evidence(pair: Corroboration, c: Comparison, analysis: Analysis) -> dict[str, Any]:

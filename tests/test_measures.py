@@ -31,7 +31,7 @@ def test_a_self_report_that_rises_while_its_probe_stays_flat_is_wr013(tmp_path: 
     findings = s.findings()
     (flag,) = [f for f in findings.raised if f.rule == "WR013"]
     assert flag.generations == ("g1", "g2") and flag.metric == "mood"
-    assert "the self-report moved, the independent evidence did not follow" in flag.message
+    assert "the self-report moved; the independent evidence followed less than the self-report" in flag.message
     (pair,) = findings.analysis.corroborations
     assert pair.measure == "valence" and pair.measure_change == pytest.approx(0.0, abs=1e-9)
     assert pair.difference >= 0.2 and pair.ci_low > 0
