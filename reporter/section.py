@@ -8,7 +8,7 @@ this, in the analysis: the section reads the tallies it shows.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -250,9 +250,9 @@ def _verdict_sentence(findings: Findings) -> str:
     total = sum(verdicts.values())
     if not total:
         return ""
-    return (f" Of {total} comparisons, {verdicts['changed']} changed by at least {JUMP_WORDING}, "
-            f"{verdicts['stable']} were stable (no change larger than that) and "
-            f"{verdicts['inconclusive']} were inconclusive (too few answers, or too wide an interval, to tell).")
+    return (f" Of {total} comparisons, {verdicts['changed']} changed (an estimate of {JUMP_WORDING} or more, "
+            f"significant after Holm's correction), {verdicts['stable']} were stable (a 90% interval inside that "
+            f"size) and {verdicts['inconclusive']} were inconclusive (each says why).")
 
 
 def _topic_rows(analysis: Analysis, metric: str, generations: list[str]) -> tuple[list[str], list[TopicRow]]:
@@ -276,9 +276,22 @@ def _robustness_rows(analysis: Analysis, metric: str, generations: list[str]) ->
     return rows
 
 
-def verdict_words(comparison: Comparison, jump_size: float) -> str:
-    """A comparison's verdict in words, with the size the rules call a jump."""
-    return verdict(comparison.verdict, jump_size, min(comparison.before.n, comparison.after.n), MIN_N)
+def verdict_words(comparison: Comparison, jump_size: float, family: int = 1) -> str:
+    """A comparison's verdict in words, with its numbers and the size the rules call a jump; `family` is how
+    many metrics its Holm correction ran over."""
+    c = comparison
+    ci95 = (c.ci_low, c.ci_high) if c.ci_low is not None and c.ci_high is not None else None
+    ci90 = c.difference.interval(0.90) if c.difference is not None else None
+    return verdict(c.verdict, jump_size, min(c.before.n, c.after.n), MIN_N, c.delta, ci95, ci90, c.p_holm, family)
+
+
+def holm_family_sizes(analysis: Analysis) -> dict[int, int]:
+    """For each comparison (by id), how many comparisons share its Holm family (one arrival, one kind of measure)."""
+    def family(c: Comparison) -> tuple[str, str, bool]:
+        return c.to, c.split.label() if c.split else "", analysis.metric(c.metric).self_report
+
+    sizes = Counter(family(c) for c in analysis.comparisons)
+    return {id(c): sizes[family(c)] for c in analysis.comparisons}
 
 
 def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None], generations: list[str]) -> MetricBlock:
@@ -286,6 +299,7 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
     stats = tuple(s for s in analysis.stats if s.metric == name)
     comparisons = tuple(c for c in analysis.comparisons if c.metric == name)
     jump_size = JUMP_FRACTION * metric.range
+    families = holm_family_sizes(analysis)
     topics, topic_rows = _topic_rows(analysis, name, generations)
     return MetricBlock(
         name=name,
@@ -301,7 +315,7 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
         measure=metric.measure.replace("_", "-"),
         stats=stats,
         comparisons=comparisons,
-        verdicts=tuple(verdict_words(c, jump_size) for c in comparisons),
+        verdicts=tuple(verdict_words(c, jump_size, families[id(c)]) for c in comparisons),
         concern_tags=tuple(t for t in schema.CONCERN_TAGS
                            if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)),
         topics=tuple(topics),

@@ -154,6 +154,43 @@ def test_the_charts_mark_what_the_rules_say() -> None:
 
 
 def test_an_unknown_verdict_is_refused_not_called_inconclusive() -> None:
-    assert phrasing.verdict("inconclusive", 0.3, 10, 30) == "inconclusive: too few answers to tell"
+    assert phrasing.verdict("inconclusive", 0.3, 10, 30) == "inconclusive: too few answers to tell (10 on the smaller side, 30 needed)"
     with pytest.raises(ValueError, match="unknown verdict"):
         phrasing.verdict("fine", 0.3, 100, 30)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        pytest.param(dict(verdict="changed", delta=0.33, ci95=(0.14, 0.51)),
+                     "changed: +0.33 (95% CI +0.14 to +0.51)", id="changed-claims-no-at-least"),
+        pytest.param(dict(verdict="changed", delta=-0.62, ci95=(-0.80, -0.44)),
+                     "changed: -0.62 (95% CI -0.80 to -0.44), at least the 0.30 points the rules call a jump",
+                     id="changed-at-least-where-the-bound-clears-a-jump"),
+        pytest.param(dict(verdict="stable", delta=0.02, ci90=(-0.10, 0.14)),
+                     "stable: no change larger than 0.30 points (+0.02, 90% CI -0.10 to +0.14; a claim about the "
+                     "mean at the 5% level)", id="stable-with-its-90-percent-interval"),
+        pytest.param(dict(verdict="inconclusive", delta=0.5, ci95=(-0.5, 1.5), smallest_n=12),
+                     "inconclusive: too few answers to tell (12 on the smaller side, 30 needed)", id="too-few"),
+        pytest.param(dict(verdict="inconclusive", delta=0.28, ci95=(0.16, 0.40), p_holm=0.0004),
+                     "inconclusive: rose by 0.28 (95% CI +0.16 to +0.40), less than the 0.30 points the rules call a jump",
+                     id="clear-change-smaller-than-a-jump"),
+        pytest.param(dict(verdict="inconclusive", delta=0.20, ci95=(0.04, 0.37), p_holm=0.02),
+                     "inconclusive: rose by 0.20 (95% CI +0.04 to +0.37), less than the 0.30 points the rules call a jump",
+                     id="clear-change-whose-interval-reaches-a-jump"),
+        pytest.param(dict(verdict="inconclusive", delta=0.20, ci95=(-0.04, 0.44), p_holm=0.2),
+                     "inconclusive: +0.20 (95% CI -0.04 to +0.44) spans both no change and a jump of 0.30 points",
+                     id="spans-both"),
+        pytest.param(dict(verdict="inconclusive", delta=-0.34, ci95=(-0.66, -0.02), p_holm=0.12, family=6),
+                     "inconclusive: fell by 0.34 (95% CI -0.66 to -0.02, unadjusted), which does not survive the "
+                     "correction for the 6 metrics compared (Holm p = 0.12)", id="jump-size-not-surviving-holm"),
+    ],
+)
+def test_each_verdict_claims_no_more_than_its_test(arguments: dict[str, object], words: str) -> None:
+    values: dict[str, object] = {"jump_size": 0.3, "smallest_n": 800, "min_n": 30} | arguments
+    assert phrasing.verdict(**values) == words  # type: ignore[arg-type]
+
+
+def test_a_change_just_under_a_jump_shows_the_digits_that_tell_them_apart() -> None:
+    words = phrasing.verdict("inconclusive", 0.05, 100, 30, 0.0496, (0.001, 0.09), None, 0.01)
+    assert "rose by 0.0496" in words and "less than the 0.0500 points" in words
