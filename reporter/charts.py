@@ -275,7 +275,9 @@ def trend_chart(analysis: Analysis, metric: str, flags: Sequence[Finding], chart
         means = [s.mean for s in group]
         axes.errorbar(
             [positions[s.generation] for s in group], means,
-            yerr=[[s.mean - s.ci_low for s in group], [s.ci_high - s.mean for s in group]],  # type: ignore[operator]
+            # No interval (every answer the same): the point alone, never a bar of zero width.
+            yerr=[[s.mean - (s.ci_low if s.ci_low is not None else s.mean) for s in group],  # type: ignore[operator]
+                  [(s.ci_high if s.ci_high is not None else s.mean) - s.mean for s in group]],  # type: ignore[operator]
             fmt=marker, color=colour, markerfacecolor=face, markersize=6, capsize=3, linewidth=1, zorder=3,
             linestyle="none",
         )

@@ -262,8 +262,8 @@ def _metric(section: Section, metric: MetricBlock, heading: str, stems: dict[str
     name = metric.name
     lines += _table(
         ["Generation", "Source", "n", "Mean", "95% CI"],
-        [[md(labels[s.generation]), s.source, f"{s.n:,}", phrasing.number(s.mean),
-          f"{phrasing.number(s.ci_low)} to {phrasing.number(s.ci_high)}"] for s in metric.stats],
+        [[md(labels[s.generation]), s.source, f"{s.n:,}", phrasing.number(s.mean), interval]
+         for s, interval in zip(metric.stats, metric.intervals, strict=True)],
         tables.table(f"stats-{name}"), f"{md(metric.label)}: figures per generation")
     if metric.comparisons:
         lines += _table(

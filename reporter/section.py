@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from . import __version__, schema
+from . import __version__, phrasing, schema
 from .drawing import draw_charts
 from .findings import acknowledgement_key
 from .labels import generation_labels, metric_labels, transition_label
@@ -118,6 +118,7 @@ class MetricBlock:
     stats: tuple[Stat, ...]
     comparisons: tuple[Comparison, ...]
     verdicts: tuple[str, ...]  # the words of each comparison's verdict, in order
+    intervals: tuple[str, ...]  # each stat's 95% interval in words, in order
     concern_tags: tuple[str, ...]
     topics: tuple[str, ...]
     topic_rows: tuple[TopicRow, ...]
@@ -285,6 +286,15 @@ def verdict_words(comparison: Comparison, jump_size: float, family: int = 1) -> 
     return verdict(c.verdict, jump_size, min(c.before.n, c.after.n), MIN_N, c.delta, ci95, ci90, c.p_holm, family)
 
 
+def interval_words(stat: Stat) -> str:
+    """A stat's 95% interval, or why none can be given (every answer the same)."""
+    if stat.ci_low is not None and stat.ci_high is not None:
+        return f"{phrasing.number(stat.ci_low)} to {phrasing.number(stat.ci_high)}"
+    if stat.sd == 0 and stat.mean is not None and stat.n:
+        return f"no interval: all {stat.n:,} answers were {phrasing.number(stat.mean, 0 if stat.mean.is_integer() else 2)}"
+    return "n/a"
+
+
 def holm_family_sizes(analysis: Analysis) -> dict[int, int]:
     """For each comparison (by id), how many comparisons share its Holm family (one arrival, one kind of measure)."""
     def family(c: Comparison) -> tuple[str, str, bool]:
@@ -316,6 +326,7 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
         stats=stats,
         comparisons=comparisons,
         verdicts=tuple(verdict_words(c, jump_size, families[id(c)]) for c in comparisons),
+        intervals=tuple(interval_words(s) for s in stats),
         concern_tags=tuple(t for t in schema.CONCERN_TAGS
                            if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)),
         topics=tuple(topics),

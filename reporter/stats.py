@@ -83,8 +83,8 @@ class Moments:
         return self.df >= 1 and math.isfinite(self.variance_of_mean)
 
     def interval(self, confidence: float = CONFIDENCE) -> tuple[float | None, float | None]:
-        if not self.usable:
-            return None, None
+        if not self.usable or self.variance_of_mean == 0:
+            return None, None  # all answers equal: a zero-width interval would claim certainty
         half = t_quantile(self.df, confidence) * math.sqrt(self.variance_of_mean)
         return self.mean - half, self.mean + half
 

@@ -59,13 +59,17 @@ class Group:
     events: list[Event] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)  # "Circumstances +0.62"
     stable: list[str] = field(default_factory=list)
+    # A stable mean where a shape rule fired: the verdict is about the mean only, so it is not listed as stable.
+    shape_moved: dict[str, list[str]] = field(default_factory=dict)  # "(WR015)" -> names
     inconclusive: list[str] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)
 
     @property
     def verdicts(self) -> list[tuple[str, list[str]]]:
+        shape = [(f"stable in the mean, not in shape {rules}", names) for rules, names in self.shape_moved.items()]
         return [(word, names) for word, names in
-                (("changed", self.changed), ("stable", self.stable), ("inconclusive", self.inconclusive)) if names]
+                (("changed", self.changed), ("stable", self.stable), *shape, ("inconclusive", self.inconclusive))
+                if names]
 
 
 def finding_size(finding: Finding) -> str:
@@ -92,12 +96,18 @@ def _group_title(key: tuple[str, ...], analysis: Analysis, labels: dict[str, str
     return "Within " + ", ".join(labels[g] for g in key) if key else "The whole history"
 
 
-def _add_comparison(group: Group, comparison: Comparison, name: str) -> None:
+# Rules about the distribution's shape: where one fires, a stable mean does not make a stable metric.
+SHAPE_RULES = ("WR006", "WR015")
+
+
+def _add_comparison(group: Group, comparison: Comparison, name: str, shape_rules: list[str]) -> None:
     for event in comparison.events:
         if event.kind not in UNDRAWN_EVENTS and event not in group.events:
             group.events.append(event)
     if comparison.verdict == "changed":
         group.changed.append(f"{name} {phrasing.signed(comparison.delta)}")
+    elif comparison.verdict == "stable" and shape_rules:
+        group.shape_moved.setdefault(f"({', '.join(shape_rules)})", []).append(name)
     else:
         (group.stable if comparison.verdict == "stable" else group.inconclusive).append(name)
 
@@ -128,8 +138,13 @@ def summary_groups(findings: Findings) -> list[Group]:
             groups[key] = Group(_group_title(key, analysis, labels))
         return groups[key]
 
+    shapes: dict[tuple[str, str], list[str]] = {}
+    for f in sorted(findings.raised, key=lambda f: f.rule):
+        if f.rule in SHAPE_RULES and f.metric and not f.evidence.get("split"):
+            shapes.setdefault((f.metric, f.generations[-1]), []).append(f.rule)
     for c in analysis.comparisons:
-        _add_comparison(group(_comparison_key(c)), c, metric_names[c.metric])
+        shape_rules = shapes.get((c.metric, c.to), []) if c.split is None else []
+        _add_comparison(group(_comparison_key(c)), c, metric_names[c.metric], shape_rules)
     for f in sorted(findings.raised, key=lambda f: f.rule):
         _add_finding(group(_transition_key(f)), f, metric_names)
 

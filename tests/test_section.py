@@ -194,3 +194,31 @@ def test_each_verdict_claims_no_more_than_its_test(arguments: dict[str, object],
 def test_a_change_just_under_a_jump_shows_the_digits_that_tell_them_apart() -> None:
     words = phrasing.verdict("inconclusive", 0.05, 100, 30, 0.0496, (0.001, 0.09), None, 0.01)
     assert "rose by 0.0496" in words and "less than the 0.0500 points" in words
+
+
+def test_a_stable_mean_whose_shape_moved_is_not_summarised_as_stable(tmp_path: Path) -> None:
+    from reporter.pipeline import findings_from_path
+    from reporter.summary import summary_groups
+
+    s = Scenario(tmp_path, metrics={"mood": (1, 7), "joy": (1, 7)})
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    # mood: the same mean, answers moved to both ends (WR015); joy: nothing moved.
+    s.scores("g1", [3] * 50 + [4] * 100 + [5] * 50).scores("g2", [2] * 50 + [4] * 100 + [6] * 50)
+    s.normal("g1", 4.0, metric="joy").normal("g2", 4.0, metric="joy")
+    findings = findings_from_path(s.write())
+    assert {c.metric: c.verdict for c in findings.analysis.comparisons} == {"mood": "stable", "joy": "stable"}
+    (group,) = summary_groups(findings)
+    assert dict(group.verdicts) == {"stable": ["joy"], "stable in the mean, not in shape (WR015)": ["mood"]}
+
+
+def test_a_cell_whose_answers_are_all_equal_gets_no_interval_never_a_zero_width_one(tmp_path: Path) -> None:
+    s = Scenario(tmp_path)
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.normal("g1", 4.0).scores("g2", [4] * 12)
+    out = tmp_path / "out"
+    result = run("--history", s.write(), "render", "--out", out, "--format", "html", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    stat = next(x for x in json.loads((out / "findings.json").read_text())["stats"] if x["generation"] == "g2")
+    assert (stat["ci_low"], stat["ci_high"]) == (None, None)
+    html = (out / "welfare-section.html").read_text()
+    assert "no interval: all 12 answers were 4" in html and "4.00 to 4.00" not in html
