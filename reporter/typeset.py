@@ -143,8 +143,24 @@ def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str, bool]]:
     if isinstance(evidence.get("groups"), dict):
         for name, group in evidence["groups"].items():
             items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}", False))
+    items += _per_metric_items(evidence.get("metrics"))
     # Measurements first, then the limits they were held against.
     return sorted(items, key=lambda item: item[2])
+
+
+def _per_metric_items(metrics: Any) -> list[tuple[str, str, bool]]:
+    """A finding for a whole transition (every metric shares it): each metric's distances, the limits once."""
+    if not isinstance(metrics, dict):
+        return []
+    items: list[tuple[str, str, bool]] = []
+    limits: dict[str, str] = {}
+    for metric, evidence in metrics.items():
+        for name, text, threshold in _evidence_items(evidence):
+            if threshold:
+                limits.setdefault(name, text)
+            elif "distance" in name:
+                items.append((f"{metric}: {name}", text, False))
+    return items + [(name, text, True) for name, text in limits.items()]
 
 
 _NOT_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")

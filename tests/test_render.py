@@ -630,3 +630,16 @@ def test_a_label_in_a_script_the_chart_font_lacks_raises_no_warning_on_stderr(tm
     result = run("--history", s.write(), "render", "--out", tmp_path / "out", "--format", "html")
     assert result.exit_code == 0 and "Warning" not in result.stderr and "Glyph" not in result.stderr
     assert "模型 𝔘 g2" in (tmp_path / "out" / "welfare-section.html").read_text()
+
+
+def test_a_finding_for_a_whole_transition_shows_each_metrics_figures_in_its_evidence_table() -> None:
+    from reporter.typeset import _evidence_items
+
+    evidence = {"from": "g1", "to": "g2", "metrics": {
+        m: {"threshold_distance": 0.2, "threshold_p_holm": 0.01, "method_distance": d, "method_distance_p_value": 1e-6,
+            "method_distance_p_holm": 2e-6, "method_from": {"automated_interview": 40}, "method_to": {"manual_interview": 40}}
+        for m, d in (("mood", 0.55), ("joy", 0.58))}}
+    items = _evidence_items(evidence)
+    assert ("mood: method distance", "0.55", False) in items and ("joy: method distance", "0.58", False) in items
+    assert ("distance", "0.2", True) in items and ("p holm", "0.01", True) in items
+    assert len([i for i in items if i[2]]) == 2, "each threshold once"
