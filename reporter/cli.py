@@ -510,12 +510,18 @@ def plan(ctx: click.Context, metric: str | None, change: float | None, sd: float
       welfare-report plan --metric circumstances --change 0.5
     """
     from .pipeline import analysis_from_path
-    from .sample_size import sample_size_text, sample_sizes
+    from .sample_size import sample_size_text, sample_sizes, without_spread
 
     analysis = analysis_from_path(_options(ctx).history, as_of)
     if metric is not None and metric not in analysis.history.metrics:
         raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
-    _emit(sample_size_text(sample_sizes(analysis, metric, change, sd)))
+    plans = sample_sizes(analysis, metric, change, sd)
+    # One metric without answers does not stop the plan of the others; it is named.
+    lacking = without_spread(analysis, metric, sd)
+    if not plans:
+        raise ReporterError(f"no metric has answers to take a spread from ({', '.join(lacking)}); give one with --sd")
+    tail = f"\n\nNot planned, no answers to take a spread from (give one with --sd): {', '.join(lacking)}" if lacking else ""
+    _emit(sample_size_text(plans) + tail)
 
 
 @cli.command()

@@ -267,7 +267,7 @@ def _metric(section: Section, metric: MetricBlock, heading: str, stems: dict[str
         tables.table(f"stats-{name}"), f"{md(metric.label)}: figures per generation")
     if metric.comparisons:
         lines += _table(
-            ["Comparison", "Delta", "95% CI", "p (Holm)", "Verdict"],
+            ["Comparison", "Delta", "95% CI, unadjusted", "p, Holm across the metrics compared", "Verdict"],
             [[md(section.transition(c)), phrasing.signed(c.delta),
               f"{phrasing.signed(c.ci_low)} to {phrasing.signed(c.ci_high)}", phrasing.p_value(c.p_holm), md(words)]
              for c, words in zip(metric.comparisons, metric.verdicts, strict=True)],

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtr
 
+from . import stats
 from .analyze import analyze
 from .findings import Findings
 from .history import Answers, Event, Generation, History, Metric, day_text
@@ -55,18 +56,8 @@ def distribution(metric: str) -> np.ndarray:
 
 
 def shifted(probabilities: np.ndarray, change: float) -> np.ndarray:
-    """The exponentially tilted distribution whose mean is exactly `change` points higher."""
-    target = float(probabilities @ POINTS) + change
-    low, high = -20.0, 20.0
-    for _ in range(100):
-        middle = (low + high) / 2
-        tilted = probabilities * np.exp(middle * (POINTS - 4))
-        tilted /= tilted.sum()
-        if tilted @ POINTS < target:
-            low = middle
-        else:
-            high = middle
-    return np.asarray(tilted)
+    """The exponentially tilted distribution over 1..7 whose mean is exactly `change` points higher."""
+    return stats.tilted(probabilities, POINTS, change)
 
 
 @dataclass(frozen=True)

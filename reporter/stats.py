@@ -277,6 +277,23 @@ def brown_forsythe_p(before: np.ndarray, after: np.ndarray, points: np.ndarray, 
     return float(fdtrc(1, total - 2, between / within / design_effect))
 
 
+def tilted(probabilities: np.ndarray, points: np.ndarray, change: float) -> np.ndarray:
+    """The exponentially tilted distribution over `points` whose mean is exactly `change` higher: how a
+    discrete scale moves when its answers drift one way (the nearer end fills, the farther one empties)."""
+    target = float(probabilities @ points) + change
+    centre = float(points.mean())
+    low, high = -20.0, 20.0
+    for _ in range(100):
+        middle = (low + high) / 2
+        weights = probabilities * np.exp(middle * (points - centre))
+        weights /= weights.sum()
+        if weights @ points < target:
+            low = middle
+        else:
+            high = middle
+    return np.asarray(weights)
+
+
 def ndtr(x: float) -> float:
     """The standard normal distribution function."""
     return float(_ndtr(x))
