@@ -27,6 +27,7 @@ import numpy as np
 from reporter.simulation import (
     DISTRIBUTIONS,
     METRICS,
+    SCALE_RANGE,
     Setting,
     flags_naming,
     last_transition,
@@ -158,7 +159,22 @@ def main() -> None:
                     elif change == 0.05:
                         judged = "stable " + verdict(stable, 0.05)
                     print(f"{name:<19} {n:>4} {change:>6.2f}R {recall:>8.3f} {stable:>7.3f} {judged:<22}", flush=True)
+        standardised_table(pool, moving_reps)
     print(f"({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+
+def standardised_table(pool: Any, repetitions: int) -> None:
+    """Recall at a change of half the shape's own sd: a line that reads the same for every spread."""
+    print(f"\nRecall at a standardised change of 0.5 sd ({repetitions} histories per row)")
+    print(f"{'distribution':<19} {'sd':>5} {'n':>4} {'change':>7} {'changed':>8}")
+    for index, name in enumerate(DISTRIBUTIONS):
+        p = DISTRIBUTIONS[name]
+        sd = float(np.sqrt(p @ (np.arange(1, 8) - p @ np.arange(1, 8)) ** 2))
+        for n in RECALL_SIZES:
+            setting = Setting(n, generations=2, moving_metric=index, change=0.5 * sd / SCALE_RANGE)
+            verdicts = repeat(pool, moving_history, setting, repetitions, 77 + index * 1000 + n)
+            recall = float(np.mean([v == "changed" for v in verdicts]))
+            print(f"{name:<19} {sd:>5.2f} {n:>4} {0.5 * sd:>5.2f}pt {recall:>8.3f}", flush=True)
 
 
 if __name__ == "__main__":

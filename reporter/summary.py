@@ -20,6 +20,12 @@ from .labels import generation_labels, metric_labels
 from .results import Analysis, Comparison
 from .rules import RULES_BY_ID
 
+# How often a new generation where nothing changed raises a flag, as `make bench` measures it on the
+# contract's null histories under this rule set (benchmarks/README.md): answers per generation and metric
+# -> share, without and with interviews of 5-10 answers. A flag count needs this base rate beside it.
+NULL_FLAG_RATE = {50: 0.068, 200: 0.017}
+NULL_FLAG_RATE_INTERVIEWS = {50: 0.080, 200: 0.029}
+
 # The fixed text of "How to read this section", the same in every output.
 HOW_TO_READ = (
     "The figures below are the model's own answers to questions about its circumstances, gathered across "
@@ -33,6 +39,11 @@ HOW_TO_READ = (
     "elicited. Headline figures use neutrally framed questions; leading questions are used only to test how far "
     "answers follow the interviewer. A fixed set of rules marks every movement that needs a second look, with "
     "the numbers a reader can check.",
+    "A flag is a reason to look, not proof of a change. In simulated histories where nothing changed, a new "
+    f"generation raised at least one flag {NULL_FLAG_RATE[50]:.0%} of the time with 50 answers per metric and "
+    f"{NULL_FLAG_RATE[200]:.0%} with 200 ({NULL_FLAG_RATE_INTERVIEWS[50]:.0%} and "
+    f"{NULL_FLAG_RATE_INTERVIEWS[200]:.0%} when answers come in interviews of 5 to 10). Each p-value names the "
+    "family its Holm correction ran over; intervals beside them are unadjusted.",
 )
 
 

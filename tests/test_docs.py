@@ -42,3 +42,18 @@ def test_the_command_table_lists_every_command() -> None:
 def test_every_command_help_has_an_example() -> None:
     for name, command in cli.commands.items():
         assert "Example:" in (command.help or ""), name
+
+
+def test_the_base_rate_the_section_states_is_the_one_the_readme_measured() -> None:
+    from reporter.summary import NULL_FLAG_RATE, NULL_FLAG_RATE_INTERVIEWS
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    rows = {
+        "| one null generation added makes `check` exit 1, n = 50 |": NULL_FLAG_RATE[50],
+        "| the same, n = 200 |": NULL_FLAG_RATE[200],
+        "| the same with interviews of 5-10 answers recorded, n = 50 |": NULL_FLAG_RATE_INTERVIEWS[50],
+        "| the same with interviews, n = 200 |": NULL_FLAG_RATE_INTERVIEWS[200],
+    }
+    for start, rate in rows.items():
+        line = next(line for line in readme.splitlines() if line.startswith(start))
+        assert f"| {rate:.3f} (" in line, line
