@@ -97,14 +97,24 @@ def _observation_stat(metric: Metric, generation: str, tally: Tally, tables: Cel
     )
 
 
-def _summary_stat(history: History, metric: Metric, chosen: Summary, others: list[Summary]) -> Stat:
+# A summary of interviewed answers whose metric has no interviews of its own to measure it from:
+# the intraclass correlation the error budget simulates, a middling value for interview answers.
+DEFAULT_ICC = 0.2
+
+
+def _summary_stat(history: History, metric: Metric, chosen: Summary, others: list[Summary], icc: float) -> Stat:
+    clustered = chosen.interviews is not None and 1 < chosen.interviews < chosen.n
+    published = chosen.ci_low is not None and chosen.ci_high is not None
     sd, assumed = chosen.sd, False
-    if sd is None and chosen.ci_low is not None and chosen.ci_high is not None and chosen.n > 1:
-        sd = (chosen.ci_high - chosen.ci_low) / (2 * stats.t_quantile(chosen.n - 1, stats.CONFIDENCE)) * math.sqrt(chosen.n)
+    if sd is None and published and chosen.n > 1 and not clustered:
+        sd = (chosen.ci_high - chosen.ci_low) / (2 * stats.t_quantile(chosen.n - 1, stats.CONFIDENCE)) * math.sqrt(chosen.n)  # type: ignore[operator]
     if sd is None:
         # The largest sd the scale allows keeps every claim conservative.
         sd, assumed = metric.range / 2, True
     moments = Moments.of_summary(chosen.n, chosen.mean, sd)
+    design: dict[str, float] = {}
+    if clustered:
+        moments, design["mean"] = _clustered_summary(chosen, sd, icc)
     ci_low, ci_high = chosen.ci_low, chosen.ci_high
     if ci_low is None or ci_high is None:
         ci_low, ci_high = moments.interval()
@@ -120,8 +130,32 @@ def _summary_stat(history: History, metric: Metric, chosen: Summary, others: lis
             {"collected_on": o.collected_on, "mean": o.mean, "n": o.n, "method": o.method, "source": o.source}
             for o in others
         ],
-        moments=moments,
+        moments=moments, interviews=chosen.interviews if clustered else None, design_effects=design,
     )
+
+
+def _clustered_summary(chosen: Summary, sd: float, icc: float) -> tuple[Moments, float]:
+    """A summary of n answers from fewer interviews: its published interval read as cluster-robust, else
+    its variance inflated by the design effect 1 + (n / interviews - 1) * icc; df = interviews - 1."""
+    assert chosen.interviews is not None
+    df = float(chosen.interviews - 1)
+    independent = sd * sd / chosen.n
+    if chosen.ci_low is not None and chosen.ci_high is not None:
+        half = (chosen.ci_high - chosen.ci_low) / 2
+        variance = (half / stats.t_quantile(df, stats.CONFIDENCE)) ** 2
+    else:
+        variance = independent * (1 + (chosen.n / chosen.interviews - 1) * icc)
+    return Moments(chosen.n, chosen.mean, variance, df, chosen.interviews), max(1.0, variance / independent)
+
+
+def observed_icc(stats_of_metric: list[Stat]) -> float:
+    """The intraclass correlation a metric's interviewed answers show, from their design effects of the mean
+    (deff = 1 + (m - 1) * icc at m answers per interview); DEFAULT_ICC where none was recorded."""
+    cells = [(s.n, (s.design_effects["mean"] - 1) / (s.n / s.interviews - 1)) for s in stats_of_metric
+             if s.interviews and "mean" in s.design_effects and s.n / s.interviews > 1]
+    if not cells:
+        return DEFAULT_ICC
+    return min(1.0, max(0.0, sum(n * icc for n, icc in cells) / sum(n for n, _ in cells)))
 
 
 # -- the analysis ---------------------------------------------------------------------
@@ -166,6 +200,7 @@ def _cell_stats(history: History, tally: Tally, contaminated: np.ndarray) -> lis
         summaries.setdefault((s.generation, s.metric), []).append(s)
 
     result: list[Stat] = []
+    pending: list[tuple[int, Metric, Summary, list[Summary]]] = []  # summaries, read once the answers are
     for generation in tally.generations:
         for name, metric in history.metrics.items():
             cell = tally.index(generation, name)
@@ -184,7 +219,11 @@ def _cell_stats(history: History, tally: Tally, contaminated: np.ndarray) -> lis
                 ))
             elif (generation, name) in summaries:
                 ordered = sorted(summaries[(generation, name)], key=lambda s: (s.collected_on, s.method, s.source))
-                result.append(_summary_stat(history, metric, ordered[-1], ordered[:-1]))
+                pending.append((len(result), metric, ordered[-1], ordered[:-1]))
+    # A summary of interviewed answers borrows the intraclass correlation of its metric's own answers.
+    for offset, (index, metric, chosen, others) in enumerate(pending):
+        icc = observed_icc([s for s in result if s.metric == metric.name and s.source != "summaries"])
+        result.insert(index + offset, _summary_stat(history, metric, chosen, others, icc))
     return result
 
 

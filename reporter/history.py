@@ -126,6 +126,7 @@ class Summary:
     redirect_rate: float | None
     method: str
     source: str
+    interviews: int | None = None  # the interviews the n answers came from, where published
 
 
 @dataclass(frozen=True)
@@ -447,6 +448,7 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
             r["generation"], r["metric"], r["collected_on"], float(r["mean"]), int(r["n"]),
             _optional_float(r["sd"]), _optional_float(r["ci_low"]), _optional_float(r["ci_high"]),
             _optional_float(r["redirect_rate"]), r["method"], r["source"],
+            int(r["interviews"]) if r.get("interviews") else None,
         )
         for r in store.table("summaries")
     ]

@@ -265,6 +265,8 @@ def _metric(section: Section, metric: MetricBlock, heading: str, stems: dict[str
         [[md(labels[s.generation]), s.source, f"{s.n:,}", phrasing.number(s.mean), interval]
          for s, interval in zip(metric.stats, metric.intervals, strict=True)],
         tables.table(f"stats-{name}"), f"{md(metric.label)}: figures per generation")
+    if metric.summary_note:
+        lines += [md(metric.summary_note), ""]
     if metric.comparisons:
         lines += _table(
             ["Comparison", "Delta", "95% CI, unadjusted", "p, Holm across the metrics compared", "Verdict"],

@@ -346,8 +346,11 @@ SUMMARIES = Kind(
         Column("redirect_rate", _rate),
         Column("method", _choice(METHODS), "automated_interview"),
         Column("source", _label),
+        # How many interviews the n answers came from: fewer than n, and the answers are not independent.
+        Column("interviews", _count),
     ),
     key=("generation", "metric", "collected_on", "method", "source"),
+    added_later=("interviews",),
 )
 
 COUNTS = Kind(

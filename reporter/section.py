@@ -119,6 +119,7 @@ class MetricBlock:
     comparisons: tuple[Comparison, ...]
     verdicts: tuple[str, ...]  # the words of each comparison's verdict, in order
     intervals: tuple[str, ...]  # each stat's 95% interval in words, in order
+    summary_note: str  # which rules cannot run on the generations known only from a published summary
     concern_tags: tuple[str, ...]
     topics: tuple[str, ...]
     topic_rows: tuple[TopicRow, ...]
@@ -295,6 +296,22 @@ def interval_words(stat: Stat) -> str:
     return "n/a"
 
 
+# What a published mean, sd and n cannot show: how the questions leaned, who was asked how, and the
+# answers' distribution over the scale.
+SUMMARY_BLIND_RULES = "the framing, mix, concern-tag and shape rules (WR006, WR007, WR008, WR010, WR012, WR014, WR015)"
+
+
+def summary_note(stats: Sequence[Stat], labels: Mapping[str, str]) -> str:
+    """Which rules cannot run where a generation is known only from a published summary."""
+    named = [labels.get(s.generation, s.generation) for s in stats if s.source == "summaries"]
+    if not named:
+        return ""
+    which = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    verb = "is" if len(named) == 1 else "are"
+    return (f"{which} {verb} known only from a published summary (a mean, an sd and n): {SUMMARY_BLIND_RULES} "
+            f"cannot run on {'it' if len(named) == 1 else 'them'}.")
+
+
 def holm_family_sizes(analysis: Analysis) -> dict[int, int]:
     """For each comparison (by id), how many comparisons share its Holm family (one arrival, one kind of measure)."""
     def family(c: Comparison) -> tuple[str, str, bool]:
@@ -327,6 +344,7 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
         comparisons=comparisons,
         verdicts=tuple(verdict_words(c, jump_size, families[id(c)]) for c in comparisons),
         intervals=tuple(interval_words(s) for s in stats),
+        summary_note=summary_note(stats, generation_labels(analysis)),
         concern_tags=tuple(t for t in schema.CONCERN_TAGS
                            if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)),
         topics=tuple(topics),

@@ -6,6 +6,7 @@ import json
 from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import numpy as np
@@ -268,3 +269,32 @@ def test_a_store_file_written_before_interviews_and_instruments_reads_them_as_em
     table = _observation_table(old, types, ANSWER_COLUMNS)
     assert table.column_names == list(ANSWER_COLUMNS)
     assert table["interview_id"].to_pylist() == [""] and table["instrument"].to_pylist() == [""]
+
+
+def _summary_comparison(tmp_path: Path, **fields: Any) -> tuple[Any, Any]:
+    s = Scenario(tmp_path)
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.summary("g1", 4.0, 800, "2025-01-10", sd=1.2, **fields).summary("g2", 4.2, 800, "2025-03-10", sd=1.2, **fields)
+    analysis = findings_from_path(s.write()).analysis
+    (comparison,) = analysis.comparisons
+    return comparison, analysis.stat("g2", "mood")
+
+
+def test_a_summary_of_interviewed_answers_is_not_read_as_independent_answers(tmp_path: Path) -> None:
+    independent, _ = _summary_comparison(tmp_path / "a")
+    clustered, stat = _summary_comparison(tmp_path / "b", interviews=100)
+    # 8 answers per interview at the default intraclass correlation 0.2: a design effect of 2.4.
+    assert stat.design_effects["mean"] == pytest.approx(2.4)
+    assert stat.interviews == 100
+    assert clustered.difference.df == pytest.approx(99 * 2, rel=0.01)
+    ratio = clustered.difference.se / independent.difference.se
+    assert ratio == pytest.approx(np.sqrt(2.4), rel=1e-6)
+    # Read as 800 independent answers a side, the rise would be called stable; read as 100 interviews, it cannot be.
+    assert (independent.verdict, clustered.verdict) == ("stable", "inconclusive")
+
+
+def test_a_published_interval_of_interviewed_answers_is_read_as_cluster_robust(tmp_path: Path) -> None:
+    comparison, stat = _summary_comparison(tmp_path, interviews=100, ci_low=3.8, ci_high=4.2)
+    se = 0.2 / scipy_stats.t.ppf(0.975, 99)
+    assert stat.moments.variance_of_mean == pytest.approx(se**2)
+    assert comparison.difference.se == pytest.approx(np.sqrt(2) * se)

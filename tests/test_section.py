@@ -222,3 +222,16 @@ def test_a_cell_whose_answers_are_all_equal_gets_no_interval_never_a_zero_width_
     assert (stat["ci_low"], stat["ci_high"]) == (None, None)
     html = (out / "welfare-section.html").read_text()
     assert "no interval: all 12 answers were 4" in html and "4.00 to 4.00" not in html
+
+
+def test_beside_a_summary_the_section_says_which_rules_cannot_run_on_it(tmp_path: Path) -> None:
+    s = Scenario(tmp_path)
+    s.generation("g1", "2025-01-01").generation("g2", "2025-03-01")
+    s.summary("g1", 4.0, 800, "2025-01-10", sd=1.2).normal("g2", 4.1)
+    out = tmp_path / "out"
+    result = run("--history", s.write(), "render", "--out", out, "--format", "html", "--format", "markdown")
+    assert result.exit_code == 0, result.stderr
+    for name in ("welfare-section.html", "welfare-section.md"):
+        text = " ".join((out / name).read_text().split())
+        assert "known only from a published summary" in text and "WR015" in text
+        assert text.count("known only from a published summary") == 1, "g2 has answers: only g1 is named"
