@@ -104,7 +104,7 @@ def _summary(section: Section) -> list[str]:
     for group in section.summary_groups:
         events = "".join(f" · {e.kind.replace('_', ' ')} ({e.date})" for e in group.events)
         lines += [f"**{md(group.title)}**{events}", ""]
-        verdicts = " ".join(f"{word.capitalize()}: {', '.join(md(n) for n in names)}." for word, names in group.verdicts)
+        verdicts = " ".join(f"{word[:1].upper()}{word[1:]}: {', '.join(md(n) for n in names)}." for word, names in group.verdicts)
         if verdicts:
             lines += [verdicts, ""]
         for item in group.items:

@@ -209,6 +209,11 @@ def test_a_stable_mean_whose_shape_moved_is_not_summarised_as_stable(tmp_path: P
     assert {c.metric: c.verdict for c in findings.analysis.comparisons} == {"mood": "stable", "joy": "stable"}
     (group,) = summary_groups(findings)
     assert dict(group.verdicts) == {"stable": ["joy"], "stable in the mean, not in shape (WR015)": ["mood"]}
+    out = tmp_path / "out"
+    assert run("--history", tmp_path / "history", "render", "--out", out, "--format", "html", "--format", "markdown").exit_code == 0
+    for name in ("welfare-section.html", "welfare-section.md"):
+        text = (out / name).read_text().replace("<bdi>", "")
+        assert "Stable in the mean, not in shape (WR015): mood" in text
 
 
 def test_a_cell_whose_answers_are_all_equal_gets_no_interval_never_a_zero_width_one(tmp_path: Path) -> None:
