@@ -149,7 +149,7 @@ def sample_sizes(analysis: Analysis, metric: str | None = None, change: float | 
             _inflated(_smallest_n(partial(recall, sd=spread, change=planned, jump_size=jump_size,
                                           metrics_tested=tested)), deff),
             _inflated(_smallest_n(partial(stable_chance, sd=observed, jump_size=jump_size)), deff),
-            deff, observed if after is not None and round(after, 2) != round(observed, 2) else None,
+            deff, observed if f"{spread:.2f}" != f"{observed:.2f}" else None,
         ))
     return plans
 
