@@ -57,3 +57,23 @@ def test_the_base_rate_the_section_states_is_the_one_the_readme_measured() -> No
     for start, rate in rows.items():
         line = next(line for line in readme.splitlines() if line.startswith(start))
         assert f"| {rate:.3f} (" in line, line
+
+
+def test_the_readmes_cron_line_files_its_first_quarter_in_a_fresh_folder(tmp_path: Path) -> None:
+    """The line as a user pastes it: in a folder with a history and the tool, and nothing else."""
+    import shutil
+    import subprocess
+    import sys
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    line = next(line for line in readme.splitlines() if line.startswith("0 6 2 1,4,7,10 * "))
+    command = line.split(" ", 5)[5].replace("/srv/welfare-report", str(tmp_path))
+    shutil.copytree(Path(__file__).parents[1] / "history", tmp_path / "history")
+    tool = tmp_path / ".venv" / "bin" / "welfare-report"
+    tool.parent.mkdir(parents=True)
+    tool.write_text(f"#!/bin/sh\nexec {sys.executable} -m reporter \"$@\"\n")
+    tool.chmod(0o755)
+    environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parents[1])}
+    result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "written reports/" in (tmp_path / "reports" / "quarterly.log").read_text()
