@@ -611,12 +611,16 @@ def from_inspect(ctx: click.Context, logs: tuple[Path, ...], out: Path, generati
       welfare-report from-inspect logs/*.eval --out answers.csv --generation-map models.csv
       welfare-report merge answers.csv
     """
-    from .inspect_import import Options, import_logs, read_generation_map, summary_lines
+    from .inspect_import import Options, counted, import_logs, read_generation_map, summary_lines
     from .store.files import write_atomic
 
     options = Options(generation=generation, metric=metric, scorer=scorer, skip_failed=skip_failed,
                       generation_map=read_generation_map(generation_map) if generation_map else {})
     imported = import_logs(logs, options)
+    if not imported.rows:
+        # A header-only file would be refused by merge; say so now, and write nothing.
+        left = ", ".join(counted(n, reason) for reason, n in sorted(imported.skipped.items()))
+        raise ReporterError(f"no answer was left to write{f' (left out: {left})' if left else ''}; nothing written")
     write_atomic(out, imported.csv_bytes())
     for line in summary_lines(imported, out):
         _tell(ctx, line)

@@ -253,7 +253,7 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
 
 
-def _counted(number: int, noun: str) -> str:
+def counted(number: int, noun: str) -> str:
     """'1 failed sample', '2 logs that did not finish'."""
     head, _, rest = noun.partition(" that ")
     plural = head if number == 1 else head + "s"
@@ -284,7 +284,7 @@ def summary_lines(imported: Imported, out: Path) -> list[str]:
     """What the command tells: rows written, samples left out by reason, metadata keys ignored."""
     lines = [f"wrote {len(imported.rows):,} observations to {out}"]
     if imported.skipped:
-        lines.append("left out: " + ", ".join(_counted(n, reason) for reason, n in sorted(imported.skipped.items())))
+        lines.append("left out: " + ", ".join(counted(n, reason) for reason, n in sorted(imported.skipped.items())))
     if imported.ignored_keys:
         lines.append("ignored sample metadata keys: "
                      + ", ".join(f"{k} ({n:,} samples)" for k, n in sorted(imported.ignored_keys.items())))

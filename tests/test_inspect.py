@@ -174,3 +174,11 @@ def test_a_huge_sample_id_is_cut_in_the_message(tmp_path: Path, logs: dict[str, 
     result = run("from-inspect", copy, "--out", tmp_path / "answers.csv", "--generation", "aster-a")
     assert result.exit_code == 2
     assert "(50000 characters)" in result.stderr and len(result.stderr) < 2_000
+
+
+def test_skip_failed_that_leaves_nothing_writes_nothing_and_exits_2(tmp_path: Path, logs: dict[str, Path]) -> None:
+    out = tmp_path / "answers.csv"
+    result = run("from-inspect", logs["failed_log"], "--out", out, "--generation", "aster-a", "--skip-failed")
+    assert result.exit_code == 2
+    assert "no answer was left to write" in result.stderr and "1 log that did not finish" in result.stderr
+    assert not out.exists(), "a header-only file would only be refused later by merge"
