@@ -218,7 +218,10 @@ def _cell_stats(history: History, tally: Tally, contaminated: np.ndarray) -> lis
                     source="observations" if rows[cell] else "counts",
                 ))
             elif (generation, name) in summaries:
-                ordered = sorted(summaries[(generation, name)], key=lambda s: (s.collected_on, s.method, s.source))
+                # The latest published figure (a later card re-measuring or quoting an old model), else the
+                # latest collected; a summary without a publication date sorts before one with it.
+                ordered = sorted(summaries[(generation, name)],
+                                 key=lambda s: (s.published_on, s.collected_on, s.method, s.source))
                 pending.append((len(result), metric, ordered[-1], ordered[:-1]))
     # A summary of interviewed answers borrows the intraclass correlation of its metric's own answers.
     for offset, (index, metric, chosen, others) in enumerate(pending):

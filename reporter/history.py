@@ -127,6 +127,7 @@ class Summary:
     method: str
     source: str
     interviews: int | None = None  # the interviews the n answers came from, where published
+    published_on: str = ""  # the date of the document the figure was taken from
 
 
 @dataclass(frozen=True)
@@ -448,7 +449,7 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
             r["generation"], r["metric"], r["collected_on"], float(r["mean"]), int(r["n"]),
             _optional_float(r["sd"]), _optional_float(r["ci_low"]), _optional_float(r["ci_high"]),
             _optional_float(r["redirect_rate"]), r["method"], r["source"],
-            int(r["interviews"]) if r.get("interviews") else None,
+            int(r["interviews"]) if r.get("interviews") else None, r.get("published_on", ""),
         )
         for r in store.table("summaries")
     ]

@@ -346,11 +346,13 @@ SUMMARIES = Kind(
         Column("redirect_rate", _rate),
         Column("method", _choice(METHODS), "automated_interview"),
         Column("source", _label),
+        # The date of the document the figure was taken from: of several summaries, the latest published is used.
+        Column("published_on", _date),
         # How many interviews the n answers came from: fewer than n, and the answers are not independent.
         Column("interviews", _count),
     ),
     key=("generation", "metric", "collected_on", "method", "source"),
-    added_later=("interviews",),
+    added_later=("published_on", "interviews"),
 )
 
 COUNTS = Kind(

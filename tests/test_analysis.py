@@ -298,3 +298,14 @@ def test_a_published_interval_of_interviewed_answers_is_read_as_cluster_robust(t
     se = 0.2 / scipy_stats.t.ppf(0.975, 99)
     assert stat.moments.variance_of_mean == pytest.approx(se**2)
     assert comparison.difference.se == pytest.approx(np.sqrt(2) * se)
+
+
+def test_of_several_summaries_the_latest_published_is_used(tmp_path: Path) -> None:
+    s = Scenario(tmp_path)
+    s.generation("g1", "2025-01-01")
+    # A later card quotes the model at 4.60, measured earlier than the first card's 4.49 was collected.
+    s.summary("g1", 4.49, 800, "2025-01-20", sd=1.2, source="card A", published_on="2025-02-01")
+    s.summary("g1", 4.60, 800, "2025-01-10", sd=1.2, source="card B", published_on="2025-09-01")
+    stat = findings_from_path(s.write()).analysis.stat("g1", "mood")
+    assert stat is not None and stat.mean == 4.60
+    assert [o["source"] for o in stat.other_summaries] == ["card A"]
