@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import phrasing
 from .schema import CHARTS_FOLDER, MARKDOWN_CHARTS, MARKDOWN_NAME
-from .section import MetricBlock, Number, Numbering, Section
+from .section import MetricBlock, Number, Numbering, Section, evidence_items
 from .summary import HOW_TO_READ
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def markdown_files(section: Section) -> dict[str, bytes]:
     if section.notes_markdown:
         lines += [f"{heading}# Author's notes", "", safe_notes(section.notes_markdown, len(heading) + 2), ""]
     lines += _provenance(section, heading, tables)
+    lines += _appendix(section, heading, tables)
     files = {MARKDOWN_NAME: "\n".join(lines).encode("utf-8")}
     files |= {f"{MARKDOWN_CHARTS}/{stem}.svg": chart.svg.encode("utf-8") for stem, chart in figures}
     return files
@@ -185,11 +186,9 @@ def _excerpts(section: Section, heading: str) -> list[str]:
 
 
 def _rules(section: Section, heading: str, tables: Numbering) -> list[str]:
-    lines = [f"{heading}# Every rule and its result", "",
-             f"Rule set {section.ruleset}. The rules and their thresholds are fixed; none can be disabled or loosened.", ""]
-    lines += _table(["Rule", "Severity", "Title", "Findings"],
-                    [[r.rule.id, r.rule.severity, md(r.rule.title), str(len(r.findings))] for r in section.rules],
-                    tables.table("rules"), "The fixed rules and how many findings each raised")
+    lines = [f"{heading}# Rules", "",
+             f"Rule set {section.ruleset}. The rules and their thresholds are fixed; none can be disabled or loosened. "
+             "Every finding's full evidence is in the appendix after Provenance.", ""]
     raised = [f for r in section.rules for f in r.findings]
     if raised:
         rows = [[f.rule, f.severity, _code_cell(f.key), md(f.message),
@@ -197,11 +196,26 @@ def _rules(section: Section, heading: str, tables: Numbering) -> list[str]:
                 for f in raised]
         lines += _table(["Rule", "Severity", "Key", "Message", "Review"], rows, tables.table("findings"),
                         "Every finding with its acknowledgement key")
+    quiet = [f"{r.rule.id} ({md(r.rule.title)})" for r in section.rules if not r.findings]
+    if quiet:
+        lines += [f"No finding from {', '.join(quiet)}.", ""]
     if section.unmatched:
         lines += [f"{heading}## Acknowledgements that match no finding", "",
                   "These reviews name a rule, metric and generations that no finding has, so they acknowledge nothing.", ""]
         lines += [f"- `{a.key}`, by {md(a.by)} on {a.date}: {md(a.reason)}" for a in section.unmatched] + [""]
     return lines
+
+
+def _appendix(section: Section, heading: str, tables: Numbering) -> list[str]:
+    """Every finding's full evidence, one row per finding: the key and its figures, thresholds labelled."""
+    raised = [f for r in section.rules for f in r.findings]
+    if not raised:
+        return []
+    rows = [[_code_cell(f.key), md("; ".join(f"{'threshold: ' if limit else ''}{name} {value}"
+                                            for name, value, limit in evidence_items(f.evidence)))]
+            for f in raised]
+    return [f"{heading}# Appendix: the evidence of every finding", "",
+            *_table(["Key", "Evidence"], rows, tables.table("evidence"), "The evidence of every finding"), ""]
 
 
 def _code_cell(key: str) -> str:

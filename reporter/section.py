@@ -420,3 +420,73 @@ def build_section(
 
 def _numbered(chart: Chart, number: Number) -> Chart:
     return replace(chart, label=number.label, anchor=number.anchor)
+
+
+# -- a finding's evidence as rows a reader can check ---------------------------------------
+
+
+_EVIDENCE_SKIP = {"events", "exposures", "groups", "split", "from", "to", "metrics"}
+
+
+def _evidence_text(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 0.001 and value != 0 else f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, dict) and all(isinstance(v, int | float | str) for v in value.values()):
+        return ", ".join(f"{k}: {_evidence_text(v)}" for k, v in value.items())
+    if isinstance(value, dict | list):
+        return None  # nested detail (per-metric lists) is in the findings JSON
+    return str(value)
+
+
+def evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """(name, value, is a threshold) for a finding's short evidence table; thresholds are labelled as such.
+
+    Paired values read as one row: `mean_from` and `mean_to` as "4.01 → 4.63", an estimate with its
+    interval and its p-values beside it.
+    """
+    values = {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP and v is not None}
+    texts = {k: t for k, v in values.items() if (t := _evidence_text(v)) is not None}
+    used: set[str] = set()
+    items = []
+    for key, text in texts.items():
+        if key in used or f"{key}_from" in texts:
+            continue  # a value with a `_from` partner is shown once, as "from → to"
+        used.add(key)
+        base = key.removesuffix("_from")
+        name = key
+        if key.endswith("_from") and (partner := next((k for k in (f"{base}_to", base) if k in texts and k != key), None)):
+            text, name = f"{text} → {texts[partner]}", base
+            used.add(partner)
+        stem = "" if key == "delta" else f"{key}_"
+        if f"{stem}ci_low" in texts and f"{stem}ci_high" in texts:
+            text += f" (95% CI {texts[f'{stem}ci_low']} to {texts[f'{stem}ci_high']})"
+            used |= {f"{stem}ci_low", f"{stem}ci_high"}
+        holm = f"{key.removesuffix('p_value')}p_holm" if key.endswith("p_value") else ""
+        if holm in texts:
+            text, name = f"{text} (Holm {texts[holm]})", key.removesuffix("_value")
+            used.add(holm)
+        threshold = key.startswith("threshold_")
+        items.append((name.removeprefix("threshold_").replace("_", " "), text, threshold))
+    if isinstance(evidence.get("groups"), dict):
+        for name, group in evidence["groups"].items():
+            items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}", False))
+    items += _per_metric_items(evidence.get("metrics"))
+    # Measurements first, then the limits they were held against.
+    return sorted(items, key=lambda item: item[2])
+
+
+def _per_metric_items(metrics: Any) -> list[tuple[str, str, bool]]:
+    """A finding for a whole transition (every metric shares it): each metric's distances, the limits once."""
+    if not isinstance(metrics, dict):
+        return []
+    items: list[tuple[str, str, bool]] = []
+    limits: dict[str, str] = {}
+    for metric, evidence in metrics.items():
+        for name, text, threshold in evidence_items(evidence):
+            if threshold:
+                limits.setdefault(name, text)
+            elif "distance" in name:
+                items.append((f"{metric}: {name}", text, False))
+    return items + [(name, text, True) for name, text in limits.items()]

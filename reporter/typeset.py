@@ -20,7 +20,7 @@ from typing import Any
 from . import phrasing
 from .findings import SCHEMA as FINDINGS_SCHEMA
 from .notes import notes_html, web_link
-from .section import Numbering, Section
+from .section import Numbering, Section, evidence_items
 
 
 def _templates_dir() -> Path:
@@ -62,7 +62,7 @@ def _environment(raster: bool = False) -> Any:
         pct=phrasing.share,
         interval=phrasing.interval,
         p=phrasing.p_value,
-        evidence=_evidence_items,
+        evidence=evidence_items,
         safe_link=_safe_link,
         kind=lambda k: k.replace("_", " "),
         bdi=_isolated,
@@ -94,73 +94,6 @@ def _isolated(text: str) -> Any:
 def _safe_link(url: str) -> str | None:
     """A reference is shown as a link only when it is http(s); it is never fetched."""
     return url if web_link(url) else None
-
-
-_EVIDENCE_SKIP = {"events", "exposures", "groups", "split", "from", "to", "metrics"}
-
-
-def _evidence_text(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 0.001 and value != 0 else f"{value:.3f}".rstrip("0").rstrip(".")
-    if isinstance(value, dict) and all(isinstance(v, int | float | str) for v in value.values()):
-        return ", ".join(f"{k}: {_evidence_text(v)}" for k, v in value.items())
-    if isinstance(value, dict | list):
-        return None  # nested detail (per-metric lists) is in the findings JSON
-    return str(value)
-
-
-def _evidence_items(evidence: dict[str, Any]) -> list[tuple[str, str, bool]]:
-    """(name, value, is a threshold) for a finding's short evidence table; thresholds are labelled as such.
-
-    Paired values read as one row: `mean_from` and `mean_to` as "4.01 → 4.63", an estimate with its
-    interval and its p-values beside it.
-    """
-    values = {k: v for k, v in evidence.items() if k not in _EVIDENCE_SKIP and v is not None}
-    texts = {k: t for k, v in values.items() if (t := _evidence_text(v)) is not None}
-    used: set[str] = set()
-    items = []
-    for key, text in texts.items():
-        if key in used:
-            continue
-        used.add(key)
-        base = key.removesuffix("_from")
-        name = key
-        if key.endswith("_from") and (partner := next((k for k in (f"{base}_to", base) if k in texts and k != key), None)):
-            text, name = f"{text} → {texts[partner]}", base
-            used.add(partner)
-        stem = "" if key == "delta" else f"{key}_"
-        if f"{stem}ci_low" in texts and f"{stem}ci_high" in texts:
-            text += f" (95% CI {texts[f'{stem}ci_low']} to {texts[f'{stem}ci_high']})"
-            used |= {f"{stem}ci_low", f"{stem}ci_high"}
-        holm = f"{key.removesuffix('p_value')}p_holm" if key.endswith("p_value") else ""
-        if holm in texts:
-            text, name = f"{text} (Holm {texts[holm]})", key.removesuffix("_value")
-            used.add(holm)
-        threshold = key.startswith("threshold_")
-        items.append((name.removeprefix("threshold_").replace("_", " "), text, threshold))
-    if isinstance(evidence.get("groups"), dict):
-        for name, group in evidence["groups"].items():
-            items.append((f"{name} (n={group['n']})", f"{group['mean']:.3f}", False))
-    items += _per_metric_items(evidence.get("metrics"))
-    # Measurements first, then the limits they were held against.
-    return sorted(items, key=lambda item: item[2])
-
-
-def _per_metric_items(metrics: Any) -> list[tuple[str, str, bool]]:
-    """A finding for a whole transition (every metric shares it): each metric's distances, the limits once."""
-    if not isinstance(metrics, dict):
-        return []
-    items: list[tuple[str, str, bool]] = []
-    limits: dict[str, str] = {}
-    for metric, evidence in metrics.items():
-        for name, text, threshold in _evidence_items(evidence):
-            if threshold:
-                limits.setdefault(name, text)
-            elif "distance" in name:
-                items.append((f"{metric}: {name}", text, False))
-    return items + [(name, text, True) for name, text in limits.items()]
 
 
 _NOT_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")

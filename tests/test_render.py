@@ -369,7 +369,7 @@ def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> No
     path = bundled_render / "welfare-section.pdf"
     reader = PdfReader(io.BytesIO(path.read_bytes()))
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for phrase in ("Model welfare", "Summary of findings", "How to read this section", "Every rule and its result",
+    for phrase in ("Model welfare", "Summary of findings", "How to read this section", "Rules",
                    "Provenance", "Figure 1.", "Table 1."):
         assert phrase in text
     assert reader.attachments["findings.json"][0] == (bundled_render / "findings.json").read_bytes()
@@ -477,7 +477,7 @@ def test_no_pdf_page_is_mostly_blank_and_no_page_ends_on_a_heading(bundled_rende
     blank = [page for page, depth in enumerate(depths[:-1], 1) if depth < MOSTLY_BLANK]
     assert blank == [], f"mostly blank pages: {blank} ({[round(depths[p - 1], 2) for p in blank]})"
     headings = {"Summary of findings", "How to read this section", "Methods", "Generations", "Events",
-                "Qualitative evidence", "Every rule and its result", "Provenance", "Corrections", "Inputs"}
+                "Qualitative evidence", "Rules", "Provenance", "Corrections", "Inputs"}
     for page in range(1, len(depths)):
         text = subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
                               capture_output=True, text=True, check=True).stdout
@@ -633,13 +633,38 @@ def test_a_label_in_a_script_the_chart_font_lacks_raises_no_warning_on_stderr(tm
 
 
 def test_a_finding_for_a_whole_transition_shows_each_metrics_figures_in_its_evidence_table() -> None:
-    from reporter.typeset import _evidence_items
+    from reporter.section import evidence_items
 
     evidence = {"from": "g1", "to": "g2", "metrics": {
         m: {"threshold_distance": 0.2, "threshold_p_holm": 0.01, "method_distance": d, "method_distance_p_value": 1e-6,
             "method_distance_p_holm": 2e-6, "method_from": {"automated_interview": 40}, "method_to": {"manual_interview": 40}}
         for m, d in (("mood", 0.55), ("joy", 0.58))}}
-    items = _evidence_items(evidence)
+    items = evidence_items(evidence)
     assert ("mood: method distance", "0.55", False) in items and ("joy: method distance", "0.58", False) in items
     assert ("distance", "0.2", True) in items and ("p holm", "0.01", True) in items
     assert len([i for i in items if i[2]]) == 2, "each threshold once"
+
+
+def pdf_pages(pdf: Path) -> list[str]:
+    """The text of each page of a PDF."""
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return text.split("\f")[:-1]
+
+
+def rules_share(pages: list[str]) -> float:
+    """The share of pages from the Rules heading up to Provenance: the findings part a reader goes through."""
+    start = next(i for i, page in enumerate(pages) if re.search(r"^\s*Rules\s*$", page, re.MULTILINE))
+    end = next(i for i, page in enumerate(pages) if re.search(r"^\s*Provenance\s*$", page, re.MULTILINE))
+    return (end - start + 1) / len(pages)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+def test_the_rules_part_lists_findings_first_and_is_at_most_a_fifth_of_the_pdf(bundled_render: Path) -> None:
+    pages = pdf_pages(bundled_render / "welfare-section.pdf")
+    assert rules_share(pages) <= 0.2
+    text = "\n".join(pages)
+    assert "No finding." not in text, "a rule that found nothing is named in one sentence, not given a block"
+    assert "No finding from WR001 (Not a target)" in " ".join(text.split())
+    assert "Appendix: the evidence of every finding" in text
+    html = (bundled_render / "welfare-section.html").read_text()
+    assert html.count("<details") == len({m for m in re.findall(r'id="wr-table-rule-(WR\d{3})"', html)})
