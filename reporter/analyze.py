@@ -173,6 +173,7 @@ def analyze(history: History) -> Analysis:
     return replace(
         partial, comparisons=tuple(comparisons), variations=tuple(_variations(tally)),
         concern_shares=_concern_shares(tally), corroborations=tuple(corroborate(history, comparisons)),
+        tag_shares=_tag_shares(tally), interviews_by_method=_interviews_by_method(tally),
         methods=tuple(methods_rows(history)), answer_total=int(history.answers.weights.sum()),
     )
 
@@ -227,7 +228,14 @@ def _cell_stats(history: History, tally: Tally, contaminated: np.ndarray) -> lis
     for offset, (index, metric, chosen, others) in enumerate(pending):
         icc = observed_icc([s for s in result if s.metric == metric.name and s.source != "summaries"])
         result.insert(index + offset, _summary_stat(history, metric, chosen, others, icc))
-    return result
+    return [replace(s, published=_published(summaries.get((s.generation, s.metric), []))) for s in result]
+
+
+def _published(summaries: list[Summary]) -> tuple[dict[str, Any], ...]:
+    """Where a generation and metric's published figures came from, oldest publication first."""
+    ordered = sorted(summaries, key=lambda s: (s.published_on, s.collected_on, s.method, s.source))
+    return tuple({"source": s.source, "published_on": s.published_on, "collected_on": s.collected_on,
+                  "mean": s.mean, "n": s.n} for s in ordered)
 
 
 def coinciding_events(history: History, metric: str, before: Stat, after: Stat) -> list[Event]:
@@ -609,6 +617,42 @@ def _concern_shares(tally: Tally) -> dict[tuple[str, str, str], float]:
                 if tag in schema.CONCERN_TAGS:
                     shares[(generation, metric, tag)] += counts[index, t_index] / totals[index]
     return shares
+
+
+def _tag_shares(tally: Tally) -> dict[tuple[str, str, str], float]:
+    """Share of each generation's answers (every metric and framing) with each tag, over every method ('')
+    and per method: a tag outside the concern list (e.g. one marking a caveat) is counted too."""
+    answers = tally.answers
+    if not len(answers):
+        return {}
+    tag_names, gen_names, methods = (answers.categories[c] for c in ("tags", "generation", "method"))
+    shares: dict[tuple[str, str, str], float] = {}
+    for per_method in (False, True):
+        ways = len(methods) if per_method else 1
+        group = answers.codes["generation"] * ways + (answers.codes["method"] if per_method else 0)
+        counts = np.bincount(group * len(tag_names) + answers.codes["tags"], answers.weights,
+                             minlength=len(gen_names) * ways * len(tag_names)).reshape(-1, len(tag_names))
+        totals = counts.sum(axis=1)
+        for index in np.flatnonzero(totals):
+            key = (gen_names[index // ways], methods[index % ways] if per_method else "")
+            for t_index in np.flatnonzero(counts[index]):
+                for tag in filter(None, tag_names[t_index].split(";")):
+                    shares[(*key, tag)] = shares.get((*key, tag), 0.0) + float(counts[index, t_index] / totals[index])
+    return shares
+
+
+def _interviews_by_method(tally: Tally) -> dict[tuple[str, str, str], int]:
+    """How many interviews each generation, metric and method's answers came from (answers naming one)."""
+    answers = tally.answers
+    named = np.asarray([bool(v) for v in answers.categories["interview_id"]], dtype=bool)
+    if not len(answers) or not named.any():
+        return {}
+    mine = named[answers.codes["interview_id"]]
+    keys = np.stack([answers.codes[c][mine] for c in ("generation", "metric", "method", "interview_id")], axis=1)
+    distinct = np.unique(keys, axis=0)
+    cells, counts = np.unique(distinct[:, :3], axis=0, return_counts=True)
+    names = [answers.categories[c] for c in ("generation", "metric", "method")]
+    return {(names[0][g], names[1][m], names[2][w]): int(n) for (g, m, w), n in zip(cells, counts, strict=True)}
 
 
 def answers_per_generation(history: History, after: str) -> dict[str, int]:

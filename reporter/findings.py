@@ -150,6 +150,7 @@ def stat_json(stat: Stat, topics: dict[str, dict[str, Any]] | None = None) -> di
         "shares": stat.shares,
         "topics": topics or {},
         "source": stat.source,
+        "published": list(stat.published),
     }
 
 

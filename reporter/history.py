@@ -183,6 +183,7 @@ class Excerpt:
     text: str
     key: str
     featured: bool = False
+    method: str = "automated_interview"
 
 
 @dataclass(frozen=True, eq=False)
@@ -324,9 +325,9 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
     quoted = table.filter(pc.not_equal(table["excerpt"], ""))
     excerpts = [
         Excerpt(r["generation"], r["metric"], str(r["collected_on"]), tuple(t for t in r["tags"].split(";") if t),
-                r["excerpt"], r["response_id"] or r["key"], r["featured"] == "true")
+                r["excerpt"], r["response_id"] or r["key"], r["featured"] == "true", r["method"])
         for r in quoted.select(["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key",
-                                "featured"]).to_pylist()
+                                "featured", "method"]).to_pylist()
     ]
     return answers, files, excerpts
 

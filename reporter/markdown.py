@@ -159,6 +159,8 @@ def _methods(section: Section, heading: str, tables: Numbering) -> list[str]:
                     [[g.name, md(g.label), g.release_date + (" (not yet released)" if g.release_date > section.as_of else ""),
                       md(g.model), md(labels[g.predecessor]) if g.predecessor else ""] for g in section.generations],
                     tables.table("generations"), "Generations in release order")
+    lines += [f"- {md(labels[g.name])}: {md(g.notes)}" for g in section.generations if g.notes]
+    lines += [""] if any(g.notes for g in section.generations) else []
     lines += [f"{heading}## Events", ""]
     if section.events:
         metric_labels = section.metric_labels
@@ -276,9 +278,11 @@ def _metric(section: Section, metric: MetricBlock, heading: str, stems: dict[str
     name = metric.name
     lines += _table(
         ["Generation", "Source", "n", "Mean", "95% CI"],
-        [[md(labels[s.generation]), s.source, f"{s.n:,}", phrasing.number(s.mean), interval]
-         for s, interval in zip(metric.stats, metric.intervals, strict=True)],
+        [[md(labels[s.generation]), f"{s.source} {md(mark)}".strip(), f"{s.n:,}", phrasing.number(s.mean), interval]
+         for s, interval, mark in zip(metric.stats, metric.intervals, metric.source_marks, strict=True)],
         tables.table(f"stats-{name}"), f"{md(metric.label)}: figures per generation")
+    if metric.sources:
+        lines += [f"Sources of the published figures: {'; '.join(md(note) for note in metric.sources)}.", ""]
     if metric.summary_note:
         lines += [md(metric.summary_note), ""]
     if metric.comparisons:

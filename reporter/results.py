@@ -49,6 +49,8 @@ class Stat:
     first_collected: str
     last_collected: str
     other_summaries: list[dict[str, Any]] = field(default_factory=list)
+    # Every published summary of this generation and metric (source, published_on, collected_on, mean, n).
+    published: tuple[dict[str, Any], ...] = ()
     counts: np.ndarray | None = None
     moments: Moments | None = None
     interviews: int | None = None  # distinct interviews, where answers name one
@@ -255,10 +257,13 @@ class Analysis:
     comparisons: tuple[Comparison, ...]
     variations: tuple[Variation, ...]
     predecessors: Mapping[str, str | None]
-    # (generation, concern tag) -> share of all the generation's answers that
-    # carry the tag; every tag of every generation with answers, in release order.
     # (generation, metric, tag) -> the share of that metric's answers carrying the concern tag.
     concern_shares: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
+    # (generation, method or "" for every method, tag) -> the share of the generation's answers, every metric
+    # and framing, that carry the tag: every tag recorded, concern tags or not.
+    tag_shares: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
+    # (generation, metric, method) -> the interviews its answers came from (answers naming one).
+    interviews_by_method: Mapping[tuple[str, str, str], int] = field(default_factory=dict)
     corroborations: tuple[Corroboration, ...] = ()
 
     # Per generation, the answers and ways of asking (the methods table), counted by the analysis.

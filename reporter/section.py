@@ -79,11 +79,12 @@ class ExcerptGroup:
 
 
 @dataclass(frozen=True)
-class TopicRow:
-    """One generation's neutral answers and mean per topic."""
+class TopicTable:
+    """Per-topic means for at most TOPIC_TABLE_GENERATIONS generations: one row per topic, one column per
+    generation, each cell the mean with its 95% interval and n (or empty: the topic was not asked)."""
 
-    generation: str
-    topics: Mapping[str, Mapping[str, Any]]
+    generations: tuple[str, ...]
+    rows: tuple[tuple[str, tuple[str, ...]], ...]  # (topic, the cell of each generation)
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,13 @@ class MetricBlock:
     verdicts: tuple[str, ...]  # the words of each comparison's verdict, in order
     intervals: tuple[str, ...]  # each stat's 95% interval in words, in order
     summary_note: str  # which rules cannot run on the generations known only from a published summary
+    source_marks: tuple[str, ...]  # each stat's footnote mark ("[1]") where its figure is a published summary
+    sources: tuple[str, ...]  # the footnotes: "[1] Aster 1 system card, published 2024-03-01"
     concern_tags: tuple[str, ...]
-    topics: tuple[str, ...]
-    topic_rows: tuple[TopicRow, ...]
+    topic_tables: tuple[TopicTable, ...]
+    # Where a generation's answers came by more than one method: its pooled mean and each method's.
+    method_names: tuple[str, ...]
+    method_rows: tuple[tuple[str, tuple[str, ...]], ...]  # (generation, [pooled, each method's "mean (n)"])
     robustness_rows: tuple[RobustnessRow, ...]
 
     @property
@@ -186,6 +191,9 @@ class Section:
     generation_labels: Mapping[str, str]
     metric_labels: Mapping[str, str]
     methods: tuple[MethodsRow, ...]
+    tag_tables: tuple[TopicTable, ...]  # every tag's share per generation, tags as rows (concern tags marked)
+    manual_rows: tuple[tuple[str, ...], ...]  # per generation and metric with manual interviews: the figures
+    manual_excerpts: tuple[Excerpt, ...]  # featured excerpts of manual interviews
     events: tuple[Event, ...]
     inputs: tuple[Mapping[str, Any], ...]
     since: Mapping[str, Any] | None
@@ -257,13 +265,83 @@ def _verdict_sentence(findings: Findings) -> str:
             f"size) and {verdicts['inconclusive']} were inconclusive (each says why).")
 
 
-def _topic_rows(analysis: Analysis, metric: str, generations: list[str]) -> tuple[list[str], list[TopicRow]]:
-    """Per-topic means of one metric: the topics asked, and one row per generation with answers."""
-    per_generation = {g: analysis.topics(g, metric) for g in generations}
-    topics = sorted({t for by_topic in per_generation.values() for t in by_topic})
+# A generation column of a per-topic table holds a mean, its interval and n: six fit an A4 page.
+TOPIC_TABLE_GENERATIONS = 6
+
+
+MANUAL = "manual_interview"
+
+
+def method_means(analysis: Analysis, metric: str, generations: list[str]) -> dict[str, Any]:
+    """The pooled mean beside each method's, for the generations whose answers came by more than one method."""
+    by_method = {g: v.groups for g in generations if (v := analysis.variation(g, metric, "method")) and len(v.groups) > 1}
+    names = tuple(sorted({m for groups in by_method.values() for m in groups}))
+    rows = []
+    for g, groups in by_method.items():
+        stat = analysis.stat(g, metric)
+        cells = [f"{phrasing.number(groups[m].mean)} (n = {groups[m].n:,})" if m in groups else "" for m in names]
+        rows.append((g, (phrasing.number(stat.mean if stat else None), *cells)))
+    return {"method_names": names, "method_rows": tuple(rows)}
+
+
+def tag_tables(analysis: Analysis, generations: list[str]) -> tuple[TopicTable, ...]:
+    """The share of each generation's answers with each tag, tags as rows, at most six generations a table."""
+    shares = {(g, t): v for (g, method, t), v in analysis.tag_shares.items() if not method}
+    tags = sorted({t for _, t in shares}, key=lambda t: (t not in schema.CONCERN_TAGS, t))
+    shown = [g for g in generations if any(gen == g for gen, _ in shares)]
+    if not tags:
+        return ()
+    tables = []
+    for start in range(0, len(shown), TOPIC_TABLE_GENERATIONS):
+        chunk = tuple(shown[start:start + TOPIC_TABLE_GENERATIONS])
+        rows = tuple((f"{t} (concern)" if t in schema.CONCERN_TAGS else t,
+                      tuple(phrasing.share(shares.get((g, t), 0.0)) for g in chunk)) for t in tags)
+        tables.append(TopicTable(chunk, rows))
+    return tuple(tables)
+
+
+def manual_rows(analysis: Analysis, generations: list[str], labels: Mapping[str, str],
+                metric_names: Mapping[str, str]) -> tuple[tuple[str, ...], ...]:
+    """Manual interviews apart: per generation and metric, interviews, answers, mean with its interval, tags."""
+    rows = []
+    for g in generations:
+        tags = ", ".join(f"{t} {phrasing.share(v)}" for (gen, method, t), v in sorted(analysis.tag_shares.items())
+                         if gen == g and method == MANUAL and v > 0)
+        for metric in analysis.history.metrics:
+            variation = analysis.variation(g, metric, "method")
+            moments = variation.groups.get(MANUAL) if variation else None
+            if moments is None:
+                continue
+            low, high = moments.interval()
+            interval = f" ({phrasing.number(low)} to {phrasing.number(high)})" if low is not None and high is not None else ""
+            interviews = analysis.interviews_by_method.get((g, metric, MANUAL))
+            rows.append((labels.get(g, g), metric_names.get(metric, metric), f"{interviews:,}" if interviews else "n/a",
+                         f"{moments.n:,}", f"{phrasing.number(moments.mean)}{interval}", tags))
+    return tuple(rows)
+
+
+def topic_tables(analysis: Analysis, metric: str, generations: list[str]) -> tuple[TopicTable, ...]:
+    """Per-topic means of one metric, topics as rows, split into tables of at most six generations."""
+    per_generation = {g: analysis.variation(g, metric, "topic") for g in generations}
+    asked = {g: v.groups for g, v in per_generation.items() if v is not None and v.groups}
+    topics = sorted({t for groups in asked.values() for t in groups})
     if len(topics) < 2:
-        return [], []  # one topic is the trend table again
-    return topics, [TopicRow(g, by_topic) for g, by_topic in per_generation.items() if by_topic]
+        return ()  # one topic is the trend table again
+    shown = [g for g in generations if g in asked]
+
+    def cell(generation: str, topic: str) -> str:
+        moments = asked[generation].get(topic)
+        if moments is None:
+            return ""
+        low, high = moments.interval()
+        interval = f" ({phrasing.number(low)} to {phrasing.number(high)})" if low is not None and high is not None else ""
+        return f"{phrasing.number(moments.mean)}{interval}, n = {moments.n:,}"
+
+    tables = []
+    for start in range(0, len(shown), TOPIC_TABLE_GENERATIONS):
+        chunk = tuple(shown[start:start + TOPIC_TABLE_GENERATIONS])
+        tables.append(TopicTable(chunk, tuple((t, tuple(cell(g, t) for g in chunk)) for t in topics)))
+    return tuple(tables)
 
 
 def _robustness_rows(analysis: Analysis, metric: str, generations: list[str]) -> list[RobustnessRow]:
@@ -312,6 +390,23 @@ def summary_note(stats: Sequence[Stat], labels: Mapping[str, str]) -> str:
             f"cannot run on {'it' if len(named) == 1 else 'them'}.")
 
 
+def cited_sources(stats: Sequence[Stat]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A footnote mark for each stat whose figure is a published summary, and the footnotes: where the figure
+    was published, and when. A card quoting earlier cards cites them."""
+    marks: list[str] = []
+    notes: dict[str, str] = {}  # footnote -> its mark, in the order of first use
+    for stat in stats:
+        if stat.source != "summaries" or not stat.published:
+            marks.append("")
+            continue
+        used = stat.published[-1]  # the summary in use: the latest published (see analyze)
+        source = used["source"] or "source not given"
+        note = f"{source}, published {used['published_on']}" if used["published_on"] else f"{source}, publication date not given"
+        notes.setdefault(note, f"[{len(notes) + 1}]")
+        marks.append(notes[note])
+    return tuple(marks), tuple(f"{mark} {note}" for note, mark in notes.items())
+
+
 def holm_family_sizes(analysis: Analysis) -> dict[int, int]:
     """For each comparison (by id), how many comparisons share its Holm family (one arrival, one kind of measure)."""
     def family(c: Comparison) -> tuple[str, str, bool]:
@@ -327,7 +422,7 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
     comparisons = tuple(c for c in analysis.comparisons if c.metric == name)
     jump_size = JUMP_FRACTION * metric.range
     families = holm_family_sizes(analysis)
-    topics, topic_rows = _topic_rows(analysis, name, generations)
+    marks, sources = cited_sources(stats)
     return MetricBlock(
         name=name,
         label=metric.label or name,
@@ -345,10 +440,12 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
         verdicts=tuple(verdict_words(c, jump_size, families[id(c)]) for c in comparisons),
         intervals=tuple(interval_words(s) for s in stats),
         summary_note=summary_note(stats, generation_labels(analysis)),
+        source_marks=marks,
+        sources=sources,
         concern_tags=tuple(t for t in schema.CONCERN_TAGS
                            if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)),
-        topics=tuple(topics),
-        topic_rows=tuple(topic_rows),
+        topic_tables=topic_tables(analysis, name, generations),
+        **method_means(analysis, name, generations),
         robustness_rows=tuple(_robustness_rows(analysis, name, generations)),
     )
 
@@ -409,6 +506,9 @@ def build_section(
         generation_labels=generation_labels(analysis),
         metric_labels=metric_labels(analysis),
         methods=analysis.methods,
+        tag_tables=tag_tables(analysis, generations),
+        manual_rows=manual_rows(analysis, generations, generation_labels(analysis), metric_labels(analysis)),
+        manual_excerpts=tuple(e for e in history.excerpts if e.featured and e.method == MANUAL),
         events=tuple(history.events),
         inputs=tuple(findings.inputs),
         since=since,
