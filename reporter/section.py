@@ -81,7 +81,7 @@ class ExcerptGroup:
 @dataclass(frozen=True)
 class TopicTable:
     """Per-topic means for at most TOPIC_TABLE_GENERATIONS generations: one row per topic, one column per
-    generation, each cell the mean with its 95% interval and n (or empty: the topic was not asked)."""
+    generation, each cell the mean, its 95% interval and n on lines of their own (or empty: not asked)."""
 
     generations: tuple[str, ...]
     rows: tuple[tuple[str, tuple[str, ...]], ...]  # (topic, the cell of each generation)
@@ -334,8 +334,9 @@ def topic_tables(analysis: Analysis, metric: str, generations: list[str]) -> tup
         if moments is None:
             return ""
         low, high = moments.interval()
-        interval = f" ({phrasing.number(low)} to {phrasing.number(high)})" if low is not None and high is not None else ""
-        return f"{phrasing.number(moments.mean)}{interval}, n = {moments.n:,}"
+        # Three short lines in a narrow cell: the mean, its interval, n (the template breaks at each newline).
+        interval = f"{phrasing.number(low)}\u2013{phrasing.number(high)}" if low is not None and high is not None else "no interval"
+        return f"{phrasing.number(moments.mean)}\n{interval}\nn\u00a0=\u00a0{moments.n:,}"
 
     tables = []
     for start in range(0, len(shown), TOPIC_TABLE_GENERATIONS):
