@@ -7,6 +7,7 @@ commands that need them so that `welfare-report --help` stays quick.
 from __future__ import annotations
 
 import contextlib
+import io
 import math
 import shutil
 import sys
@@ -485,8 +486,16 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: str | None) -
     else:
         from rich.console import Console
 
-        # At most 100 columns: the table is built to fit one terminal line per row.
-        Console(width=min(100, shutil.get_terminal_size((100, 24)).columns)).print(to_table(rows))
+        # At most 100 columns: the table is built to fit one terminal line per row. In a narrower
+        # terminal the table keeps the width its figures need, and the terminal wraps the line:
+        # a figure or verdict is never cut.
+        table = to_table(rows)
+        width = min(100, shutil.get_terminal_size((100, 24)).columns)
+        # Its width with nothing squeezed: where the terminal is narrower, the table keeps it.
+        natural = Console(width=1000, record=True, file=io.StringIO())
+        natural.print(table)
+        needed = max(len(line.rstrip()) for line in natural.export_text().splitlines() if not line.startswith("*"))
+        Console(width=max(width, needed)).print(table)
 
 
 @cli.command()

@@ -103,17 +103,25 @@ def to_table(rows: list[dict[str, Any]]) -> Any:
     for metric in dict.fromkeys(row["metric"] for row in rows):
         table = Table(title=f"{metric}: per generation (neutral framing)", box=box.SIMPLE_HEAD, pad_edge=False,
                       padding=(0, 1), title_justify="left")
-        for name in ("generation", "n", "mean", "95% CI", "delta", "delta 95% CI", "p (Holm)", "verdict"):
-            table.add_column(name, justify="left" if name in ("generation", "verdict") else "right", no_wrap=True)
+        cells = []
         for row in (r for r in rows if r["metric"] == metric):
             source = {"summaries": " †", "counts": " ‡"}.get(row["source"], "")
             name = f"  after {row['split'].split(' -> ')[-1]}" if row["split"] else row["generation"]
-            table.add_row(
+            cells.append((
                 name + (" *" if row["contaminated"] else ""), f"{row['n']:,}{source}",
                 _number(row["mean"]), _range(row["ci_low"], row["ci_high"]), _signed(row["delta"]),
                 _range(row["delta_ci_low"], row["delta_ci_high"], signed=True),
                 "" if row["p_holm"] is None else phrasing.p_value(row["p_holm"]), row["verdict"] or "",
-            )
+            ))
+        for index, name in enumerate(("generation", "n", "mean", "95% CI", "delta", "delta 95% CI", "p (Holm)",
+                                      "verdict")):
+            # A figure is never cut to fit the terminal: its column keeps its width and the header wraps;
+            # only a long generation name folds onto a second line.
+            widest = max((len(c[index]) for c in cells), default=0)
+            table.add_column(name, justify="left" if name in ("generation", "verdict") else "right",
+                             min_width=min(widest, 8) if index == 0 else widest, overflow="fold")
+        for row_cells in cells:
+            table.add_row(*row_cells)
         tables.append(table)
     legend = ("* contaminated (collected after the metric reached training, reward or selection); "
               "† a published summary; ‡ counts")

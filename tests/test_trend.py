@@ -73,3 +73,15 @@ def test_csv_neutralises_formulas_but_keeps_numbers(tmp_path: Path, label: str) 
     rows = list(csv.DictReader(io.StringIO(run("--history", store, "trend", "--format", "csv").stdout)))
     assert rows[0]["label"] == "'" + label
     assert rows[1]["delta"].startswith("-") and float(rows[1]["delta"]) < 0
+
+
+@pytest.mark.parametrize("columns", [60, 80, 160])
+def test_no_figure_or_verdict_is_cut_at_any_terminal_width(monkeypatch: pytest.MonkeyPatch, columns: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
+    result = run("--history", ROOT / "history", "trend", "--metric", "circumstances")
+    assert result.exit_code == 0
+    assert "…" not in result.stdout
+    data = json.loads(run("--history", ROOT / "history", "trend", "--metric", "circumstances", "--format", "json").stdout)
+    for row in (r for r in data if not r["split"] and r["delta"] is not None):
+        line = next(line for line in result.stdout.splitlines() if line.split() and line.split()[0] == row["generation"])
+        assert f"[{row['delta_ci_low']:+.2f}, {row['delta_ci_high']:+.2f}]" in line and line.rstrip().endswith(row["verdict"])
