@@ -355,6 +355,8 @@ def change_chart(analysis: Analysis, metric: str, chart_id: str, exports: tuple[
                    and c.ci_low is not None and c.ci_high is not None]
     if not comparisons:
         return None
+    from matplotlib.ticker import MaxNLocator
+
     spec = analysis.metric(metric)
     _chart_labels(analysis)
     band = JUMP_FRACTION * spec.range
@@ -376,12 +378,15 @@ def change_chart(analysis: Analysis, metric: str, chart_id: str, exports: tuple[
     axes.grid(axis="y", visible=False)
     widest = max(max(abs(c.ci_low), abs(c.ci_high)) for c in comparisons)  # type: ignore[arg-type]
     axes.set_xlim(-max(widest, 2 * band) * 1.1, max(widest, 2 * band) * 1.1)
+    # Few, symmetric ticks: on a 0-1 probe the default eight ticks of three decimals run into each other.
+    axes.xaxis.set_major_locator(MaxNLocator(nbins=6, symmetric=True, steps=[1, 2, 2.5, 5, 10]))
     axes.set_xlabel(f"change in the mean (points); grey band: +-{band:.2g}, 5% of the scale range")
     axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict",
                 title_fontsize=7)
     label = _label(analysis, metric)
-    axes.set_title(f"{label}: change at each comparison", y=TITLE_Y)
-    _margins(figure, left=2.7, bottom=0.55, top=0.35, right=1.1)
+    title = _wrapped(f"{label}: change at each comparison", 64)
+    axes.set_title(title, y=TITLE_Y)
+    _margins(figure, left=2.7, bottom=0.55, top=0.35 + 0.2 * title.count("\n"), right=1.1)
     description = (
         f"Dot plot of the change in the mean {label} score at each comparison, with 95% intervals, against a "
         f"shaded band of plus or minus {band:.2g} points (5% of the scale range). Colour gives the verdict: "

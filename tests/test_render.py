@@ -668,3 +668,18 @@ def test_the_rules_part_lists_findings_first_and_is_at_most_a_fifth_of_the_pdf(b
     assert "Appendix: the evidence of every finding" in text
     html = (bundled_render / "welfare-section.html").read_text()
     assert html.count("<details") == len({m for m in re.findall(r'id="wr-table-rule-(WR\d{3})"', html)})
+
+
+def test_a_long_metric_label_never_runs_off_the_change_chart(tmp_path: Path) -> None:
+    """The change chart's title used to be clipped at the right edge for a long probe label."""
+    from PIL import Image
+
+    out = tmp_path / "out"
+    assert run("--history", ROOT / "history", "render", "--out", out, "--format", "charts").exit_code == 0
+    (png,) = (out / "charts").glob("*valence-probe*-chang*.png")
+    with Image.open(png) as image:
+        grey = image.convert("L")
+        width, height = grey.size
+        # Nothing drawn in the last columns of the title band: the title ends inside the figure.
+        edge = [grey.getpixel((x, y)) for x in range(width - 3, width) for y in range(int(height * 0.15))]
+    assert min(edge) > 200  # type: ignore[type-var]
