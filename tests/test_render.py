@@ -681,5 +681,6 @@ def test_a_long_metric_label_never_runs_off_the_change_chart(tmp_path: Path) -> 
         grey = image.convert("L")
         width, height = grey.size
         # Nothing drawn in the last columns of the title band: the title ends inside the figure.
-        edge = [grey.getpixel((x, y)) for x in range(width - 3, width) for y in range(int(height * 0.15))]
-    assert min(edge) > 200  # type: ignore[type-var]
+        edge = [int(grey.getpixel((x, y)) or 0) for x in range(width - 3, width)  # type: ignore[arg-type]
+                for y in range(int(height * 0.15))]
+    assert min(edge) > 200
