@@ -292,8 +292,7 @@ def tag_tables(analysis: Analysis, generations: list[str]) -> tuple[TopicTable, 
     if not tags:
         return ()
     tables = []
-    for start in range(0, len(shown), TOPIC_TABLE_GENERATIONS):
-        chunk = tuple(shown[start:start + TOPIC_TABLE_GENERATIONS])
+    for chunk in balanced(shown):
         rows = tuple((f"{t} (concern)" if t in schema.CONCERN_TAGS else t,
                       tuple(phrasing.share(shares.get((g, t), 0.0)) for g in chunk)) for t in tags)
         tables.append(TopicTable(chunk, rows))
@@ -320,6 +319,13 @@ def manual_rows(analysis: Analysis, generations: list[str], labels: Mapping[str,
     return tuple(rows)
 
 
+def balanced(generations: list[str]) -> list[tuple[str, ...]]:
+    """The generations in as few tables of at most six as they need, of even sizes (7 as 4 + 3, not 6 + 1)."""
+    tables = -(-len(generations) // TOPIC_TABLE_GENERATIONS)
+    size = -(-len(generations) // tables) if tables else 0
+    return [tuple(generations[start:start + size]) for start in range(0, len(generations), size)] if size else []
+
+
 def topic_tables(analysis: Analysis, metric: str, generations: list[str]) -> tuple[TopicTable, ...]:
     """Per-topic means of one metric, topics as rows, split into tables of at most six generations."""
     per_generation = {g: analysis.variation(g, metric, "topic") for g in generations}
@@ -339,8 +345,7 @@ def topic_tables(analysis: Analysis, metric: str, generations: list[str]) -> tup
         return f"{phrasing.number(moments.mean)}\n{interval}\nn\u00a0=\u00a0{moments.n:,}"
 
     tables = []
-    for start in range(0, len(shown), TOPIC_TABLE_GENERATIONS):
-        chunk = tuple(shown[start:start + TOPIC_TABLE_GENERATIONS])
+    for chunk in balanced(shown):
         tables.append(TopicTable(chunk, tuple((t, tuple(cell(g, t) for g in chunk)) for t in topics)))
     return tuple(tables)
 

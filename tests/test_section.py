@@ -240,3 +240,12 @@ def test_beside_a_summary_the_section_says_which_rules_cannot_run_on_it(tmp_path
         text = " ".join((out / name).read_text().split())
         assert "known only from a published summary" in text and "WR015" in text
         assert text.count("known only from a published summary") == 1, "g2 has answers: only g1 is named"
+
+
+@pytest.mark.parametrize(("generations", "sizes"), [(0, []), (1, [1]), (6, [6]), (7, [4, 3]), (12, [6, 6]), (13, [5, 5, 3])])
+def test_wide_tables_split_into_as_few_even_tables_of_at_most_six_generations(generations: int, sizes: list[int]) -> None:
+    from reporter.section import balanced
+
+    names = [f"g{i}" for i in range(generations)]
+    chunks = balanced(names)
+    assert [len(c) for c in chunks] == sizes and [g for c in chunks for g in c] == names
