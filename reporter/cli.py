@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import shutil
 import sys
 import traceback
@@ -672,6 +673,11 @@ def quarterly(ctx: click.Context, quarter: str | None, out: Path, today: Any, fo
 
 def main(argv: list[str] | None = None) -> None:
     """The console entry point; `argv` instead of sys.argv for tests."""
+    if sys.platform == "linux" and "pyarrow" not in sys.modules:
+        # The command owns its process, so it picks Arrow's allocator: a merge builds and drops one
+        # generation's answers at a time, and jemalloc hands the freed pages back where Arrow's
+        # default keeps them (merging a 1M-answer file: 605 MB peak instead of 771 MB).
+        os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
     cli.main(args=argv, prog_name="welfare-report")
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from . import ingest, schema
 from .errors import Problem
 from .schema import Kind
 
@@ -44,16 +44,33 @@ class RawRow:
 
 @dataclass
 class InputFile:
-    """One input file, read and typed; `rows` holds only the rows without problems."""
+    """One input file, read and typed; `rows` holds only the rows without problems.
+
+    A valid file of answers read by columns (`ingest`) holds them in `table` (canonical text; the `key`
+    of each row is made from `lines` when it is written); `rows` makes the dicts only when asked.
+    """
 
     path: str
     sha256: str
     kind: Kind | None
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     # The kind the file was meant to be, even when its header is wrong: a broken
     # registry is the root cause of every reference to it that fails.
     meant: Kind | None = None
+    table: Any = None
+    lines: Any = None
+    _rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[tuple[int, dict[str, str]]]:
+        if self.table is not None and not self._rows:
+            self._rows = [(line, row | {"key": f"{self.sha256}:{line}"})
+                          for line, row in zip(self.lines.tolist(), self.table.to_pylist(), strict=True)]
+        return self._rows
+
+    @property
+    def row_count(self) -> int:
+        return self.table.num_rows if self.table is not None else len(self._rows)
 
 
 def _line_of_offset(data: bytes, offset: int) -> int:
@@ -249,15 +266,23 @@ def _read_bounded(path: str) -> tuple[bytes, str] | Problem:
         fmt = _format_of(path, first)
         if fmt == "parquet":
             return first + handle.read(), fmt
+        import numpy as np
+
         chunks, line, length, chunk = [], 1, 0, first
+        too_long = f"a line longer than {schema.MAX_LINE_BYTES >> 20} MiB"
         while chunk:
-            pieces = chunk.split(b"\n")
-            for index, piece in enumerate(pieces):
-                length += len(piece)
-                if length > schema.MAX_LINE_BYTES:
-                    return Problem(path, line, "row", f"a line longer than {schema.MAX_LINE_BYTES >> 20} MiB")
-                if index < len(pieces) - 1:
-                    line, length = line + 1, 0
+            breaks = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+            if len(breaks):
+                # The length of every line this chunk ends: the first carries on from the chunk before.
+                lengths = np.diff(breaks, prepend=-1 - length) - 1
+                over = np.flatnonzero(lengths > schema.MAX_LINE_BYTES)
+                if len(over):
+                    return Problem(path, line + int(over[0]), "row", too_long)
+                line, length = line + len(breaks), len(chunk) - int(breaks[-1]) - 1
+            else:
+                length += len(chunk)
+            if length > schema.MAX_LINE_BYTES:
+                return Problem(path, line, "row", too_long)
             chunks.append(chunk)
             chunk = handle.read(CHUNK)
     return b"".join(chunks), fmt
@@ -289,6 +314,8 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     if not_text is not None:
         problems.append(not_text)
         return result
+    if fmt == "csv" and _csv_by_columns(result, data, kind_name):
+        return result
     reader = {"csv": _read_csv, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt]
     header, raw_rows = reader(name, data, problems)
     if problems and not header:
@@ -298,11 +325,49 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     if kind is None:
         return result
     result.kind = kind
+    if fmt == "parquet" and kind in ANSWER_KINDS:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = ingest.parquet_table(pq.ParquetFile(pa.BufferReader(data)), header)
+        if columns is not None and _by_columns(result, kind, columns):
+            return result
     if not _typed_rows(result, kind, raw_rows) and not problems:
         problems.append(Problem(name, 1, "file", "no rows after the header"))
         return result
     _check_duplicate_keys(result)
     return result
+
+
+ANSWER_KINDS = (schema.OBSERVATIONS, schema.COUNTS)
+
+
+def _csv_by_columns(result: InputFile, data: bytes, kind_name: str | None) -> bool:
+    """Read a valid CSV file of answers by columns; False (nothing recorded) when the row path must read it."""
+    end = data.find(b"\n")
+    try:
+        first = data[: end if end >= 0 else len(data)].decode("utf-8-sig")
+        record = next(csv.reader([first], strict=True))
+    except (UnicodeDecodeError, csv.Error, StopIteration):
+        return False
+    header = [h.strip().lower() for h in record]
+    if len(header) > schema.MAX_COLUMNS:
+        return False
+    kind = _resolve_kind(result.path, header, kind_name, [])
+    if kind not in ANSWER_KINDS:
+        return False
+    columns = ingest.csv_table(data, header)
+    return columns is not None and _by_columns(result, kind, columns)
+
+
+def _by_columns(result: InputFile, kind: Kind, columns: tuple[dict[str, Any], Any]) -> bool:
+    raw, lines = columns
+    table = ingest.typed_answers(kind, raw, lines, result.sha256)
+    if table is None:
+        return False
+    result.meant = result.kind = kind
+    result.table, result.lines = table, lines
+    return True
 
 
 def _typed_rows(result: InputFile, kind: Kind, raw_rows: Iterable[RawRow]) -> bool:
@@ -321,7 +386,7 @@ def _typed_rows(result: InputFile, kind: Kind, raw_rows: Iterable[RawRow]) -> bo
                 # Every row records the file and line it came from, so `<file SHA-256>:*` can
                 # correct all the rows one file added; response_id, where given, stays the key.
                 row["key"] = f"{result.sha256}:{raw.line}"
-            result.rows.append((raw.line, row))
+            result._rows.append((raw.line, row))
     return read_any
 
 
@@ -453,7 +518,7 @@ def check_references(files: list[InputFile], known: Registries) -> list[Problem]
     broken = {f.meant.key[0]: f.path for f in files
               if f.problems and f.meant is not None and f.meant.name in schema.REGISTRY_KINDS}
     for f in files:
-        if f.kind is None:
+        if f.kind is None or (f.table is not None and ingest.references_hold(f.kind, f.table, registries)):
             continue
         unchecked: dict[str, list[int]] = {}
         for line, row in f.rows:

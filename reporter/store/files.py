@@ -158,7 +158,8 @@ def arrow_csv(data: bytes, column_types: dict[str, Any], columns: list[str] | No
         true_values=["true"],
         false_values=["false"],
     )
-    parse = pacsv.ParseOptions(newlines_in_values=True)
+    # Only a quoted value can hold a line break; without quotes the reader may split the file freely.
+    parse = pacsv.ParseOptions(newlines_in_values=b'"' in data)
     return pacsv.read_csv(pa.py_buffer(data), convert_options=convert, parse_options=parse)
 
 

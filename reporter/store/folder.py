@@ -13,15 +13,15 @@ import contextlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from .. import schema
 from ..errors import ConflictError, StoreError, ValidationError
 from ..inputs import InputFile, Registries, check_references, file_problems
-from . import transaction
+from . import tables, transaction
 from .files import csv_rows, read_store_file, reads_back, require_real_folders
 from .manifest import UNANCHORED, Manifest, now_text, read_manifest, verify_files
-from .merge import files_touched, plan_merge
+from .merge import answer_file, files_touched, plan_merge
 
 MAX_CONFLICTS_SHOWN = 100
 Settled = Literal["none", "completed", "discarded", "anchored"]
@@ -78,6 +78,10 @@ class Store:
         data = read_store_file(self.root, name)
         return csv_rows(data) if data is not None else []
 
+    def read_table(self, name: str) -> Any:
+        """A store file of answers as a table of text (`tables.read`)."""
+        return tables.read(schema.kind_of_store_file(name), read_store_file(self.root, name))
+
     def table(self, kind_name: str) -> list[dict[str, str]]:
         return self.read_rows(schema.STORE_FILES[kind_name])
 
@@ -120,7 +124,7 @@ class Store:
             problems += check_references(files, self.registries())
             if problems:
                 raise ValidationError(problems, schema.MAX_PROBLEMS_SHOWN)
-            plan = plan_merge({name: self.read_rows(name) for name in files_touched(files)}, files)
+            plan = plan_merge(_StoreFiles(self, files_touched(files)), files)
             if plan.problems:
                 raise ValidationError(list(plan.problems), schema.MAX_PROBLEMS_SHOWN)
             if plan.conflicts:
@@ -133,7 +137,7 @@ class Store:
                 "added": dict(sorted(plan.added.items())),
                 "skipped": dict(sorted(plan.skipped.items())),
             }
-            for name, records in plan.records.items():
+            for name, records in plan.records.items():  # files of answers were read back as planned
                 problem = reads_back(plan.files[name][0], records)
                 if problem is not None:
                     raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
@@ -156,8 +160,27 @@ class Store:
     def _commit(self, manifest: Manifest, files: Mapping[str, tuple[bytes, int]]) -> tuple[str, ...]:
         """Commit the files with the new manifest, all at once."""
         new_files = {name: data for name, (data, _rows) in files.items()} | {schema.MANIFEST: manifest.to_bytes()}
-        transaction.commit(self.root, new_files)
+        transaction.commit(self.root, new_files, {name: manifest.files[name].sha256 for name in files})
         return tuple(sorted(new_files))
+
+class _StoreFiles(Mapping[str, Any]):
+    """The store files a merge reads, each read when the plan asks for it (files of answers as tables),
+    so a merge into many generations holds one generation's answers at a time."""
+
+    def __init__(self, store: Store, names: list[str]) -> None:
+        self.store, self.names = store, names
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.names:
+            raise KeyError(name)
+        return self.store.read_table(name) if answer_file(name) else self.store.read_rows(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
 
 def registries_of(root: Path) -> Registries:
     """The generations and metrics of the store at `root`; none when there is no store yet."""

@@ -83,9 +83,13 @@ def _checksum(digests: Mapping[str, str]) -> str:
     return sha256_bytes(json.dumps(digests, sort_keys=True, separators=(",", ":")).encode())
 
 
-def journal_bytes(files: Mapping[str, bytes]) -> bytes:
-    """The commit record: every staged file with its digest, and a checksum over that list."""
-    digests = {name: sha256_bytes(data) for name, data in sorted(files.items())}
+def journal_bytes(files: Mapping[str, bytes], known: Mapping[str, str] | None = None) -> bytes:
+    """The commit record: every staged file with its digest, and a checksum over that list.
+
+    `known`: digests the caller computed already (the manifest's), so a large file is hashed once.
+    """
+    known = known or {}
+    digests = {name: known.get(name) or sha256_bytes(data) for name, data in sorted(files.items())}
     return json.dumps({"schema": JOURNAL_SCHEMA, "files": digests, "checksum": _checksum(digests)}).encode()
 
 
@@ -154,7 +158,7 @@ def recover(root: Path) -> Recovery:
     return "completed"
 
 
-def commit(root: Path, files: Mapping[str, bytes]) -> None:
+def commit(root: Path, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> None:
     """Replace the named store files all at once; the caller holds the exclusive lock."""
     staging = root / STAGING_DIR
     if pending(root):
@@ -171,7 +175,7 @@ def commit(root: Path, files: Mapping[str, bytes]) -> None:
         if (staging / schema.OBSERVATIONS_DIR).exists():
             fsync_dir(staging / schema.OBSERVATIONS_DIR)
         # The rename of the journal is the commit point.
-        write_atomic(staging / JOURNAL, journal_bytes(files))
+        write_atomic(staging / JOURNAL, journal_bytes(files, digests))
     except BaseException:
         if not (staging / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)  # before the commit point: as if nothing happened
