@@ -14,6 +14,7 @@ an optimisation of the valid case, never a second set of rules.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,24 @@ _CHANGED = r"[\x00-\x08\x0b-\x1f\x7f-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}\r]
 _CLEAN_LINE = r'^(?:[^",\n]*|"(?:[^"\n]|"")*")(?:,(?:[^",\n]*|"(?:[^"\n]|"")*"))*\r?\n?$'
 # Columns typed by vectorised checks rather than once per distinct value: text passed through as it is.
 _PASS_THROUGH = (schema._label, schema._text)
+
+
+def scalar_text(value: object) -> object:
+    """A JSON or Parquet value as the text a CSV cell would hold (5.0 is 5, a timestamp its date); a
+    value of another type comes back as it is, for the typing to refuse."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
 
 
 def csv_table(data: bytes, header: list[str]) -> tuple[dict[str, Any], np.ndarray] | None:
@@ -101,8 +120,6 @@ def parquet_table(parquet: Any, header: list[str]) -> tuple[dict[str, Any], np.n
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .inputs import _scalar
-
     try:
         table = parquet.read(use_threads=False)
         columns = []
@@ -115,7 +132,7 @@ def parquet_table(parquet: Any, header: list[str]) -> tuple[dict[str, Any], np.n
                 continue
             # Every other type once per distinct value, as the row path turns each value into text.
             distinct = pc.unique(column)
-            text = [_scalar(v) for v in distinct.to_pylist()]
+            text = [scalar_text(v) for v in distinct.to_pylist()]
             if not all(isinstance(t, str) for t in text):
                 return None
             columns.append(pc.take(pa.array(text, pa.string()), pc.index_in(column, value_set=distinct)))
@@ -205,8 +222,6 @@ def references_hold(kind: Kind, table: Any, registries: Any) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .inputs import measure_of
-
     generations = pc.unique(table.column("generation")).to_pylist()
     metrics = pc.unique(table.column("metric")).to_pylist()
     if any(g not in registries.generations for g in generations) or any(m not in registries.metrics for m in metrics):
@@ -222,7 +237,7 @@ def references_hold(kind: Kind, table: Any, registries: Any) -> bool:
         low, high = pc.min_max(mine).values()
         if low.as_py() < int(row["scale_min"]) or high.as_py() > int(row["scale_max"]):
             return False
-        if measure_of(row) == "self_report" and not pc.all(pc.equal(pc.floor(mine), mine)).as_py():
+        if schema.measure_of(row) == "self_report" and not pc.all(pc.equal(pc.floor(mine), mine)).as_py():
             return False
     return True
 
@@ -284,12 +299,10 @@ def _per_distinct(kind: Kind, column: schema.Column, values: Any) -> Any | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .inputs import _type_cell
-
     distinct = pc.unique(values)
     as_read = distinct.to_pylist()
     try:
-        text = [_type_cell(kind, column, value) for value in as_read]
+        text = [schema.type_cell(kind, column, value) for value in as_read]
     except schema.ValueProblem:
         return None
     if text == as_read:

@@ -8,7 +8,6 @@ store writes, so that 'identical' is a plain comparison.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import json
@@ -25,13 +24,6 @@ from .errors import Problem
 from .schema import Kind
 
 csv.field_size_limit(1 << 30)  # the 64 KiB rule is ours to report, with a line number
-
-
-@dataclass(frozen=True)
-class _Unreadable:
-    """A Parquet value Python cannot hold (a date out of range): a problem at its row and column."""
-
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -113,22 +105,6 @@ def _read_csv(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str
     return header, rows
 
 
-def _scalar(value: object) -> object:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 class _JsonProblem(ValueError):
     pass
 
@@ -162,7 +138,7 @@ def _json_row(raw: bytes, first: bool) -> dict[str, object]:
     nested = sorted(k for k, v in value.items() if isinstance(v, dict | list))
     if nested:
         raise _JsonProblem(f"the value of {nested[0]!r} is nested (an object or a list); only plain values are read")
-    return {k: _scalar(v) for k, v in value.items()}
+    return {k: ingest.scalar_text(v) for k, v in value.items()}
 
 
 def _read_jsonl(path: str, data: bytes, problems: list[Problem]) -> tuple[list[str], list[RawRow]]:
@@ -226,14 +202,14 @@ def _parquet_rows(path: str, parquet: Any, header: list[str], problems: list[Pro
 def _parquet_column(column: Any) -> list[object]:
     """One batch of one column as plain values; a value Python cannot hold is marked, to be reported at its row."""
     try:
-        return [_scalar(v) for v in column.to_pylist()]
+        return [ingest.scalar_text(v) for v in column.to_pylist()]
     except (ValueError, OverflowError):
         values: list[object] = []
         for index in range(len(column)):
             try:
-                values.append(_scalar(column[index].as_py()))
+                values.append(ingest.scalar_text(column[index].as_py()))
             except (ValueError, OverflowError) as err:
-                values.append(_Unreadable(f"a value that cannot be read ({err})"))
+                values.append(schema.Unreadable(f"a value that cannot be read ({err})"))
         return values
 
 
@@ -428,32 +404,13 @@ def _type_row(path: str, kind: Kind, raw: RawRow, problems: list[Problem]) -> di
     found = []
     for column in kind.columns:
         try:
-            row[column.name] = _type_cell(kind, column, raw.values.get(column.name, ""))
+            row[column.name] = schema.type_cell(kind, column, raw.values.get(column.name, ""))
         except schema.ValueProblem as err:
             found.append(Problem(path, raw.line, column.name, str(err)))
     if not found:
         found = [Problem(path, raw.line, column, message) for column, message in _row_problems(kind, row)]
     problems.extend(found)
     return None if found else row
-
-
-def _type_cell(kind: Kind, column: schema.Column, value: object) -> str:
-    if isinstance(value, _Unreadable):
-        raise schema.ValueProblem(value.reason)
-    if not isinstance(value, str):
-        raise schema.ValueProblem(f"unsupported value {value!r}")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise schema.ValueProblem("not valid Unicode text (a lone surrogate)") from None
-    if size > schema.FIELD_MAX_BYTES:
-        raise schema.ValueProblem("field longer than 64 KiB")
-    if value.strip():
-        return column.parse(value)
-    # An empty score is checked across columns: it is allowed when declined.
-    if column in kind.required and not (kind in (schema.OBSERVATIONS, schema.COUNTS) and column.name == "score"):
-        raise schema.ValueProblem("required value is empty")
-    return column.default
 
 
 def _row_problems(kind: Kind, row: dict[str, str]) -> list[tuple[str, str]]:
@@ -593,21 +550,16 @@ def _row_problems_across_files(f: InputFile, line: int, row: dict[str, str], reg
     return problems
 
 
-def measure_of(metric: dict[str, str]) -> str:
-    """A metric row's measure; rows of a store made before measures existed are self-reports."""
-    return metric.get("measure") or "self_report"
-
-
 def _measure_problems(f: InputFile, line: int, row: dict[str, str], registries: Registries) -> list[Problem]:
     """A probe or behaviour metric corroborates a self-report metric; direction only goes with corroborates."""
     problems = []
     target = row.get("corroborates", "")
-    if target and measure_of(row) == "self_report":
+    if target and schema.measure_of(row) == "self_report":
         problems.append(Problem(f.path, line, "corroborates", "only a probe or behaviour metric corroborates "
                                 "a self-report; this metric is a self-report itself"))
-    elif target and target in registries.metrics and measure_of(registries.metrics[target]) != "self_report":
+    elif target and target in registries.metrics and schema.measure_of(registries.metrics[target]) != "self_report":
         problems.append(Problem(f.path, line, "corroborates", f"{target!r} is a "
-                                f"{measure_of(registries.metrics[target])} metric; corroborates names a self-report metric"))
+                                f"{schema.measure_of(registries.metrics[target])} metric; corroborates names a self-report metric"))
     if row.get("direction") and not target:
         problems.append(Problem(f.path, line, "direction", "a direction only goes with corroborates"))
     return problems
@@ -619,7 +571,7 @@ def _check_scale(f: InputFile, line: int, row: dict[str, str], metric: dict[str,
     value = row[column]
     if value and not low <= float(value) <= high:
         problems.append(Problem(f.path, line, column, f"{value} is outside the scale {low}-{high} of {row['metric']!r}"))
-    elif value and column == "score" and measure_of(metric) == "self_report" and not float(value).is_integer():
+    elif value and column == "score" and schema.measure_of(metric) == "self_report" and not float(value).is_integer():
         problems.append(Problem(f.path, line, column, f"{value} is not a whole number; {row['metric']!r} is a "
                                 "self-report rated on whole points (probe and behaviour metrics take real numbers)"))
 

@@ -452,6 +452,38 @@ def sort_key(kind: Kind) -> Callable[[dict[str, str]], tuple[str, ...]]:
     return lambda r: row_key(kind, r)
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A Parquet value Python cannot hold (a date out of range): a problem at its row and column."""
+
+    reason: str
+
+
+def type_cell(kind: Kind, column: Column, value: object) -> str:
+    """One cell of an input row as canonical text, or a ValueProblem; cross-column checks come after."""
+    if isinstance(value, Unreadable):
+        raise ValueProblem(value.reason)
+    if not isinstance(value, str):
+        raise ValueProblem(f"unsupported value {value!r}")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise ValueProblem("not valid Unicode text (a lone surrogate)") from None
+    if size > FIELD_MAX_BYTES:
+        raise ValueProblem("field longer than 64 KiB")
+    if value.strip():
+        return column.parse(value)
+    # An empty score is checked across columns: it is allowed when declined.
+    if column in kind.required and not (kind in (OBSERVATIONS, COUNTS) and column.name == "score"):
+        raise ValueProblem("required value is empty")
+    return column.default
+
+
+def measure_of(metric: dict[str, str]) -> str:
+    """A metric row's measure; rows of a store made before measures existed are self-reports."""
+    return metric.get("measure") or "self_report"
+
+
 def target_column(name: str) -> bool:
     """WR001: does a column name announce a target?"""
     return name.lower().startswith(TARGET_COLUMN_PREFIXES)
