@@ -172,16 +172,31 @@ def _joined(parts: set[tuple[str, str, str]]) -> Any:
 
 
 def sorted_rows(kind: Kind, table: Any) -> Any:
-    """The rows in the store's order (schema.sort_key): UTF-8 byte order is code point order, as Python sorts."""
+    """The rows in the store's order (schema.sort_key), as Python would sort them.
+
+    A column of few distinct values (metric, date, the columns of a counts key) is sorted by its rank
+    among them, which Python orders for Arrow; only the answer's own key is compared as text, and
+    UTF-8 byte order is code point order, Python's order for text.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    table = table.combine_chunks()
     if kind is schema.OBSERVATIONS:
-        order = pa.table({"metric": table.column("metric"), "collected_on": table.column("collected_on"),
-                          "own": ingest.observation_keys(table)})
+        order = {"metric": _rank(table.column("metric")), "collected_on": _rank(table.column("collected_on")),
+                 "own": ingest.observation_keys(table)}
     else:
-        order = pa.table({name: table.column(name) for name in kind.key})
-    return table.take(pc.sort_indices(order, sort_keys=[(n, "ascending") for n in order.column_names]))
+        order = {name: _rank(table.column(name)) for name in kind.key}
+    return table.take(pc.sort_indices(pa.table(order), sort_keys=[(n, "ascending") for n in order]))
+
+
+def _rank(column: Any) -> Any:
+    """Each value's place among the column's distinct values in Python's order."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    distinct = pa.array(sorted(pc.unique(column).to_pylist()), pa.string())
+    return pc.index_in(column, value_set=distinct)
 
 
 def csv_bytes(kind: Kind, table: Any) -> bytes:
