@@ -36,6 +36,7 @@ bench: $(STAMP) $(OTAVA)/.installed
 	$(BIN)/python benchmarks/budget.py
 	$(BIN)/python benchmarks/detection.py
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/inspect_log.py
 	$(BIN)/python benchmarks/hostile.py

@@ -648,11 +648,22 @@ def _interviews_by_method(tally: Tally) -> dict[tuple[str, str, str], int]:
     if not len(answers) or not named.any():
         return {}
     mine = named[answers.codes["interview_id"]]
-    keys = np.stack([answers.codes[c][mine] for c in ("generation", "metric", "method", "interview_id")], axis=1)
-    distinct = np.unique(keys, axis=0)
-    cells, counts = np.unique(distinct[:, :3], axis=0, return_counts=True)
     names = [answers.categories[c] for c in ("generation", "metric", "method")]
-    return {(names[0][g], names[1][m], names[2][w]): int(n) for (g, m, w), n in zip(cells, counts, strict=True)}
+    # One integer per (generation, metric, method) cell and per interview within it: np.unique of a
+    # flat integer array sorts in a tenth of a second where rows of four (axis=0) took seconds.
+    cell = np.zeros(int(mine.sum()), dtype=np.int64)
+    for column, values in zip(("generation", "metric", "method"), names, strict=True):
+        cell = cell * max(1, len(values)) + answers.codes[column][mine]
+    interviews = max(1, len(answers.categories["interview_id"]))
+    distinct = np.unique(cell * interviews + answers.codes["interview_id"][mine])
+    cells, counts = np.unique(distinct // interviews, return_counts=True)
+    sizes = [max(1, len(values)) for values in names]
+    found = {}
+    for code, n in zip(cells.tolist(), counts.tolist(), strict=True):
+        code, w = divmod(code, sizes[2])
+        g, m = divmod(code, sizes[1])
+        found[(names[0][g], names[1][m], names[2][w])] = int(n)
+    return found
 
 
 def answers_per_generation(history: History, after: str) -> dict[str, int]:

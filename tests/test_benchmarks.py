@@ -16,3 +16,10 @@ def test_the_detection_benchmark_runs_on_a_tiny_setting() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "0.10R" in result.stdout
+
+
+def test_the_ingest_benchmark_runs_on_a_tiny_export() -> None:
+    result = subprocess.run([sys.executable, "benchmarks/ingest.py", "--sizes", "2000"],
+                            capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "answers-2000.csv" in result.stdout and "answers-2000.parquet" in result.stdout
