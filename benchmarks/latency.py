@@ -32,12 +32,13 @@ PRINTED_PAGE = (
     "import sys\n"
     "from dataclasses import replace\n"
     "from pathlib import Path\n"
-    "from reporter import render, section, typeset\n"
+    "from reporter import markdown, render, section, typeset\n"
     "from reporter.pipeline import findings_from_path\n"
     "findings = findings_from_path(sys.argv[1], with_excerpts=True)\n"
     "findings = replace(findings, options=render.report_options('Model welfare', ('pdf',), None))\n"
     "built = section.build_section(findings, section.Layout('Model welfare'), None, None, ('png',))\n"
-    "Path(sys.argv[2]).write_text(typeset.render_html(built, fragment=False, raster=True), encoding='utf-8')\n"
+    "page = typeset.render_html(built, fragment=False, printed=True, attachments=markdown.print_attachments(built))\n"
+    "Path(sys.argv[2]).write_text(page, encoding='utf-8')\n"
 )
 
 

@@ -311,6 +311,10 @@ def _pdf_differences(recorded: bytes, fresh: bytes, name: str) -> list[str]:
     problems = []
     if old.attachments.get("findings.json") != new.attachments.get("findings.json"):
         problems.append(f"{name}: its attached findings differ from the findings rendered again")
+    tables = sorted(n for n in {*old.attachments, *new.attachments} - {"findings.json"}
+                    if old.attachments.get(n) != new.attachments.get(n))
+    if tables:
+        problems.append(f"{name}: its attached tables differ from the tables rendered again ({', '.join(tables[:5])})")
     if old_text != [page.extract_text() for page in new.pages]:
         problems.append(f"{name}: its text differs from the report rendered again")
     if dict(old.metadata or {}) != dict(new.metadata or {}):

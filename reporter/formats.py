@@ -55,11 +55,15 @@ def _fragment(job: Job) -> dict[str, bytes]:
 
 
 def _pdf(job: Job) -> dict[str, bytes]:
+    from .markdown import print_attachments
     from .typeset import render_html, render_pdf
 
     section = _laid_out(job)
-    page = render_html(section, fragment=False, raster=True)
-    return {"welfare-section.pdf": render_pdf(page, job.findings_json, section.as_of, section.title)}
+    # The printed edition keeps each metric's compact tables; its full tables travel as attachments.
+    attached = print_attachments(section)
+    page = render_html(section, fragment=False, printed=True, attachments=attached)
+    files = {name: data for per_metric in attached.values() for name, data in per_metric.items()}
+    return {"welfare-section.pdf": render_pdf(page, job.findings_json, section.as_of, section.title, files)}
 
 
 def _json(job: Job) -> dict[str, bytes]:

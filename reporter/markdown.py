@@ -355,6 +355,40 @@ _CHART_ROWS = {"trend": _trend_rows, "change": _change_rows, "distribution": _di
                "rates": _rates_rows, "robustness": _robustness_rows, "evidence": _evidence_rows}
 
 
+def print_attachments(section: Section) -> dict[str, dict[str, bytes]]:
+    """Per metric, the CSVs the printed edition carries in place of its full tables: the data of every
+    figure, and the per-topic and per-method means. Names are `<metric id>-<table>.csv` (ids are
+    file-name safe), in the order the section shows them."""
+    attached: dict[str, dict[str, bytes]] = {}
+    for metric in section.metrics:
+        tables = {kind: rows(metric, section) for kind, rows in _CHART_ROWS.items() if getattr(metric, kind) is not None}
+        if metric.topic_tables:
+            tables["topics"] = _csv(["topic", "generation", "mean; 95% CI; n"],
+                                    [[topic, g, cell.replace("\n", "; ")] for t in metric.topic_tables
+                                     for topic, cells in t.rows for g, cell in zip(t.generations, cells, strict=True)
+                                     if cell])
+        if metric.method_rows:
+            tables["methods"] = _csv(["generation", "pooled", *metric.method_names],
+                                     [[g, *cells] for g, cells in metric.method_rows])
+        if metric.comparisons:
+            tables["comparisons"] = _csv(
+                ["from", "to", "split", "delta", "ci_low", "ci_high", "p_holm", "verdict", "in_words", "events"],
+                [[c.from_, c.to, c.split.label() if c.split else "", c.delta, c.ci_low, c.ci_high, c.p_holm, c.verdict,
+                  words, "; ".join(f"{e.date} {e.kind}" for e in c.events)]
+                 for c, words in zip(metric.comparisons, metric.verdicts, strict=True)])
+        attached[metric.name] = {f"{metric.name}-{kind}.csv": _csv_bytes(rows) for kind, rows in tables.items()}
+    if section.manual_rows:
+        attached[""] = {"manual-interviews.csv": _csv_bytes(_csv(
+            ["generation", "metric", "interviews", "answers", "mean_95_ci", "tags"], section.manual_rows))}
+    return attached
+
+
+def _csv_bytes(rows: list[list[object]]) -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
 def chart_data(section: Section) -> dict[str, list[list[object]]]:
     """The figures each chart draws, by chart id: the rows of its CSV."""
     data: dict[str, list[list[object]]] = {}

@@ -12,7 +12,7 @@ import datetime as dt
 import functools
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,10 @@ def _environment(raster: bool = False) -> Any:
         bdi=_isolated,
         anchor=_anchor,
     )
-    # The PDF gets PNG charts (its engine draws them far faster than SVG); the HTML keeps vector SVG.
+    # The PDF gets PNG charts (its engine draws them far faster than SVG) and compact tables; the HTML
+    # keeps vector SVG and every table.
     env.globals["raster"] = raster
+    env.globals["printed"] = raster
     env.globals["svg_markup"] = lambda chart: _markup(chart.svg)
     env.filters["base64"] = lambda data: base64.b64encode(data).decode("ascii")
     env.globals["trusted_html"] = _markup
@@ -104,9 +106,11 @@ def _anchor(key: str) -> str:
     return _NOT_ANCHOR.sub("-", key).strip("-")
 
 
-def render_html(section: Section, fragment: bool, raster: bool = False) -> str:
-    """The page (or fragment); `raster` puts PNG charts in place of SVG, for the PDF."""
-    env = _environment(raster)
+def render_html(section: Section, fragment: bool, printed: bool = False,
+                attachments: Mapping[str, Mapping[str, bytes]] | None = None) -> str:
+    """The page (or fragment); `printed`: the PDF's edition, with PNG charts in place of SVG and compact
+    tables, naming each metric's `attachments` (metric -> file name -> bytes) that carry the full ones."""
+    env = _environment(printed)
     css = (_templates_dir() / "report.css").read_text(encoding="utf-8")
     if not fragment:
         # The as-of date is a validated YYYY-MM-DD, safe inside a CSS string.
@@ -123,6 +127,7 @@ def render_html(section: Section, fragment: bool, raster: bool = False) -> str:
         gen=lambda name: _isolated(generations.get(name, name)),
         mlabel=lambda name: _isolated(metrics.get(name, name)),
         transition=lambda comparison: _isolated(section.transition(comparison)),
+        attachments_of=lambda metric: list((attachments or {}).get(metric, {})),
         **fields_by_name,
     ))
 
@@ -168,18 +173,22 @@ def _source_date(as_of: str) -> Iterator[dt.datetime]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def render_pdf(html: str, findings_json: str, as_of: str, title: str) -> bytes:
-    """The PDF/A-3a of a rendered page, with the findings JSON attached and every date the as-of date."""
+def render_pdf(html: str, findings_json: str, as_of: str, title: str,
+               tables: Mapping[str, bytes] | None = None) -> bytes:
+    """The PDF/A-3a of a rendered page, with the findings JSON and the full `tables` (CSV) attached and
+    every date the as-of date."""
     import weasyprint
 
     with _source_date(as_of) as moment:
-        attachment = weasyprint.Attachment(
+        attachments = [weasyprint.Attachment(
             string=findings_json.encode("utf-8"), name="findings.json", description=f"Findings JSON ({FINDINGS_SCHEMA})",
             created=moment, modified=moment, relationship="Data",
-        )
+        )] + [weasyprint.Attachment(string=data, name=name, description="A full table of the section, as CSV",
+                                    created=moment, modified=moment, relationship="Data")
+              for name, data in (tables or {}).items()]
         document = weasyprint.HTML(string=html, base_url=str(_templates_dir()), url_fetcher=_fetcher())
         pdf = document.write_pdf(
-            pdf_variant="pdf/a-3a", attachments=[attachment], pdf_identifier=title.encode("utf-8")[:32] or b"welfare",
+            pdf_variant="pdf/a-3a", attachments=attachments, pdf_identifier=title.encode("utf-8")[:32] or b"welfare",
             uncompressed_pdf=False,
         )
     assert pdf is not None

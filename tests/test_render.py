@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import http.server
 import io
 import itertools
@@ -365,6 +366,24 @@ def test_charts_carry_no_dates(bundled_render: Path) -> None:
 # -- PDF ---------------------------------------------------------------------------------------
 
 
+def test_the_printed_edition_carries_its_full_tables_as_attachments(bundled_render: Path) -> None:
+    """The PDF keeps one compact table per metric; every figure's data and the long tables travel as CSV."""
+    reader = PdfReader(io.BytesIO((bundled_render / "welfare-section.pdf").read_bytes()))
+    names = set(reader.attachments)
+    findings = json.loads((bundled_render / "findings.json").read_text())
+    for metric in findings["metrics"]:
+        assert f"{metric['metric']}-trend.csv" in names
+    assert "manual-interviews.csv" in names
+    trend = next(n for n in sorted(names) if n.endswith("-trend.csv"))
+    rows = list(csv.reader(io.StringIO(reader.attachments[trend][0].decode("utf-8"))))
+    assert rows[0][:4] == ["generation", "source", "n", "mean"] and len(rows) > 2
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert "the full tables travel with this PDF" in text
+    assert "share of answers at each scale point" not in text  # the distribution table stays in the HTML
+    html = (bundled_render / "welfare-section.html").read_text()
+    assert "share of answers at each scale point" in html
+
+
 def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> None:
     path = bundled_render / "welfare-section.pdf"
     reader = PdfReader(io.BytesIO(path.read_bytes()))
@@ -665,8 +684,11 @@ def test_the_rules_part_lists_findings_first_and_is_at_most_a_fifth_of_the_pdf(b
     text = "\n".join(pages)
     assert "No finding." not in text, "a rule that found nothing is named in one sentence, not given a block"
     assert "No finding from WR001 (Not a target)" in " ".join(text.split())
-    assert "Appendix: the evidence of every finding" in text
+    # The printed edition points to the attached findings for the evidence; the HTML has the appendix.
+    assert "Appendix: the evidence of every finding" not in text
+    assert "in findings.json, attached to this PDF" in " ".join(text.split())
     html = (bundled_render / "welfare-section.html").read_text()
+    assert "Appendix: the evidence of every finding" in html
     assert html.count("<details") == len({m for m in re.findall(r'id="wr-table-rule-(WR\d{3})"', html)})
 
 

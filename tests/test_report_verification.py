@@ -71,10 +71,22 @@ def _retitled(data: bytes, title: str) -> bytes:
     return buffer.getvalue()
 
 
+def _table_added(data: bytes) -> bytes:
+    """A second file of the same name beside an attached table: what a reader opening it may see first."""
+    reader = PdfReader(io.BytesIO(data))
+    name = next(n for n in reader.attachments if n.endswith("-trend.csv"))
+    writer = PdfWriter(clone_from=reader)
+    writer.add_attachment(name, b"generation,mean\ng2,7\n")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
         pytest.param(lambda data: _retitled(data, "Approved by the welfare board"), "its document information", id="title"),
+        pytest.param(_table_added, "its attached tables differ", id="attached-table"),
         pytest.param(_drop_last_page, "its text differs", id="page-removed"),
     ],
 )
