@@ -67,6 +67,7 @@ def _environment(raster: bool = False) -> Any:
         kind=lambda k: k.replace("_", " "),
         bdi=_isolated,
         anchor=_anchor,
+        printed_caption=_printed_caption,
     )
     # The PDF gets PNG charts (its engine draws them far faster than SVG) and compact tables; the HTML
     # keeps vector SVG and every table.
@@ -96,6 +97,15 @@ def _isolated(text: str) -> Any:
 def _safe_link(url: str) -> str | None:
     """A reference is shown as a link only when it is http(s); it is never fetched."""
     return url if web_link(url) else None
+
+
+_TABLE_BELOW = re.compile(r"\s*The (comparisons )?table below holds the same figures\.")
+
+
+def _printed_caption(description: str, data: str) -> str:
+    """A figure's words in the printed edition, where its full table travels as an attachment."""
+    words = _TABLE_BELOW.sub("", description)
+    return f"{words} Its figures are in {data}, attached to this PDF." if data else words
 
 
 _NOT_ANCHOR = re.compile(r"[^A-Za-z0-9_-]+")
