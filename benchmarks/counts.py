@@ -3,11 +3,17 @@
 Each step runs in its own process, so its wall time and peak memory are its
 own. The check reads the counts (one row per combination of columns), never
 the answers, so its cost does not grow with them.
+
+With `--spark PYTHON` (a Python with pyspark, as `make bench` installs under
+benchmarks/.work/spark), the same answers are aggregated by the README's
+Spark SQL recipe, run as written there, merged into a second history, and
+both histories' findings must agree on every figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import subprocess
 import sys
 import tempfile
@@ -39,6 +45,16 @@ COPY (
 """
 
 
+# The README's Spark SQL recipe, word for word (tests/test_docs.py holds the README to it).
+SPARK = '''spark.sql("""
+  SELECT generation, metric, collected_on, score, method, topic, redirected, count(*) AS count
+  FROM parquet.`answers/`
+  GROUP BY generation, metric, collected_on, score, method, topic, redirected
+""").coalesce(1).write.option("header", True).csv("counts")'''
+SPARK_SESSION = ("from pyspark.sql import SparkSession\n"
+                 "spark = SparkSession.builder.master('local[2]').config('spark.ui.enabled', 'false').getOrCreate()\n")
+
+
 # Every step runs in a fresh Python that reports its own peak memory as it exits.
 PEAK = ("import atexit, resource, sys; atexit.register(lambda: sys.stderr.write("
         "'\\npeak-kb=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)); ")
@@ -63,6 +79,7 @@ def duckdb_step(sql: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--answers", type=int, default=100_000_000)
+    parser.add_argument("--spark", help="a Python with pyspark: run the README's Spark SQL recipe too")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
@@ -79,6 +96,31 @@ def main() -> None:
         timed("merge registries and counts", [*WELFARE_REPORT, "--history", str(store), "merge", str(work / "generations.csv"),
                                               str(work / "metrics.csv"), str(counts)], ROOT)
         timed("check", [*WELFARE_REPORT, "--history", str(store), "check"], ROOT)
+        if options.spark:
+            spark_counts(options.spark, work, parquet)
+
+
+def spark_counts(python: str, work: Path, parquet: Path) -> None:
+    """The README's Spark recipe over the same answers; its counts must give the same findings as DuckDB's."""
+    (work / "answers").mkdir()
+    parquet.rename(work / "answers" / parquet.name)
+    start = time.perf_counter()
+    subprocess.run([python, "-c", SPARK_SESSION + SPARK], cwd=work, check=True, capture_output=True)
+    print(f"{'aggregate them into counts (Spark SQL, README)':<44} {time.perf_counter() - start:>8.1f} s")
+    (part,) = (work / "counts").glob("part-*.csv")
+    store = work / "history-spark"
+    subprocess.run([*WELFARE_REPORT, "init", str(store)], check=True, capture_output=True)
+    merged = subprocess.run([*WELFARE_REPORT, "--history", str(store), "merge", str(work / "generations.csv"),
+                             str(work / "metrics.csv"), str(part)], capture_output=True, text=True)
+    if merged.returncode != 0:
+        raise SystemExit(f"Spark's counts were refused: {merged.stderr}")
+    figures = [json.loads(subprocess.run([*WELFARE_REPORT, "--history", str(history), "check", "--json"],
+                                         capture_output=True, text=True).stdout)
+               for history in (work / "history", store)]
+    duckdb, spark = ([{k: s[k] for k in ("generation", "metric", "n", "mean", "sd")} for s in f["stats"]] for f in figures)
+    if duckdb != spark:
+        raise SystemExit("Spark's counts give other figures than DuckDB's")
+    print(f"  Spark's counts merged and checked: the same {len(spark)} figures (n, mean, sd) as DuckDB's")
 
 
 if __name__ == "__main__":

@@ -77,3 +77,14 @@ def test_the_readmes_cron_line_files_its_first_quarter_in_a_fresh_folder(tmp_pat
     result = subprocess.run(["sh", "-c", command], capture_output=True, text=True, env=environment, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "written reports/" in (tmp_path / "reports" / "quarterly.log").read_text()
+
+
+def test_the_spark_recipe_the_readme_gives_is_the_one_the_benchmark_runs() -> None:
+    """`make bench` runs the README's Spark SQL (benchmarks/counts.py --spark): the two must not drift apart."""
+    import ast
+
+    source = (Path(__file__).parents[1] / "benchmarks" / "counts.py").read_text(encoding="utf-8")
+    spark = next(node.value.value for node in ast.parse(source).body if isinstance(node, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == "SPARK" for t in node.targets)
+                 and isinstance(node.value, ast.Constant))
+    assert spark in README
