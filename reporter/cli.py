@@ -171,6 +171,9 @@ def _progress(ctx: click.Context) -> Callable[[str], None]:
     return progress_printer(sys.stderr, _options(ctx).quiet)
 
 
+RETURN_MEMORY_AT_ONCE = ("check", "render", "trend", "quarterly", "verify", "plan")
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--history",
@@ -197,6 +200,11 @@ def cli(ctx: click.Context, history: Path, quiet: bool, verbose: bool) -> None:
     """
     ctx.obj = Options(history, quiet, verbose)
     ctx.meta["verbose"] = verbose
+    if ctx.invoked_subcommand in RETURN_MEMORY_AT_ONCE and "pyarrow" not in sys.modules:
+        # A reader converts the answers column by column and frees each table column as it goes;
+        # given back at once (not after jemalloc's second), `check` of 10M answers peaks at 1.41 GB
+        # instead of 1.6 GB. A merge frees and allocates again at once, and runs 0.6 s faster without.
+        os.environ.setdefault("JE_ARROW_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
 
 
 def _set_history(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:

@@ -256,80 +256,128 @@ def _optional_float(text: str) -> float | None:
     return float(text) if text else None
 
 
-def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str, tuple[int, str]], list[Excerpt]]:
+def _answer_types() -> dict[str, Any]:
+    """How the CSV reader types each column: an empty score is null (declined), the rest never is."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    names = store.observation_files()
-    # Typed by the CSV reader itself: an empty score is null (declined), the rest never is.
-    columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ())
-    types = dict.fromkeys(columns, pa.string()) | dict.fromkeys(CODED, pa.dictionary(pa.int32(), pa.string())) | {
+    return dict.fromkeys(ANSWER_COLUMNS + EXCERPT_COLUMNS, pa.string()) | dict.fromkeys(
+        CODED, pa.dictionary(pa.int32(), pa.string())) | {
         "score": pa.float64(), "collected_on": pa.date32(), "redirected": pa.bool_(), "declined": pa.bool_(),
     }
-    tables = []
+
+
+def _observation_tables(store: Store, names: list[str], with_excerpts: bool) -> tuple[list[Any], list[Excerpt]]:
+    """Each observations file as a table of the answer columns, and (when asked) the excerpts in them.
+
+    Excerpts are taken file by file as it is read: the ids and quotes of every answer are never held
+    at once (the unique `key` alone is 70 bytes an answer).
+    """
+    import pyarrow as pa
+
+    columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ())
+    tables, excerpts = [], []
     for name in names:
         data = store.read_bytes(name)
         if data is None:
             raise StoreError(f"{name}: missing; run 'welfare-report verify'")
         try:
-            tables.append(_observation_table(data, types, columns))
+            table = _observation_table(data, _answer_types(), columns)
         except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
             raise StoreError(f"{name}: not in the store's form ({err}); run 'welfare-report verify'") from None
+        if with_excerpts:
+            excerpts += _excerpts(table)
+            table = table.select(list(ANSWER_COLUMNS))
+        tables.append(table)
+    return tables, excerpts
+
+
+def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str, tuple[int, str]], list[Excerpt]]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = store.observation_files()
+    tables, excerpts = _observation_tables(store, names, with_excerpts)
     files = {
         name: (t.num_rows, str(pc.max(t["collected_on"]).as_py() or ""))
         for name, t in zip(names, tables, strict=True)
     }
-    weights = [np.ones(t.num_rows, dtype=np.int64) for t in tables]
+    # Weights only where counts rows stand for several answers; without them every answer weighs one
+    # (Answers.weights), and no array of ones is held beside the answers.
+    weight = None
     counts_data = store.read_bytes(schema.STORE_FILES["counts"])
     if counts_data is not None and counts_data.count(b"\n") > 1:
-        counted, count = _counts_table(counts_data, types, columns)
+        counted, count = _counts_table(counts_data, _answer_types(), ANSWER_COLUMNS)
+        weight = np.concatenate([np.ones(sum(t.num_rows for t in tables), dtype=np.int64), count])
         tables.append(counted)
-        weights.append(count)
+    from_counts = np.concatenate([np.full(t.num_rows, index >= len(names)) for index, t in enumerate(tables)]
+                                 ) if tables else None
     if tables:
-        # Each chunk has its own dictionary; one shared dictionary per column makes the codes comparable.
-        table = pa.concat_tables(tables).unify_dictionaries().combine_chunks()
+        table = pa.concat_tables(tables)
     else:
-        table = pa.table({c: pa.array([], types[c]) for c in columns})
-    def numbers(values: Any, kind: Any, dtype: Any) -> np.ndarray:
-        # Read the values buffer directly: Array.to_numpy and Python scalars make
-        # pyarrow import pandas, which alone costs more than reading a million answers.
-        cast = pc.cast(values, kind)
-        if isinstance(cast, pa.ChunkedArray):
-            cast = cast.combine_chunks()
-        assert not cast.null_count, "nulls are filled before"
-        return np.frombuffer(cast.buffers()[1], dtype=dtype, count=len(cast), offset=cast.offset * np.dtype(dtype).itemsize)
+        types = _answer_types()
+        table = pa.table({c: pa.array([], types[c]) for c in ANSWER_COLUMNS})
+    tables.clear()
+    return _answers_of(table, weight, from_counts), files, excerpts
+
+
+def _numbers(values: Any, kind: Any, dtype: Any) -> np.ndarray:
+    """A column's values as a numpy array read from its buffer: Array.to_numpy and Python scalars make
+    pyarrow import pandas, which alone costs more than reading a million answers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cast = pc.cast(values, kind)
+    if isinstance(cast, pa.ChunkedArray):
+        cast = cast.combine_chunks()
+    assert not cast.null_count, "nulls are filled before"
+    return np.frombuffer(cast.buffers()[1], dtype=dtype, count=len(cast), offset=cast.offset * np.dtype(dtype).itemsize)
+
+
+def _answers_of(table: Any, weight: np.ndarray | None, from_counts: np.ndarray | None) -> Answers:
+    """The answers as arrays. Each column is let go once it is converted: the answers are held once,
+    as arrays, not once as a table beside them (tags stay for their concern marks)."""
+    import pyarrow as pa
+
+    def column_of(name: str) -> Any:
+        nonlocal table
+        values = table[name]
+        if name != "tags":
+            table = table.drop_columns([name])
+        return values
 
     codes: dict[str, np.ndarray] = {}
     categories: dict[str, list[str]] = {}
     for column in CODED:
-        encoded = table[column].combine_chunks()
-        codes[column] = numbers(encoded.indices, pa.int32(), np.int32)
+        # Each file's chunk has its own dictionary; one shared dictionary makes the codes comparable.
+        # A column at a time, so the indices are copied for one column, not for all at once.
+        encoded = pa.table({column: column_of(column)}).unify_dictionaries()[column].combine_chunks()
+        codes[column] = _numbers(encoded.indices, pa.int32(), np.int32)
         categories[column] = encoded.dictionary.to_pylist()
     concern_pattern = "(^|;)(" + "|".join(schema.CONCERN_TAGS) + ")(;|$)"
-    weight = np.concatenate(weights) if weights else np.zeros(0, dtype=np.int64)
-    answers = Answers(
+    return Answers(
         codes=codes,
         categories=categories,
-        day=numbers(table["collected_on"], pa.int32(), np.int32),
-        score=_scores(table["score"], numbers),
-        redirected=numbers(table["redirected"], pa.uint8(), np.uint8).astype(bool),
-        declined=numbers(table["declined"], pa.uint8(), np.uint8).astype(bool),
-        concern=_concern_codes(table["tags"].combine_chunks(), concern_pattern, numbers),
+        day=_numbers(column_of("collected_on"), pa.int32(), np.int32),
+        score=_scores(column_of("score"), _numbers),
+        redirected=_numbers(column_of("redirected"), pa.uint8(), np.uint8).astype(bool),
+        declined=_numbers(column_of("declined"), pa.uint8(), np.uint8).astype(bool),
+        concern=_concern_codes(column_of("tags").combine_chunks(), concern_pattern, _numbers),
         weight=weight,
-        counted=np.concatenate([np.zeros(t.num_rows, dtype=bool) for t in tables[: len(names)]]
-                               + [np.ones(t.num_rows, dtype=bool) for t in tables[len(names):]]) if tables else None,
+        counted=from_counts,
     )
-    if not with_excerpts:
-        return answers, files, []
-    # Excerpts are read in the same pass: the report would otherwise parse every file again.
+
+
+def _excerpts(table: Any) -> list[Excerpt]:
+    """The answers of one observations table that carry an excerpt, in its order."""
+    import pyarrow.compute as pc
+
     quoted = table.filter(pc.not_equal(table["excerpt"], ""))
-    excerpts = [
+    return [
         Excerpt(r["generation"], r["metric"], str(r["collected_on"]), tuple(t for t in r["tags"].split(";") if t),
                 r["excerpt"], r["response_id"] or r["key"], r["featured"] == "true", r["method"])
         for r in quoted.select(["generation", "metric", "collected_on", "tags", "excerpt", "response_id", "key",
                                 "featured", "method"]).to_pylist()
     ]
-    return answers, files, excerpts
 
 
 def _scores(column: Any, numbers: Any) -> np.ndarray:
