@@ -175,7 +175,7 @@ def _progress(ctx: click.Context) -> Callable[[str], None]:
 # Commands that never hand pandas a value. pyarrow imports pandas, when installed, on its first
 # conversion of a Python or numpy value (0.35 s: a third of merging 10k answers into a 1M history),
 # and works without it; these commands tell it pandas is absent.
-WITHOUT_PANDAS = ("merge", "validate")
+WITHOUT_PANDAS = ("merge", "validate", "check")
 _OWNS_PROCESS = object()  # `ctx.obj` as `main` starts the group: the command runs in its own process
 
 

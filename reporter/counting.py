@@ -48,6 +48,31 @@ class MomentTable:
         )
 
 
+def _count(index: np.ndarray, weight: np.ndarray | None, size: int) -> np.ndarray:
+    """Answers per index, each counted with its weight (a counts row stands for `count` answers)."""
+    if weight is None:
+        return np.bincount(index, minlength=size)
+    return np.rint(np.bincount(index, weight, minlength=size)).astype(np.int64)
+
+
+def _total(index: np.ndarray, values: np.ndarray, weight: np.ndarray | None, size: int) -> np.ndarray:
+    """Sums of `values` per index, each with its weight."""
+    return np.bincount(index, values if weight is None else values * weight, minlength=size)
+
+
+@dataclass(frozen=True)
+class _Chosen:
+    """The answers in one mask, gathered once: the analysis asks for moments of the same answers
+    grouped several ways (by stratum, by each variation column)."""
+
+    mask: np.ndarray
+    cell: np.ndarray
+    score: np.ndarray
+    weight: np.ndarray | None
+    clustered: np.ndarray  # in an interview
+    cluster: np.ndarray  # the (cell, interview) pair of each answer that is
+
+
 class Tally:
     """Counts of answers per (generation, metric) cell and scale point, in one pass each."""
 
@@ -76,6 +101,13 @@ class Tally:
         interview = answers.codes["interview_id"]
         self.in_interview = interview != answers.code("interview_id", "")
         self.has_interviews = bool(self.in_interview.any())
+        # Each (cell, interview) pair numbered once, in that order: every grouping's clusters are these
+        # pairs split by group, counted with bincount instead of one sort per grouping.
+        pairs, cluster = np.unique(self.cell[self.in_interview].astype(np.int64) * max(1, len(answers.categories["interview_id"]))
+                                   + interview[self.in_interview], return_inverse=True)
+        self.cluster = np.full(len(answers), -1, dtype=np.int64)
+        self.cluster[self.in_interview] = cluster
+        self.cluster_cell = pairs // max(1, len(answers.categories["interview_id"]))
         self.topics = max(1, len(answers.categories["topic"]))
         self.strata = max(1, len(answers.categories["method"])) * self.topics
         self.stratum = answers.codes["method"].astype(np.int64) * self.topics + answers.codes["topic"]
@@ -83,15 +115,14 @@ class Tally:
         self.weight = answers.weights
         self.weighted = bool((self.weight != 1).any())
         self.counted = answers.from_counts
+        self._last_chosen: _Chosen | None = None
 
     def _tally(self, index: np.ndarray, mask: np.ndarray, minlength: int) -> np.ndarray:
         """Answers per index: entries counted with their weight."""
-        if not self.weighted:
-            return np.bincount(index, minlength=minlength)
-        return np.rint(np.bincount(index, self.weight[mask], minlength=minlength)).astype(np.int64)
+        return _count(index, self.weight[mask] if self.weighted else None, minlength)
 
     def _sum(self, index: np.ndarray, mask: np.ndarray, values: np.ndarray, minlength: int) -> np.ndarray:
-        return np.bincount(index, values * self.weight[mask] if self.weighted else values, minlength=minlength)
+        return _total(index, values, self.weight[mask] if self.weighted else None, minlength)
 
     def index(self, generation: str, metric: str) -> int:
         return self.generations.index(generation) * len(self.metric_names) + self.metric_names.index(metric)
@@ -117,34 +148,65 @@ class Tally:
         interviews the sums reduce to those of independent answers.
         """
         size = self.cells * width
-        index = self._group_index(mask, group, width)
-        y = (self.answers.score if values is None else values)[mask].astype(float)
-        n = self._tally(index, mask, size)
-        total = self._sum(index, mask, y, size)
-        squares = self._sum(index, mask, y * y, size)
+        chosen = self._chosen(mask)
+        index = chosen.cell * width
+        if group is not None:
+            index += group[mask]
+        y = chosen.score if values is None else values[mask].astype(float)
+        weight = chosen.weight
+        n = _count(index, weight, size)
+        total = _total(index, y, weight, size)
+        squares = _total(index, y * y, weight, size)
         nothing = np.zeros(size, dtype=np.int64)
         if not self.has_interviews:
             return MomentTable(n, total, squares, squares, total, n.astype(float), n, nothing)
-        clustered = self.in_interview[mask]
-        alone = ~clustered
+        clustered = chosen.clustered
         # Answers without an interview (counted ones included) are clusters of one each.
-        alone_mask = mask.copy()
-        alone_mask[mask] = alone
-        interviews = len(self.answers.categories["interview_id"])
-        key = index[clustered] * interviews + self.answers.codes["interview_id"][mask][clustered]
-        unique, inverse = np.unique(key, return_inverse=True)
-        owner = unique // interviews
-        cluster_n = np.bincount(inverse).astype(float)
-        cluster_sum = np.bincount(inverse, y[clustered])
+        alone = ~clustered
+        alone_index, alone_y = index[alone], y[alone]
+        alone_weight = None if weight is None else weight[alone]
+        alone_n = _count(alone_index, alone_weight, size)
+        owner, cluster_n, cluster_sum = self._clusters(chosen, y[clustered], group, width)
         per_interview = np.bincount(owner, minlength=size)
         return MomentTable(
             n, total, squares,
-            self._sum(index[alone], alone_mask, y[alone] ** 2, size) + np.bincount(owner, cluster_sum**2, minlength=size),
-            self._sum(index[alone], alone_mask, y[alone], size) + np.bincount(owner, cluster_sum * cluster_n, minlength=size),
-            self._tally(index[alone], alone_mask, size) + np.bincount(owner, cluster_n**2, minlength=size),
-            self._tally(index[alone], alone_mask, size) + per_interview,
+            _total(alone_index, alone_y**2, alone_weight, size) + np.bincount(owner, cluster_sum**2, minlength=size),
+            _total(alone_index, alone_y, alone_weight, size) + np.bincount(owner, cluster_sum * cluster_n, minlength=size),
+            alone_n + np.bincount(owner, cluster_n**2, minlength=size),
+            alone_n + per_interview,
             per_interview,
         )
+
+    def _chosen(self, mask: np.ndarray) -> _Chosen:
+        last = self._last_chosen
+        if last is not None and (last.mask is mask or np.array_equal(last.mask, mask)):
+            return last
+        clustered = self.in_interview[mask]
+        self._last_chosen = _Chosen(
+            mask, self.cell[mask].astype(np.int64), self.answers.score[mask].astype(float),
+            self.weight[mask] if self.weighted else None, clustered, self.cluster[mask][clustered],
+        )
+        return self._last_chosen
+
+    def _clusters(self, chosen: _Chosen, y: np.ndarray, group: np.ndarray | None,
+                  width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per interview within each cell (and group) that has chosen answers, in the order of
+        (cell, group, interview): its cell (and group) index, its answers and the sum of their `y`."""
+        key = chosen.cluster * width
+        if group is not None:
+            key += group[chosen.mask][chosen.clustered]
+        pairs = len(self.cluster_cell) * width
+        if pairs > 4 * len(key) + 1024:  # mostly empty: numbering the pairs present is cheaper
+            present, key = np.unique(key, return_inverse=True)
+        else:
+            present = None
+        cluster_n = np.bincount(key, minlength=pairs if present is None else 0)
+        cluster_sum = np.bincount(key, y, minlength=len(cluster_n))
+        if present is None:
+            present = np.flatnonzero(cluster_n)
+            cluster_n, cluster_sum = cluster_n[present], cluster_sum[present]
+        owner = self.cluster_cell[present // width] * width + present % width
+        return owner, cluster_n.astype(float), cluster_sum
 
     def by_code(self, mask: np.ndarray, column: str, weights: np.ndarray | None = None) -> np.ndarray:
         """Counts (or sums of `weights`) per cell and value of a coded column."""

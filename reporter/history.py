@@ -423,9 +423,9 @@ def _concern_codes(tags: Any, pattern: str, numbers: Any) -> np.ndarray:
 def _headers(store: Store) -> dict[str, list[str]]:
     headers = {}
     for name in [*schema.STORE_FILES.values(), *store.observation_files()]:
-        data = store.read_bytes(name)
-        if data is not None:
-            headers[name] = data.split(b"\n", 1)[0].decode("utf-8", "replace").split(",")
+        header = store.read_header(name)
+        if header is not None:
+            headers[name] = header
     return headers
 
 
@@ -467,7 +467,8 @@ def _with_data(answers: Answers, summaries: list[Summary], cut: str, column: str
     """The generations (or metrics) with answers or summaries dated on or before `cut` (answers are cut already)."""
     found = {getattr(s, column) for s in summaries if s.collected_on <= cut}
     if len(answers):
-        found |= {answers.categories[column][code] for code in np.unique(answers.codes[column])}
+        present = np.bincount(answers.codes[column], minlength=len(answers.categories[column]))
+        found |= {answers.categories[column][code] for code in np.flatnonzero(present)}
     return found
 
 

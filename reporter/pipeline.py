@@ -27,20 +27,11 @@ def findings_from_store(
     Only `verify REPORT_DIR`, which lists the store's problems itself, reads an unverified history.
     """
     with store.locked(exclusive=False):
-        history = _history_to_analyse(store, as_of, with_excerpts, require_verified)
-        inputs = used_inputs(store, history)
-        head = store.manifest().head
+        verified = store.require_verified("it is not analysed") if require_verified else None
+        history = _with_data(load_history(store, as_of, with_excerpts))
+        inputs = used_inputs(store, history, verified)
+        head = (verified or store.manifest()).head
     return replace(apply_rules(analyze(history), inputs), chain_head=head)
-
-
-def _history_to_analyse(store: Store, as_of: str | None, with_excerpts: bool, require_verified: bool) -> History:
-    """The history as of a date; the caller holds the lock.
-
-    An edited or empty history never yields a clean-looking report: both are refused.
-    """
-    if require_verified:
-        store.require_verified("it is not analysed")
-    return _with_data(load_history(store, as_of, with_excerpts))
 
 
 class NothingToAnalyse(StoreError):
@@ -66,5 +57,6 @@ def analysis_from_path(history_root: str | Path, as_of: str | None = None) -> An
     """The analysis alone, for `trend`: no rules, no digests of the inputs."""
     store = Store(history_root)
     with store.locked(exclusive=False):
-        history = _history_to_analyse(store, as_of, False, True)
+        store.require_verified("it is not analysed")
+        history = _with_data(load_history(store, as_of))
     return analyze(history)

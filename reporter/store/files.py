@@ -78,8 +78,8 @@ def require_real_folders(root: Path) -> None:
         require_folder(root / schema.OBSERVATIONS_DIR, schema.OBSERVATIONS_DIR)
 
 
-def read_store_file(root: Path, name: str) -> bytes | None:
-    """The bytes of store file `name`, None when it does not exist.
+def read_store_file(root: Path, name: str, first_line: bool = False) -> bytes | None:
+    """The bytes of store file `name` (or its first line), None when it does not exist.
 
     Refused with a StoreError: a name the store may not hold, a symlink, a
     FIFO, a folder or a device. No byte of a refused file is read.
@@ -87,11 +87,14 @@ def read_store_file(root: Path, name: str) -> bytes | None:
     if not allowed_name(name):
         raise StoreError(f"{name}: refused: not a file a history holds")
     require_real_folders(root)
-    return read_regular(root / name, name)
+    return read_regular(root / name, name, first_line)
 
 
-def read_regular(path: Path, shown: str) -> bytes | None:
-    """The bytes of `path` if it is a regular file reached without a symlink at its end; None when absent."""
+def read_regular(path: Path, shown: str, first_line: bool = False) -> bytes | None:
+    """The bytes of `path` if it is a regular file reached without a symlink at its end; None when absent.
+
+    `first_line`: only up to its first line break (a header, without reading the answers under it).
+    """
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer.
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -102,7 +105,7 @@ def read_regular(path: Path, shown: str) -> bytes | None:
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
             raise StoreError(f"{shown}: refused: not a regular file (a folder, FIFO or device)")
-        return handle.read()
+        return handle.readline() if first_line else handle.read()
 
 
 def sha256_bytes(data: bytes) -> str:

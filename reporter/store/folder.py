@@ -74,6 +74,11 @@ class Store:
     def read_bytes(self, name: str) -> bytes | None:
         return read_store_file(self.root, name)
 
+    def read_header(self, name: str) -> list[str] | None:
+        """A store file's column names, read from its first line alone."""
+        line = read_store_file(self.root, name, first_line=True)
+        return None if line is None else line.rstrip(b"\r\n").decode("utf-8", "replace").split(",")
+
     def read_rows(self, name: str) -> list[dict[str, str]]:
         data = read_store_file(self.root, name)
         return csv_rows(data) if data is not None else []
