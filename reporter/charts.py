@@ -51,6 +51,7 @@ HOUSE_STYLE = {
     "svg.image_inline": True,
 }
 WIDTH, HEIGHT = 7.0, 3.2
+ROW = 0.22  # inches per generation or comparison in the charts with one row each
 # A title placed explicitly: left to itself matplotlib measures every tick label of the axes
 # again to place it, which was a third of the drawing time. Rule ids get room through `pad`.
 TITLE_Y = 1.0
@@ -125,10 +126,23 @@ def _export(figure: Any, chart_id: str, title: str, description: str, exports: t
                 figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
             svg = _prefixed_svg(buffer.getvalue(), chart_id, description)
         if "png" in exports:
-            binary = io.BytesIO()
-            figure.savefig(binary, format="png", dpi=PNG_DPI, metadata={"Software": None})
-            png = binary.getvalue()
+            png = _png(figure)
     return Chart(chart_id, title, description, svg, png)
+
+
+def _png(figure: Any) -> bytes:
+    """The figure as an opaque RGB PNG. Agg draws RGBA; a PDF writer splits an alpha channel into a
+    mask and encodes both again (a second of every large PDF), though the charts are drawn on white."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    figure.set_dpi(PNG_DPI)
+    canvas: Any = FigureCanvasAgg(figure)  # matplotlib's canvas methods are untyped
+    canvas.draw()
+    image = Image.frombuffer("RGBA", canvas.get_width_height(physical=True), canvas.buffer_rgba()).convert("RGB")
+    binary = io.BytesIO()
+    image.save(binary, format="PNG", compress_level=6)
+    return binary.getvalue()
 
 
 def _prefixed_svg(text: str, chart_id: str, description: str) -> str:
@@ -361,8 +375,10 @@ def change_chart(analysis: Analysis, metric: str, chart_id: str, exports: tuple[
     _chart_labels(analysis)
     band = JUMP_FRACTION * spec.range
     raw = generation_labels(analysis)
-    lines = sum(1 + transition_label(c, raw).count(" ") // 6 for c in comparisons)
-    figure, axes = _subplots(figsize=(WIDTH, 0.3 * max(len(comparisons), lines * 0.7) + 1.3))
+    names = [_wrapped(plain(transition_label(c, raw)), 48) for c in comparisons]
+    lines = sum(name.count("\n") + 1 for name in names)
+    # A row is a line of 9-point text and its gap: twenty generations' comparisons take half a page.
+    figure, axes = _subplots(figsize=(WIDTH, ROW * max(len(comparisons), lines * 0.75) + 1.5))
     axes.axvspan(-band, band, color="#dcdcdc", zorder=0, linewidth=0)
     axes.axvline(0, color="#555555", linewidth=0.8, zorder=1)
     for verdict, colour in VERDICT_COLOURS.items():
@@ -372,7 +388,6 @@ def change_chart(analysis: Analysis, metric: str, chart_id: str, exports: tuple[
         axes.errorbar([c.delta for _, c in rows], [i for i, _ in rows],
                       xerr=[[c.delta - c.ci_low for _, c in rows], [c.ci_high - c.delta for _, c in rows]],  # type: ignore[operator]
                       fmt="o", color=colour, markersize=5, capsize=3, linewidth=1.2, zorder=3, label=verdict)
-    names = [_wrapped(plain(transition_label(c, raw)), 38) for c in comparisons]
     axes.set_yticks(range(len(comparisons)), names)
     axes.set_ylim(len(comparisons) - 0.5, -0.5)
     axes.grid(axis="y", visible=False)
@@ -380,13 +395,16 @@ def change_chart(analysis: Analysis, metric: str, chart_id: str, exports: tuple[
     axes.set_xlim(-max(widest, 2 * band) * 1.1, max(widest, 2 * band) * 1.1)
     # Few, symmetric ticks: on a 0-1 probe the default eight ticks of three decimals run into each other.
     axes.xaxis.set_major_locator(MaxNLocator(nbins=6, symmetric=True, steps=[1, 2, 2.5, 5, 10]))
-    axes.set_xlabel(f"change in the mean (points); grey band: +-{band:.2g}, 5% of the scale range")
-    axes.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="verdict",
-                title_fontsize=7)
+    axes.set_xlabel(f"change in the mean (points)\ngrey band: +-{band:.2g}, 5% of the scale range")
     label = _label(analysis, metric)
     title = _wrapped(f"{label}: change at each comparison", 64)
-    axes.set_title(title, y=TITLE_Y)
-    _margins(figure, left=2.7, bottom=0.55, top=0.35 + 0.2 * title.count("\n"), right=1.1)
+    left, right = 3.1, 0.25
+    # Centred on the figure, not over the plot: the labels take the left of it.
+    axes.set_title(title, y=TITLE_Y, x=(WIDTH / 2 - left) / (WIDTH - left - right))
+    _margins(figure, left=left, bottom=0.95, top=0.35 + 0.2 * title.count("\n"), right=right)
+    # Under the axis label (0.62 in below the axis), so the labels and the plot share the whole width.
+    axes.legend(frameon=False, fontsize=7, loc="upper center", ncol=len(VERDICT_COLOURS),
+                bbox_to_anchor=(0.5, -0.62 / (axes.get_position().height * figure.get_figheight())))
     description = (
         f"Dot plot of the change in the mean {label} score at each comparison, with 95% intervals, against a "
         f"shaded band of plus or minus {band:.2g} points (5% of the scale range). Colour gives the verdict: "
@@ -410,7 +428,7 @@ def distribution_chart(analysis: Analysis, metric: str, flags: Sequence[Finding]
     for key, found in _rule_marks(flags, metric, SHAPE_RULES).items():
         marks.setdefault(key[-1], []).extend(f.rule if not f.acknowledged else f"({f.rule})" for f in found)
     colours = sns.color_palette("cividis", spec.range + 1)
-    figure, axes = _subplots(figsize=(WIDTH, 0.35 * len(stats) + 1.2))
+    figure, axes = _subplots(figsize=(WIDTH, ROW * len(stats) + 1.2))
     points = list(range(spec.scale_min, spec.scale_max + 1))
     # One collection per generation instead of one bar artist per segment.
     for row, stat in enumerate(stats):

@@ -32,7 +32,9 @@ EXCERPTS_PER_GROUP = 3
 UNTAGGED = "untagged"
 OTHER_TAGS = "other tags"
 # The charts of each metric, in the order the section shows them.
-FIGURE_KINDS = ("trend", "change", "distribution", "rates", "robustness", "evidence")
+# Rates before the distribution: in print, a twenty-generation change chart and the short rates
+# chart share a page, and the distribution its own with the robustness chart.
+FIGURE_KINDS = ("trend", "change", "rates", "distribution", "robustness", "evidence")
 # How the section words a jump, from the threshold itself: "5% of the scale range".
 JUMP_WORDING = f"{JUMP_FRACTION:.0%} of the scale range"
 
@@ -130,11 +132,14 @@ class MetricBlock:
     method_rows: tuple[tuple[str, tuple[str, ...]], ...]  # (generation, [pooled, each method's "mean (n)"])
     robustness_rows: tuple[RobustnessRow, ...]
 
+    def change_into(self, generation: str) -> Comparison | None:
+        """The comparison of `generation` with its predecessor, where there is one."""
+        return next((c for c in self.comparisons if c.to == generation and c.split is None), None)
+
     @property
     def figures(self) -> list[Chart]:
         """The charts drawn for this metric, in the order the section shows them."""
-        charts = (self.trend, self.change, self.distribution, self.rates, self.robustness, self.evidence)
-        return [c for c in charts if c is not None]
+        return [c for c in (getattr(self, kind) for kind in FIGURE_KINDS) if c is not None]
 
 
 @dataclass(frozen=True)

@@ -120,3 +120,18 @@ def test_thirty_topics_and_twelve_generations_still_fit(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     no_word_outside_the_page(out / "welfare-section.pdf")
     assert overflow_at_1000_px(out / "welfare-section.html") == 0
+
+
+def test_a_programme_of_twenty_generations_and_twelve_metrics_prints_in_sixty_pages(tmp_path: Path) -> None:
+    """The printed edition at a long-running programme's size: charts and one table per metric, the
+    long tables attached (it was 133 pages, one table per chart)."""
+    history, out = tmp_path / "history", tmp_path / "out"
+    made = run("--history", history, "example", history, "--observations", "50000",
+               "--extra-generations", "11", "--extra-metrics", "6")
+    assert made.exit_code == 0, made.stderr
+    assert run("--history", history, "render", "--out", out, "--format", "pdf").exit_code == 0
+    pdf = out / "welfare-section.pdf"
+    pages = pdf_pages(pdf)
+    assert "Aster 20" in " ".join(pages) and "Wellbeing item 06" in " ".join(pages)
+    assert len(pages) <= 60
+    no_word_outside_the_page(pdf)

@@ -384,6 +384,38 @@ def test_the_printed_edition_carries_its_full_tables_as_attachments(bundled_rend
     assert "share of answers at each scale point" in html
 
 
+def test_the_printed_table_of_a_metric_carries_each_generations_change_and_verdict(bundled_render: Path) -> None:
+    """One table per metric in print: the comparisons (and the corroboration pairs) fold into it or
+    travel attached, and a split inside a generation keeps its own row."""
+    reader = PdfReader(io.BytesIO((bundled_render / "welfare-section.pdf").read_bytes()))
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    findings = json.loads((bundled_render / "findings.json").read_text())
+    labels = {g["generation"]: g["label"] for g in findings["generations"]}
+    shown = [c for c in findings["comparisons"] if c["metric"] == "circumstances" and c["delta"] is not None]
+    assert any(c["split"] for c in shown) and any(not c["split"] for c in shown)
+    for c in shown:
+        change = f"{c['delta']:+.2f} ({c['ci_low']:+.2f} to {c['ci_high']:+.2f})"
+        assert change in text, change
+    split = next(c for c in shown if c["split"])
+    assert f"{labels[split['to']]}: system_prompt {split['split']['before']} -> {split['split']['after']}" in text
+    assert "comparisons with the predecessor and across system-prompt changes" not in text
+    assert "standardised change of the self-report and of each corroborating measure" not in text
+    html = (bundled_render / "welfare-section.html").read_text()
+    assert "comparisons with the predecessor and across system-prompt changes" in html
+    assert "standardised change of the self-report and of each corroborating measure" in html
+    for attached in ("circumstances-change.csv", "circumstances-evidence.csv"):
+        assert attached in reader.attachments
+
+
+def test_printed_charts_are_opaque(bundled_render: Path) -> None:
+    """Charts are drawn on white and stored without an alpha channel, which a PDF writer would encode
+    a second time as a mask."""
+    reader = PdfReader(io.BytesIO((bundled_render / "welfare-section.pdf").read_bytes()))
+    streams: list[Any] = [image.indirect_reference.get_object() for page in reader.pages for image in page.images
+                          if image.indirect_reference is not None]
+    assert streams and all("/SMask" not in stream for stream in streams)
+
+
 def test_pdf_text_attachment_identification_and_tags(bundled_render: Path) -> None:
     path = bundled_render / "welfare-section.pdf"
     reader = PdfReader(io.BytesIO(path.read_bytes()))
