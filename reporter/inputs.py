@@ -436,7 +436,10 @@ def _check_duplicate_keys(result: InputFile) -> None:
         key = schema.row_key(result.kind, row)
         if casefold_kind:
             key = tuple(k.lower() for k in key)
-        if key in first:
+        if key in first and result.kind is schema.PHRASES:
+            result.problems.append(Problem(result.path, line, "phrase",
+                                           f"the same words as line {first[key]}'s phrase of {key[0]} once normalised"))
+        elif key in first:
             result.problems.append(
                 Problem(result.path, line, result.kind.key[0], f"duplicate key {'/'.join(key)} (first on line {first[key]})")
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -66,6 +67,16 @@ TARGET_COLUMN_PREFIXES = ("target", "goal", "threshold", "objective", "kpi")
 
 class ValueProblem(ValueError):
     """A single cell that does not fit its column."""
+
+
+# What the answers say: text is compared as words, whatever its case, compatibility forms or punctuation.
+_NOT_WORD = re.compile(r"[\W_]+")
+PHRASE_WORDS = (4, 40)  # fewer words match by chance; more are a document, not a phrase
+
+
+def normalised_words(text: str) -> list[str]:
+    """NFKC, case-folded, every character that is not a letter or a digit read as a space, split."""
+    return _NOT_WORD.sub(" ", unicodedata.normalize("NFKC", text).casefold()).split()
 
 
 # C0 controls but TAB and LF, DEL, C1 controls, and the bidirectional
@@ -190,6 +201,16 @@ def _rule(value: str) -> str:
         raise ValueProblem(f"{value!r} is not a rule id such as WR002")
     if value == "WR001":
         raise ValueProblem("WR001 cannot be acknowledged: scores are never targets")
+    return value
+
+
+def _phrase(value: str) -> str:
+    """A phrase of the developer's own words, kept as written: 4 to 40 words once normalised."""
+    value = _label(value).strip()
+    words = len(normalised_words(value))
+    low, high = PHRASE_WORDS
+    if not low <= words <= high:
+        raise ValueProblem(f"a phrase has {low} to {high} words once normalised; this one has {words}")
     return value
 
 
@@ -393,11 +414,18 @@ CORRECTIONS = Kind(
     # replacement, the row that took its place) in the store's canonical CSV, and its SHA-256.
     stored_extra=("role", "row_key", "row_sha256", "row"),
 )
+PHRASES = Kind(
+    "phrases",
+    required=(Column("source", _id), Column("phrase", _phrase)),
+    optional=(Column("description", _text),),
+    key=("source", "phrase"),
+)
 
 # Registries first: rows that refer to a generation or metric are checked
 # against them within one call.
 KINDS: dict[str, Kind] = {
-    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES, COUNTS, CORRECTIONS)
+    k.name: k for k in (GENERATIONS, METRICS, EVENTS, ACKNOWLEDGEMENTS, OBSERVATIONS, SUMMARIES, COUNTS, CORRECTIONS,
+                        PHRASES)
 }
 REGISTRY_KINDS = ("generations", "metrics")
 
@@ -410,6 +438,7 @@ STORE_FILES = {
     "acknowledgements": "acknowledgements.csv",
     "corrections": "corrections.csv",
     "counts": "counts.csv",
+    "phrases": "phrases.csv",
 }
 OBSERVATIONS_DIR = "observations"
 MANIFEST = "manifest.json"
@@ -438,6 +467,8 @@ def row_key(kind: Kind, row: dict[str, str]) -> tuple[str, ...]:
     """The key of a row of a kind, as the store compares rows."""
     if kind is OBSERVATIONS:
         return (row["generation"], row["metric"], observation_key(row))
+    if kind is PHRASES:  # the same words within a source are one phrase, however cased or punctuated
+        return (row["source"], " ".join(normalised_words(row["phrase"])))
     return tuple(row[name] for name in kind.key)
 
 

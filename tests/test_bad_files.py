@@ -55,6 +55,11 @@ CASES = [
     ("acknowledge_unknown_generation.csv", 2, "generations", "unknown generation 'm-7'"),
     ("predecessor_unknown.csv", 2, "predecessor", "unknown generation 'm-0'"),
     ("event_unknown_metric.csv", 2, "metric", "unknown metric"),
+    ("phrase_too_short.csv", 2, "phrase", "4 to 40 words once normalised; this one has 3"),
+    ("phrase_too_long.csv", 2, "phrase", "this one has 41"),
+    ("phrase_empty.csv", 2, "phrase", "required value is empty"),
+    ("phrase_duplicate.csv", 3, "phrase", "the same words as line 2's phrase of constitution once normalised"),
+    ("phrase_source_not_id.csv", 2, "source", "not a valid id"),
 ]
 
 
