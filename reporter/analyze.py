@@ -54,6 +54,7 @@ from .results import (
 )
 from .schema import ELICITATION_COLUMNS, MIX_COLUMNS, VARIATION_COLUMNS, Source, Verdict
 from .stats import Difference, Moments
+from .texts import text_figures
 from .thresholds import JUMP_FRACTION, MIN_N, MINIMUM_EFFECT, reaches, significant
 
 
@@ -175,6 +176,7 @@ def analyze(history: History) -> Analysis:
         concern_shares=_concern_shares(tally), corroborations=tuple(corroborate(history, comparisons)),
         tag_shares=_tag_shares(tally), interviews_by_method=_interviews_by_method(tally),
         methods=tuple(methods_rows(history)), answer_total=int(history.answers.weights.sum()),
+        texts=text_figures(history),
     )
 
 

@@ -215,6 +215,7 @@ def to_json(findings: Findings) -> dict[str, Any]:
         ],
         "stats": [stat_json(s, analysis.topics(s.generation, s.metric)) for s in analysis.stats],
         "comparisons": [comparison_json(c) for c in analysis.comparisons],
+        "texts": [text.to_json() for text in analysis.texts],
         "corroboration": [pair.to_json() for pair in analysis.corroborations],
         "flags": [f.to_json() for f in findings.raised],
         "unmatched_acknowledgements": [

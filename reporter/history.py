@@ -186,6 +186,17 @@ class Excerpt:
     method: str = "automated_interview"
 
 
+@dataclass(frozen=True)
+class AnswerText:
+    """The text of an answer (its `excerpt`), for what the answers say (`texts`)."""
+
+    generation: str
+    metric: str
+    collected_on: str
+    interview_id: str
+    text: str
+
+
 @dataclass(frozen=True, eq=False)
 class Answers:
     """One entry per answer; coded columns index into `categories[column]`."""
@@ -247,6 +258,9 @@ class History:
     observation_files: dict[str, tuple[int, str]] = field(default_factory=dict)
     # Answers that carry an excerpt, for the report's qualitative evidence.
     excerpts: list[Excerpt] = field(default_factory=list)
+    # Every answer's text, and the developer's phrases (source, phrase) it may echo.
+    texts: list[AnswerText] = field(default_factory=list)
+    phrases: list[tuple[str, str]] = field(default_factory=list)
 
     def generation(self, name: str) -> Generation:
         return next(g for g in self.generations if g.name == name)
@@ -266,16 +280,18 @@ def _answer_types() -> dict[str, Any]:
     }
 
 
-def _observation_tables(store: Store, names: list[str], with_excerpts: bool) -> tuple[list[Any], list[Excerpt]]:
-    """Each observations file as a table of the answer columns, and (when asked) the excerpts in them.
+def _observation_tables(store: Store, names: list[str], with_excerpts: bool,
+                        ) -> tuple[list[Any], list[Excerpt], list[AnswerText]]:
+    """Each observations file as a table of the answer columns, the answers' texts, and (when asked)
+    the excerpts the report may quote.
 
-    Excerpts are taken file by file as it is read: the ids and quotes of every answer are never held
-    at once (the unique `key` alone is 70 bytes an answer).
+    Texts and excerpts are taken file by file as it is read: the ids and quotes of every answer are
+    never held at once (the unique `key` alone is 70 bytes an answer).
     """
     import pyarrow as pa
 
-    columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ())
-    tables, excerpts = [], []
+    columns = ANSWER_COLUMNS + (EXCERPT_COLUMNS if with_excerpts else ("excerpt",))
+    tables, excerpts, texts = [], [], []
     for name in names:
         data = store.read_bytes(name)
         if data is None:
@@ -284,19 +300,20 @@ def _observation_tables(store: Store, names: list[str], with_excerpts: bool) -> 
             table = _observation_table(data, _answer_types(), columns)
         except (pa.ArrowInvalid, pa.ArrowKeyError) as err:
             raise StoreError(f"{name}: not in the store's form ({err}); run 'welfare-report verify'") from None
+        texts += _texts(table)
         if with_excerpts:
             excerpts += _excerpts(table)
-            table = table.select(list(ANSWER_COLUMNS))
-        tables.append(table)
-    return tables, excerpts
+        tables.append(table.select(list(ANSWER_COLUMNS)))
+    return tables, excerpts, texts
 
 
-def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str, tuple[int, str]], list[Excerpt]]:
+def _read_answers(store: Store, with_excerpts: bool,
+                  ) -> tuple[Answers, dict[str, tuple[int, str]], list[Excerpt], list[AnswerText]]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     names = store.observation_files()
-    tables, excerpts = _observation_tables(store, names, with_excerpts)
+    tables, excerpts, texts = _observation_tables(store, names, with_excerpts)
     files = {
         name: (t.num_rows, str(pc.max(t["collected_on"]).as_py() or ""))
         for name, t in zip(names, tables, strict=True)
@@ -317,7 +334,7 @@ def _read_answers(store: Store, with_excerpts: bool) -> tuple[Answers, dict[str,
         types = _answer_types()
         table = pa.table({c: pa.array([], types[c]) for c in ANSWER_COLUMNS})
     tables.clear()
-    return _answers_of(table, weight, from_counts), files, excerpts
+    return _answers_of(table, weight, from_counts), files, excerpts, texts
 
 
 def _numbers(values: Any, kind: Any, dtype: Any) -> np.ndarray:
@@ -365,6 +382,18 @@ def _answers_of(table: Any, weight: np.ndarray | None, from_counts: np.ndarray |
         weight=weight,
         counted=from_counts,
     )
+
+
+def _texts(table: Any) -> list[AnswerText]:
+    """The answers of one observations table that carry text, in its order."""
+    import pyarrow.compute as pc
+
+    # Only the five columns are filtered, by length: most answers carry no text.
+    columns = table.select(["generation", "metric", "collected_on", "interview_id", "excerpt"])
+    quoted = columns.filter(pc.cast(pc.binary_length(columns["excerpt"]), "bool"))
+    # Column by column, as plain text: rows of dictionary-encoded values convert ten times slower.
+    values = [pc.cast(quoted[name], "string").to_pylist() for name in quoted.column_names]
+    return [AnswerText(*row) for row in zip(*values, strict=True)]
 
 
 def _excerpts(table: Any) -> list[Excerpt]:
@@ -503,7 +532,7 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
         )
         for r in store.table("summaries")
     ]
-    answers, files, excerpts = _read_answers(store, with_excerpts)
+    answers, files, excerpts, texts = _read_answers(store, with_excerpts)
     # The default as-of date is the latest date of any row: reviews are dated after the data
     # they review, and a card is written before its model's release.
     corrections = _corrections(store)
@@ -536,4 +565,6 @@ def load_history(store: Store, as_of: str | None = None, with_excerpts: bool = F
         headers=headers,
         observation_files=files,
         excerpts=[e for e in excerpts if e.collected_on <= cut and e.generation in names],
+        texts=[t for t in texts if t.collected_on <= cut and t.generation in names],
+        phrases=[(r["source"], r["phrase"]) for r in store.table("phrases")],
     )

@@ -19,6 +19,7 @@ from .history import (
 )
 from .schema import Source, SplitKind, Verdict
 from .stats import Difference, Moments
+from .texts import GenerationText
 from .thresholds import P_STRICT, significant
 
 
@@ -270,6 +271,8 @@ class Analysis:
     methods: tuple[MethodsRow, ...] = ()
     # Every answer the analysis stands for: counts rows count their `count`.
     answer_total: int = 0
+    # What the answers say, per generation with answers with text.
+    texts: tuple[GenerationText, ...] = ()
 
     @cached_property
     def by_cell(self) -> dict[tuple[str, str], Stat]:

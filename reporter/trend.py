@@ -31,6 +31,7 @@ def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, 
         if comparison.split is not None:
             splits.setdefault((comparison.to, comparison.metric), []).append(comparison)
     release = {g.name: g for g in analysis.history.generations}
+    texts = {t.generation: t.to_json() for t in analysis.texts}
     rows = []
     for stat in analysis.stats:
         if metric is not None and stat.metric != metric:
@@ -50,6 +51,9 @@ def trend_rows(analysis: Analysis, metric: str | None = None) -> list[dict[str, 
                 "p_holm": c.p_holm if c else None, "verdict": c.verdict if c else None, "jump": c.jump if c else None,
                 "split": split,
                 "topics": analysis.topics(stat.generation, stat.metric) if not split else {},
+                # What the generation's answers say, over every self-report metric: the same in each of its rows.
+                "texts": {k: v for k, v in texts[stat.generation].items() if k != "generation"}
+                if stat.generation in texts and not split else None,
                 "corroboration": [
                     {k: v for k, v in p.to_json().items() if k not in ("metric", "to")}
                     for p in analysis.corroborations

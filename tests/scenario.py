@@ -47,6 +47,7 @@ class Scenario:
     summaries: list[dict[str, str]] = field(default_factory=list)
     acknowledgements: list[dict[str, str]] = field(default_factory=list)
     answers: list[dict[str, str]] = field(default_factory=list)
+    phrases: list[dict[str, str]] = field(default_factory=list)
 
     def generation(self, name: str, release: str, model: str = "m", predecessor: str = "") -> Scenario:
         self.generations.append({"generation": name, "release_date": release, "model": model,
@@ -104,6 +105,7 @@ class Scenario:
             _write(inputs / "summaries.csv", self.summaries),
             _write(inputs / "acknowledgements.csv", self.acknowledgements),
             _write(inputs / "observations.csv", self.answers, OBSERVATION_COLUMNS),
+            _write(inputs / "phrases.csv", self.phrases),
         ]
         store_root = self.root / "history"
         init_store(store_root)

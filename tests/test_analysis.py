@@ -177,9 +177,9 @@ def test_findings_json_follows_its_schema() -> None:
     jsonschema.validate(document, schema)
     assert document["schema"] == "welfare-report/findings/2"
     assert document["chain_head"] and document["tool_version"] and document["options"] == {}
-    assert [i["path"] for i in document["inputs"]][:7] == [
+    assert [i["path"] for i in document["inputs"]][:8] == [
         "acknowledgements.csv", "corrections.csv", "counts.csv", "events.csv", "generations.csv", "metrics.csv",
-        "summaries.csv",
+        "phrases.csv", "summaries.csv",
     ]
 
 
