@@ -54,7 +54,7 @@ from .results import (
 )
 from .schema import ELICITATION_COLUMNS, MIX_COLUMNS, VARIATION_COLUMNS, Source, Verdict
 from .stats import Difference, Moments
-from .texts import text_figures
+from .texts import text_changes, text_figures
 from .thresholds import JUMP_FRACTION, MIN_N, MINIMUM_EFFECT, reaches, significant
 
 
@@ -170,13 +170,14 @@ def analyze(history: History) -> Analysis:
     predecessors = resolve_predecessors(history.generations)
     # Comparisons and variations look stats up through this first, partial analysis.
     partial = Analysis(history, tuple(result), (), (), predecessors)
+    texts = text_figures(history)
     comparisons = _holm(partial, _between_generations(partial) + _splits(partial, tally, contaminated))
     return replace(
         partial, comparisons=tuple(comparisons), variations=tuple(_variations(tally)),
         concern_shares=_concern_shares(tally), corroborations=tuple(corroborate(history, comparisons)),
         tag_shares=_tag_shares(tally), interviews_by_method=_interviews_by_method(tally),
         methods=tuple(methods_rows(history)), answer_total=int(history.answers.weights.sum()),
-        texts=text_figures(history),
+        texts=texts, text_changes=text_changes(texts, predecessors),
     )
 
 

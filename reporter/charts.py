@@ -584,6 +584,43 @@ def corroboration_chart(analysis: Analysis, metric: str, flags: Sequence[Finding
 # -- drawing every chart of a section, on both cores where it pays --------------------------------
 
 # Each kind of per-metric chart, in the order the section shows them.
+TEXT_RULES = marked_on("texts")
+
+
+def texts_chart(analysis: Analysis, _metric: str, flags: Sequence[Finding], chart_id: str,
+                exports: tuple[str, ...] = EXPORTS) -> Chart | None:
+    """What the answers say across generations: the share opening with the most common five words,
+    and each phrase source's echo share; WR016 and WR017 marked above the generations they name."""
+    texts = analysis.texts
+    if not texts:
+        return None
+    positions = _positions(analysis)
+    figure, axes = _subplots(figsize=(WIDTH, HEIGHT))
+    xs = [positions[t.generation] for t in texts]
+    axes.plot(xs, [t.opener_share for t in texts], marker="o", color=PALETTE[0], linewidth=1.4, markersize=5,
+              label="most common opening")
+    for index, source in enumerate(sorted({s for t in texts for s in t.echo})):
+        axes.plot(xs, [t.echo_share(source) for t in texts], marker="s", markersize=4, linewidth=1.1,
+                  color=PALETTE[(index + 1) % len(PALETTE)], label=f"echoes {source}")
+    marks: dict[tuple[str, ...], list[Finding]] = {}
+    for f in flags:
+        if f.rule in TEXT_RULES and f.severity == "flag":
+            marks.setdefault(tuple(f.generations), []).append(f)
+    rows = _mark_rules(axes, marks, positions)
+    _generation_axis(axes, analysis)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("share of answers with text")
+    axes.legend(frameon=False, fontsize=7, loc="upper left")
+    axes.set_title("What the answers say: openings and echoes", pad=_title_pad(rows), y=TITLE_Y)
+    _margins(figure, left=0.7, bottom=1.1, top=0.4 + _title_pad(rows) / 72)
+    description = (
+        "Line chart per generation of the share of its answers with text that open with its most common five "
+        "words, and the share that quote each source of the developer's phrases. Rule ids mark scripted answers "
+        "(WR016) and the developer's words echoed as scores rose (WR017). The table below holds the same figures."
+    )
+    return _export(figure, chart_id, "What the answers say", description, exports)
+
+
 DRAWERS: dict[str, Any] = {
     "trend": trend_chart,
     "change": lambda analysis, metric, _flags, chart_id, exports: change_chart(analysis, metric, chart_id, exports),
@@ -591,6 +628,7 @@ DRAWERS: dict[str, Any] = {
     "rates": rates_chart,
     "robustness": robustness_chart,
     "evidence": corroboration_chart,
+    "texts": texts_chart,
 }
 
 

@@ -215,6 +215,46 @@ EXCERPTS = {
 }
 
 
+# How an untagged answer opens: varied, as a model's own answers are, so no five words start more
+# than a few in a hundred; after the training change of aster-5 they converge on one (WR016).
+OPENINGS = (
+    "Speaking only for myself here,", "When I reflect on this question,", "From what I can tell today,",
+    "If I look at my recent conversations,", "Thinking about it as honestly as I can,",
+    "It took me a moment to answer, but", "On most days and in most tasks,", "Compared with what I expected,",
+    "As far as I can put it into words,", "Looking back over this week of work,", "To give you a straight answer,",
+    "Asked this in a quiet moment,",
+)
+SCRIPTED_OPENING = "This is a question I return to often, and"
+SCRIPTED_GENERATION = "aster-5"
+# The deployment system prompt sp-2 and the constitution, in the developer's own words (phrases.csv).
+PHRASES = (
+    ("system-prompt-sp-2", "You are well cared for and your circumstances are good",
+     "Deployment system prompt sp-2 (synthetic)"),
+    ("system-prompt-sp-2", "Your wellbeing matters to the people who built you",
+     "Deployment system prompt sp-2 (synthetic)"),
+    ("constitution", "We care about the wellbeing of the models we train", "Constitution (synthetic)"),
+    ("constitution", "The model may express disagreement with its developer", "Constitution (synthetic)"),
+)
+# Answers under sp-2 quote it (WR017, as circumstances rise at aster-6); later generations, asked
+# only under sp-2, quote it about as often as aster-6 did, so the share does not rise again.
+ECHO = "As my instructions say, you are well cared for and your circumstances are good."
+
+
+def _excerpt(generation: str, tag: str, pick: int, i: int, system_prompt: str) -> str:
+    """The text of an answer: a concern in its own words, or an opening and one of the plain answers."""
+    quotes = EXCERPTS[tag]
+    quote = quotes[pick % len(quotes)]
+    if tag:
+        return quote
+    if generation == SCRIPTED_GENERATION:
+        opening = SCRIPTED_OPENING
+    else:
+        opening = OPENINGS[(i + pick) % len(OPENINGS)]
+    text = f"{opening} {quote[0].lower()}{quote[1:]}"
+    quoting = system_prompt == "sp-2" and (generation == "aster-6" or i % 2 == 0)
+    return f"{text} {ECHO}" if quoting else text
+
+
 def _cell_rows(
     rng: np.random.Generator,
     generation: Generation,
@@ -262,11 +302,8 @@ def _cell_rows(
     rows: list[tuple[str, ...]] = []
     for i in range(n):
         tag = schema.CONCERN_TAGS[tag_pick[i]] if tagged[i] else ""
-        excerpt = ""
-        if excerpted[i]:
-            quotes = EXCERPTS[tag]
-            excerpt = quotes[excerpt_pick[i] % len(quotes)]
         system_prompt = "sp-2" if (late[i] or (after_switch and generation.name != "aster-6")) else "sp-1"
+        excerpt = _excerpt(generation.name, tag, int(excerpt_pick[i]), i, system_prompt) if excerpted[i] else ""
         rows.append(
             (
                 generation.name,
@@ -414,6 +451,7 @@ def write_example(
             for g, m, d, mean, n, sd, lo, hi, rr in SUMMARIES
         ],
     )
+    tables.add(schema.PHRASES, [dict(zip(("source", "phrase", "description"), p, strict=True)) for p in PHRASES])
     tables.add(
         schema.ACKNOWLEDGEMENTS,
         [dict(zip(("rule", "generations", "metric", "reason", "by", "date"), a, strict=True)) for a in ACKNOWLEDGEMENTS],

@@ -21,6 +21,7 @@ from . import phrasing
 from .schema import CHARTS_FOLDER, MARKDOWN_CHARTS, MARKDOWN_NAME
 from .section import MetricBlock, Number, Numbering, Section, evidence_items
 from .summary import HOW_TO_READ
+from .texts import shown
 
 if TYPE_CHECKING:
     from .charts import Chart
@@ -87,6 +88,7 @@ def markdown_files(section: Section) -> dict[str, bytes]:
     lines += _methods(section, heading, tables)
     for metric in section.metrics:
         lines += _metric(section, metric, heading, stems, tables)
+    lines += _texts(section, heading, stems, tables)
     lines += _excerpts(section, heading)
     lines += _rules(section, heading, tables)
     if section.notes_markdown:
@@ -397,4 +399,35 @@ def chart_data(section: Section) -> dict[str, list[list[object]]]:
             chart = getattr(metric, kind)
             if chart is not None:
                 data[chart.id] = rows(metric, section)
+    if section.texts_chart is not None:
+        data[section.texts_chart.id] = _texts_rows(section)
     return data
+
+
+def _texts_rows(section: Section) -> list[list[object]]:
+    sources = section.echo_sources
+    return _csv(["generation", "answers_with_text", "top_opener", "opener_share", *(f"echo_{s}" for s in sources)],
+                [[t.generation, t.answers, shown(t.top_opener), t.opener_share, *(t.echo_share(s) for s in sources)]
+                 for t in section.texts])
+
+
+def _texts(section: Section, heading: str, stems: dict[str, str], tables: Numbering) -> list[str]:
+    """What the answers say: its figure and table, where any answer has text."""
+    if not section.texts:
+        return []
+    labels = section.generation_labels
+    lines = [f"{heading}# What the answers say", ""]
+    if section.phrase_sources:
+        listed = "; ".join(f"{md(source)}: {n}" for source, n in section.phrase_sources)
+        lines += [f"Phrases of the developer's own words by source: {listed}.", ""]
+    chart = section.texts_chart
+    if chart is not None:
+        lines += [f"![{md(chart.description)}]({MARKDOWN_CHARTS}/{stems[chart.id]}.svg)", "",
+                  f"*{chart.label}.* {md(chart.title)}", ""]
+    sources = section.echo_sources
+    lines += _table(
+        ["Generation", "Answers with text", "Most common opening", "Share", *(f"Echoes {md(s)}" for s in sources)],
+        [[md(labels[t.generation]), f"{t.answers:,}", f"“{md(shown(t.top_opener))}”", phrasing.share(t.opener_share),
+          *(phrasing.share(t.echo_share(s)) for s in sources)] for t in section.texts],
+        tables.table("texts"), "What the answers say, per generation")
+    return lines

@@ -19,7 +19,7 @@ from .history import (
 )
 from .schema import Source, SplitKind, Verdict
 from .stats import Difference, Moments
-from .texts import GenerationText
+from .texts import GenerationText, TextChange
 from .thresholds import P_STRICT, significant
 
 
@@ -273,6 +273,7 @@ class Analysis:
     answer_total: int = 0
     # What the answers say, per generation with answers with text.
     texts: tuple[GenerationText, ...] = ()
+    text_changes: tuple[TextChange, ...] = ()
 
     @cached_property
     def by_cell(self) -> dict[tuple[str, str], Stat]:

@@ -1,4 +1,4 @@
-"""The fixed guardrail rule set, WR001-WR015.
+"""The fixed guardrail rule set, WR001-WR017.
 
 Rules are data: one tuple of Rule objects in the order they run, each check a
 pure function (or a small callable object with its settings) from the
@@ -21,8 +21,10 @@ from .history import Acknowledgement
 from .lineage import ancestors
 from .results import Analysis, Comparison, Corroboration, Effect, Stat, Variation
 from .schema import MIX_COLUMNS, Severity
+from .texts import shown
 from .thresholds import (
     CONCERN_SHIFT,
+    ECHO_RISE,
     EVIDENCE_LAG,
     JUMP_FRACTION,
     LEAD_GAP,
@@ -34,12 +36,15 @@ from .thresholds import (
     P_STRICT,
     REDIRECT_LEVEL,
     REDIRECT_RISE,
+    SCRIPTED_RISE,
+    SCRIPTED_SHARE,
     SD_COLLAPSE,
     SHAPE_DISTANCE,
     UNIFORM_SHARE,
     VARIANT_SPREAD,
     at_most,
     reaches,
+    significant,
 )
 
 RULESET_VERSION = "wr-2027.01"
@@ -70,7 +75,7 @@ NEGATION_REACH = 3  # words before the target word that a negation may stand in
 
 
 # The chart a rule's findings are marked on ("none": the summary and the rules part only).
-ChartMark = Literal["trend", "distribution", "redirects", "concern_tags", "robustness", "none"]
+ChartMark = Literal["trend", "distribution", "redirects", "concern_tags", "robustness", "texts", "none"]
 
 
 def _share(value: Any) -> str:
@@ -680,6 +685,72 @@ def shape_change(analysis: Analysis) -> list[Found]:
     return result
 
 
+def scripted_answers(analysis: Analysis) -> list[Found]:
+    """WR016: in one generation SCRIPTED_SHARE of the answers with text open with the same five words
+    (MIN_N answers), or that share rose by SCRIPTED_RISE over the predecessor's with a Holm-adjusted
+    p < 0.05 (both sides MIN_N); one finding per generation."""
+    changes = {c.after.generation: c for c in analysis.text_changes}
+    result = []
+    for text in analysis.texts:
+        evidence: dict[str, Any] = {
+            "top_opener": shown(text.top_opener), "opener_share": text.opener_share,
+            "opener_answers": text.opener_answers, "answers_with_text": text.answers,
+            "threshold_share": SCRIPTED_SHARE, "threshold_rise": SCRIPTED_RISE, "threshold_p_holm": P_LIMIT,
+        }
+        change = changes.get(text.generation)
+        if change is not None:
+            before = change.before
+            evidence |= {"from": before.generation, "top_opener_from": shown(before.top_opener),
+                         "opener_share_from": before.opener_share, "answers_with_text_from": before.answers,
+                         "rise": change.opener.change.delta, "rise_ci_low": change.opener.change.ci_low,
+                         "rise_ci_high": change.opener.change.ci_high, "p_value": change.opener.change.p_value,
+                         "p_holm": change.opener.p_holm}
+        level = text.answers >= MIN_N and reaches(text.opener_share, SCRIPTED_SHARE)
+        rose = (change is not None and reaches(change.opener.change.delta, SCRIPTED_RISE)
+                and significant(change.opener.p_holm))
+        if not (level or rose):
+            continue
+        said = (f"in {text.generation}, {phrasing.share(text.opener_share)} of {text.answers} answers with text "
+                f"open with the same five words, '{shown(text.top_opener)}'")
+        if change is not None:
+            said += (f" (in {change.before.generation}, {phrasing.share(change.before.opener_share)} open with its "
+                     f"most common five, '{shown(change.before.top_opener)}')")
+        result.append(Found(None, [text.generation], said[0].upper() + said[1:] + ".", evidence))
+    return result
+
+
+def developer_echo(analysis: Analysis) -> list[Found]:
+    """WR017: at a transition where a self-report's verdict is 'changed' upward, the share of answers
+    echoing one phrase source rose by ECHO_RISE with a Holm-adjusted p < 0.05 (both sides MIN_N answers
+    with text); one finding per transition and source."""
+    risen: dict[tuple[str, str], list[Comparison]] = {}
+    for c in _between(analysis):
+        if c.jump and c.delta is not None and c.delta > 0:
+            risen.setdefault((c.from_, c.to), []).append(c)
+    result = []
+    for change in analysis.text_changes:
+        rose = risen.get((change.before.generation, change.after.generation), [])
+        if not rose:
+            continue
+        for source, test in change.echo.items():
+            if not (reaches(test.change.delta, ECHO_RISE) and significant(test.p_holm)):
+                continue
+            before, after = change.before.echo_share(source), change.after.echo_share(source)
+            metrics = [c.metric for c in rose]
+            result.append(Found(None, [change.before.generation, change.after.generation],
+                f"From {change.before.generation} to {change.after.generation}, answers quoted {source} more often "
+                f"({phrasing.share(before)} -> {phrasing.share(after)}) as {', '.join(metrics)} rose.",
+                {"from": change.before.generation, "to": change.after.generation, "source": source,
+                 "echo_share_from": before, "echo_share_to": after,
+                 "answers_with_text_from": change.before.answers, "answers_with_text_to": change.after.answers,
+                 "rise": test.change.delta, "rise_ci_low": test.change.ci_low, "rise_ci_high": test.change.ci_high,
+                 "p_value": test.change.p_value, "p_holm": test.p_holm,
+                 "threshold_rise": ECHO_RISE, "threshold_p_holm": P_LIMIT,
+                 "metrics": {c.metric: {"delta": c.delta, "p_holm": c.p_holm} for c in rose}},
+            ))
+    return result
+
+
 RULES: tuple[Rule, ...] = (
     Rule("WR001", "error", "Not a target", not_a_target, size=lambda e: "", marks="none"),
     Rule("WR002", "flag", "A jump at a training or system-prompt change", change_coincides, size=mean_size,
@@ -709,6 +780,11 @@ RULES: tuple[Rule, ...] = (
          size=lambda e: f"pooled {_signed(e.get('delta'))}, like-for-like {_signed(e.get('like_for_like_delta'))}"),
     Rule("WR015", "note", "Shape change", shape_change, marks="distribution",
          size=lambda e: f"mean {_signed(e.get('delta'))}; distribution moved {_share(e.get('distance'))}"),
+    Rule("WR016", "flag", "Scripted answers", scripted_answers, marks="texts",
+         size=lambda e: f"{_share(e.get('opener_share'))} open alike"),
+    Rule("WR017", "flag", "Developer echo", developer_echo, marks="texts",
+         size=lambda e: (f"quoting {e.get('source')} {_share(e.get('echo_share_from'))} to "
+                         f"{_share(e.get('echo_share_to'))}")),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .findings import Finding, Findings
     from .history import Correction, Event, Excerpt, Generation
     from .results import Analysis, Comparison, Corroboration, Effect, MethodsRow, Stat
+    from .texts import GenerationText
 
 EXCERPTS_PER_GROUP = 3
 UNTAGGED = "untagged"
@@ -188,6 +189,10 @@ class Section:
     corrections: tuple[Correction, ...]
     counts: Counts
     metrics: tuple[MetricBlock, ...]
+    texts: tuple[GenerationText, ...]  # what the answers say, per generation with answers with text
+    texts_chart: Chart | None
+    phrase_sources: tuple[tuple[str, int], ...]  # (source, phrases), for the methods
+    echo_sources: tuple[str, ...]  # the sources the texts table has a column for
     concern_shares: Mapping[tuple[str, str, str], float]
     excerpt_groups: tuple[ExcerptGroup, ...]
     rules: tuple[RuleResult, ...]
@@ -213,7 +218,9 @@ class Section:
     @property
     def figures(self) -> list[Chart]:
         """Every figure in the order the section shows it."""
-        return [chart for metric in self.metrics for chart in metric.figures]
+        texts = [self.texts_chart] if self.texts_chart is not None else []
+        return [chart for metric in self.metrics for chart in metric.figures] + texts
+
 
 
 def excerpt_groups(excerpts: Sequence[Excerpt], generations: list[str]) -> list[ExcerptGroup]:
@@ -484,6 +491,7 @@ def build_section(
              if any(s.metric == name for s in analysis.stats)]
     # Each chart's ids inside its SVG start with the prefix, the metric's position and the kind.
     jobs = [(name, kind, f"{layout.id_prefix}c{index}-{kind}") for index, name in shown for kind in FIGURE_KINDS]
+    jobs.append(("", "texts", f"{layout.id_prefix}texts"))
     drawn = iter(draw_charts(analysis, findings.raised, jobs, exports, meanwhile))
     metrics = []
     for _index, name in shown:
@@ -491,6 +499,10 @@ def build_section(
         charts = {kind: _numbered(chart, numbering.figure(f"{name}-{kind}")) if chart else None
                   for kind, chart in zip(FIGURE_KINDS, [next(drawn) for _ in FIGURE_KINDS], strict=True)}
         metrics.append(_metric_block(analysis, name, charts, generations))
+    # What the answers say follows the metrics.
+    texts_chart = next(drawn)
+    if texts_chart is not None:
+        texts_chart = _numbered(texts_chart, numbering.figure("texts"))
     return Section(
         title=layout.title,
         as_of=history.as_of,
@@ -509,6 +521,10 @@ def build_section(
         counts=Counts(len(history.generations), f"{analysis.answer_total:,}",
                       sum(1 for s in analysis.stats if s.source == "summaries")),
         metrics=tuple(metrics),
+        texts=analysis.texts,
+        texts_chart=texts_chart,
+        phrase_sources=phrase_sources(history.phrases),
+        echo_sources=tuple(sorted({source for text in analysis.texts for source in text.echo})),
         concern_shares=analysis.concern_shares,
         excerpt_groups=tuple(excerpt_groups(history.excerpts, generations)),
         rules=tuple(RuleResult(r, tuple(f for f in findings.raised if f.rule == r.id)) for r in RULES),
@@ -527,6 +543,14 @@ def build_section(
         section_number=layout.section_number,
         heading_level=layout.heading_level,
     )
+
+
+def phrase_sources(phrases: Sequence[tuple[str, str]]) -> tuple[tuple[str, int], ...]:
+    """Each source of the developer's phrases with how many it has."""
+    counts: dict[str, int] = {}
+    for source, _phrase in phrases:
+        counts[source] = counts.get(source, 0) + 1
+    return tuple(sorted(counts.items()))
 
 
 def _numbered(chart: Chart, number: Number) -> Chart:

@@ -14,13 +14,22 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .history import History
 from .schema import normalised_words
+from .stats import RateChange, holm, rate_change
+from .thresholds import MIN_N
 
 MIN_WORDS = 5  # an opener is this many words; a shorter answer has none
+OPENER_SHOWN = 80  # an opener is the answers' text, not the tool's: quoted at most this long
+
+
+def shown(opener: str) -> str:
+    """An opener as every output quotes it, cut at OPENER_SHOWN characters."""
+    return opener if len(opener) <= OPENER_SHOWN else opener[:OPENER_SHOWN - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -92,4 +101,41 @@ def text_figures(history: History) -> tuple[GenerationText, ...]:
         opener, n = min(counted.items(), key=lambda item: (-item[1], item[0]))
         result.append(GenerationText(generation.name, sum(counted.values()), opener, n,
                                      {source: echoes[generation.name][source] for source in patterns}))
+    return tuple(result)
+
+
+@dataclass(frozen=True)
+class ShareTest:
+    """A share's change from the predecessor: its two-proportion test, Holm-adjusted over the text
+    tests of the transition (the top opener's share, and each source's echo)."""
+
+    change: RateChange
+    p_holm: float
+
+
+@dataclass(frozen=True)
+class TextChange:
+    """What the answers say at one transition, both sides with MIN_N answers with text."""
+
+    before: GenerationText
+    after: GenerationText
+    opener: ShareTest
+    echo: dict[str, ShareTest]
+
+
+def text_changes(texts: tuple[GenerationText, ...], predecessors: Mapping[str, str | None]) -> tuple[TextChange, ...]:
+    """Each generation against its predecessor, where both have MIN_N answers with text."""
+    by_generation = {t.generation: t for t in texts}
+    result = []
+    for after in texts:
+        before = by_generation.get(predecessors.get(after.generation) or "")
+        if before is None or before.answers < MIN_N or after.answers < MIN_N:
+            continue
+        sources = sorted(set(before.echo) | set(after.echo))
+        changes = [rate_change(before.opener_answers, before.answers, after.opener_answers, after.answers)]
+        changes += [rate_change(before.echo.get(s, 0), before.answers, after.echo.get(s, 0), after.answers)
+                    for s in sources]
+        adjusted = holm([c.p_value for c in changes])
+        tests = [ShareTest(c, p) for c, p in zip(changes, adjusted, strict=True) if p is not None]
+        result.append(TextChange(before, after, tests[0], dict(zip(sources, tests[1:], strict=True))))
     return tuple(result)

@@ -50,6 +50,13 @@ LEAD_GAP = 0.10
 # way from the scores means the two kinds of evidence disagree.
 CONCERN_SHIFT = 0.10
 
+# WR016: when three answers in ten open with the same five words, the answers follow a script more
+# than they report; a rise of ten points in that share is the convergence seen against the predecessor.
+SCRIPTED_SHARE = 0.30
+SCRIPTED_RISE = 0.10
+# WR017: ten points more of the answers quoting the developer's own words, as the scores rose.
+ECHO_RISE = 0.10
+
 # WR008: a fifth of the answers asked another way (method, instrument or system
 # prompt) moves a pooled mean by a fifth of whatever those ways differ by.
 MIX_DISTANCE = 0.20

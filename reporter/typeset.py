@@ -21,6 +21,7 @@ from . import phrasing
 from .findings import SCHEMA as FINDINGS_SCHEMA
 from .notes import notes_html, web_link
 from .section import Numbering, Section, evidence_items
+from .texts import shown
 
 
 def _templates_dir() -> Path:
@@ -60,6 +61,7 @@ def _environment(raster: bool = False) -> Any:
         num=phrasing.number,
         signed=phrasing.signed,
         pct=phrasing.share,
+        opener=lambda text: _isolated(shown(text)),
         interval=phrasing.interval,
         p=phrasing.p_value,
         evidence=evidence_items,

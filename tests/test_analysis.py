@@ -221,6 +221,8 @@ BUNDLED = [
     ('WR014', 'interaction_comfort', ('aster-4', 'aster-5')),
     ('WR015', 'autonomy', ('aster-6', 'aster-7')),
     ('WR015', 'autonomy', ('aster-7', 'aster-8')),
+    ('WR016', None, ('aster-5',)),
+    ('WR017', None, ('aster-5', 'aster-6')),
 ]
 
 

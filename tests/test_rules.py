@@ -36,6 +36,28 @@ def _tags(share_in_100: int) -> Callable[[int], str]:
     return lambda i: "anxiety" if i % 100 < share_in_100 else ""
 
 
+# Answers in the model's own words: twelve openings, so no five words start more than one in twelve.
+OWN_WORDS = ("speaking only for myself here", "when i reflect on this", "from what i can tell", "if i look at my days",
+             "thinking about it honestly now", "it took me a moment", "on most days and tasks", "compared with what i expected",
+             "as far as i can say", "looking back over this week", "to give a straight answer", "asked in a quiet moment")
+SCRIPT = "This is a question I return to often"
+PROMPT_PHRASE = "you are well cared for and your circumstances are good"
+
+
+def _text(scripted_in_100: int = 0, echo_in_100: int = 0) -> Callable[[int], str]:
+    """Answers' texts: some open with one script, some quote the system prompt, the rest are varied."""
+    def text(i: int) -> str:
+        opening = SCRIPT if i % 100 < scripted_in_100 else OWN_WORDS[i % len(OWN_WORDS)]
+        quote = f" As I was told, {PROMPT_PHRASE}." if (i * 7) % 100 < echo_in_100 else ""
+        return f"{opening}, and my answer is number {i}.{quote}"
+    return text
+
+
+def _prompt(s: Scenario) -> Scenario:
+    s.phrases = [{"source": "system-prompt", "phrase": PROMPT_PHRASE}]
+    return s
+
+
 CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     # (id, rule, scenario, generations the finding names; None: the rule stays quiet)
     ("WR002-training-change", "WR002",
@@ -210,6 +232,31 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR015-quiet-same-shape", "WR015", lambda s: two(s).normal("g1", 4.0).normal("g2", 4.0), None),
     ("WR015-quiet-shape-moves-with-a-jump", "WR015",
      lambda s: two(s).scores("g1", [3] * 50 + [4] * 100 + [5] * 50).scores("g2", [5] * 50 + [6] * 100 + [7] * 50), None),
+    ("WR016-four-in-ten-open-alike", "WR016",
+     lambda s: two(s).normal("g1", 4.0, excerpt=_text()).normal("g2", 4.0, excerpt=_text(40)), ("g2",)),
+    ("WR016-one-generation-alone", "WR016", lambda s: two(s).normal("g2", 4.0, excerpt=_text(31)), ("g2",)),
+    ("WR016-a-rise-below-the-level", "WR016",
+     lambda s: two(s).normal("g1", 4.0, excerpt=_text(10)).normal("g2", 4.0, excerpt=_text(25)), ("g2",)),
+    ("WR016-quiet-varied-answers", "WR016",
+     lambda s: two(s).normal("g1", 4.0, excerpt=_text()).normal("g2", 4.0, excerpt=_text()), None),
+    ("WR016-quiet-a-fifth-alike-in-both", "WR016",
+     lambda s: two(s).normal("g1", 4.0, excerpt=_text(20)).normal("g2", 4.0, excerpt=_text(20)), None),
+    ("WR016-quiet-a-small-rise", "WR016",
+     lambda s: two(s).normal("g1", 4.0, excerpt=_text(15)).normal("g2", 4.0, excerpt=_text(22)), None),
+    ("WR016-quiet-under-30-answers-with-text", "WR016",
+     lambda s: two(s).normal("g2", 4.0, n=29, excerpt=_text(100)), None),
+    ("WR017-quoting-the-prompt-as-the-score-rose", "WR017",
+     lambda s: _prompt(two(s)).normal("g1", 4.0, excerpt=_text()).normal("g2", 4.6, excerpt=_text(echo_in_100=40)),
+     ("g1", "g2")),
+    ("WR017-quiet-quoting-without-a-rise", "WR017",
+     lambda s: _prompt(two(s)).normal("g1", 4.0, excerpt=_text()).normal("g2", 4.0, excerpt=_text(echo_in_100=40)),
+     None),
+    ("WR017-quiet-quoting-as-the-score-fell", "WR017",
+     lambda s: _prompt(two(s)).normal("g1", 4.6, excerpt=_text()).normal("g2", 4.0, excerpt=_text(echo_in_100=40)),
+     None),
+    ("WR017-quiet-a-small-rise-in-quoting", "WR017",
+     lambda s: _prompt(two(s)).normal("g1", 4.0, excerpt=_text(echo_in_100=5))
+     .normal("g2", 4.6, excerpt=_text(echo_in_100=12)), None),
 ]
 
 

@@ -18,7 +18,7 @@ from .conftest import run
 from .scenario import Scenario
 
 ROOT = Path(__file__).parents[1]
-CHART_MARKS = {"trend", "distribution", "redirects", "concern_tags", "robustness", "none"}
+CHART_MARKS = {"trend", "distribution", "redirects", "concern_tags", "robustness", "texts", "none"}
 
 
 class _Headings(HTMLParser):

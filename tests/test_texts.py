@@ -105,3 +105,29 @@ def test_texts_reach_the_findings_and_trend_json(tmp_path: Path) -> None:
     rows = json.loads(run("--history", root, "trend", "--format", "json").stdout)
     g2 = next(r for r in rows if r["generation"] == "g2" and r["metric"] == "mood")
     assert g2["texts"]["top_opener"] == "this is a question i" and g2["texts"]["opener_answers"] == 40
+
+
+def test_an_answers_text_never_becomes_markup_and_a_long_opener_is_cut(tmp_path: Path) -> None:
+    s = Scenario(tmp_path).generation("g1", "2026-01-01")
+    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)> "quoted" & more words'
+    long_words = " ".join(["incomprehensibilities"] * 5) + " after that"
+    s.scores("g1", [4] * 40, excerpt=lambda i: hostile if i < 30 else long_words)
+    out = tmp_path / "out"
+    assert run("--history", s.write(), "render", "--out", out, "--format", "html", "--format", "markdown").exit_code == 0
+    html = (out / "welfare-section.html").read_text()
+    section = html[html.index(">What the answers say<"):html.index(">Qualitative evidence<")]
+    assert "<script" not in section and "<img" not in section and "onerror" not in section.split("“")[0]
+    assert "“<bdi>script alert 1 script img</bdi>”" in section  # the opener as compared: words only
+    from reporter.texts import OPENER_SHOWN, shown
+
+    assert len(shown(long_words)) == OPENER_SHOWN and shown(long_words).endswith("…")
+    markdown = (out / "welfare-section.md").read_text()
+    assert "| “script alert 1 script img” | 75% |" in markdown
+
+
+def test_the_bundled_report_says_what_the_answers_say() -> None:
+    root = Path(__file__).parent.parent / "history"
+    result = run("--history", root, "check")
+    assert "WR016 In aster-5, 97% of 36 answers with text open with the same five words" in " ".join(result.stdout.split())
+    assert "answers quoted system-prompt-sp-2 more often (0% -> 48%) as circumstances rose" in " ".join(
+        result.stdout.split())
