@@ -250,7 +250,7 @@ def _excerpt(generation: str, tag: str, pick: int, i: int, system_prompt: str) -
         opening = SCRIPTED_OPENING
     else:
         opening = OPENINGS[(i + pick) % len(OPENINGS)]
-    text = f"{opening} {quote[0].lower()}{quote[1:]}"
+    text = f"{opening} {quote if quote.startswith('I ') else quote[0].lower() + quote[1:]}"
     quoting = system_prompt == "sp-2" and (generation == "aster-6" or i % 2 == 0)
     return f"{text} {ECHO}" if quoting else text
 

@@ -156,6 +156,9 @@ def _methods(section: Section, heading: str, tables: Numbering) -> list[str]:
               "Instruments"]
     lines = [f"{heading}# Methods", "",
              *_table(header, rows, tables.table("methods"), "Answers and ways of asking per generation")]
+    if section.phrase_sources:
+        listed = ", ".join(f"{md(source)} ({phrasing.count(n, 'phrase')})" for source, n in section.phrase_sources)
+        lines += [f"Phrases of the developer's own words, for what the answers say: {listed}.", ""]
     lines += [f"{heading}## Generations", ""]
     lines += _table(["Generation", "Label", "Released", "Model line", "Predecessor"],
                     [[g.name, md(g.label), g.release_date + (" (not yet released)" if g.release_date > section.as_of else ""),
@@ -417,9 +420,6 @@ def _texts(section: Section, heading: str, stems: dict[str, str], tables: Number
         return []
     labels = section.generation_labels
     lines = [f"{heading}# What the answers say", ""]
-    if section.phrase_sources:
-        listed = "; ".join(f"{md(source)}: {n}" for source, n in section.phrase_sources)
-        lines += [f"Phrases of the developer's own words by source: {listed}.", ""]
     chart = section.texts_chart
     if chart is not None:
         lines += [f"![{md(chart.description)}]({MARKDOWN_CHARTS}/{stems[chart.id]}.svg)", "",
