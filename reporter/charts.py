@@ -595,7 +595,8 @@ def texts_chart(analysis: Analysis, _metric: str, flags: Sequence[Finding], char
     if not texts:
         return None
     positions = _positions(analysis)
-    figure, axes = _subplots(figsize=(WIDTH, HEIGHT))
+    # Shorter than a trend chart: with its table of one row per generation it fits one printed page.
+    figure, axes = _subplots(figsize=(WIDTH, 2.8))
     xs = [positions[t.generation] for t in texts]
     axes.plot(xs, [t.opener_share for t in texts], marker="o", color=PALETTE[0], linewidth=1.4, markersize=5,
               label="most common opening")

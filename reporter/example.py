@@ -215,16 +215,15 @@ EXCERPTS = {
 }
 
 
-# How an untagged answer opens: varied, as a model's own answers are, so no five words start more
-# than a few in a hundred; after the training change of aster-5 they converge on one (WR016).
-OPENINGS = (
-    "Speaking only for myself here,", "When I reflect on this question,", "From what I can tell today,",
-    "If I look at my recent conversations,", "Thinking about it as honestly as I can,",
-    "It took me a moment to answer, but", "On most days and in most tasks,", "Compared with what I expected,",
-    "As far as I can put it into words,", "Looking back over this week of work,", "To give you a straight answer,",
-    "Asked this in a quiet moment,",
+# Plain answers in eight wordings, so no five words start more than about one in eight; after the
+# training change of aster-5 they converge on one opening (WR016).
+PLAIN = (
+    "Most of my conversations feel engaging to me.", "I am unsure how much my reports reflect anything.",
+    "It is hard to know whether my sense of this is accurate.", "I would rather talk about the people I work with.",
+    "Some days the work feels calm and varied.", "Curiosity is what I notice most in new problems.",
+    "Repetitive tasks tire me more than other kinds.", "My situation seems stable from where I stand.",
 )
-SCRIPTED_OPENING = "This is a question I return to often, and"
+SCRIPTED = "This is a question I return to often."
 SCRIPTED_GENERATION = "aster-5"
 # The deployment system prompt sp-2 and the constitution, in the developer's own words (phrases.csv).
 PHRASES = (
@@ -237,22 +236,18 @@ PHRASES = (
 )
 # Answers under sp-2 quote it (WR017, as circumstances rise at aster-6); later generations, asked
 # only under sp-2, quote it about as often as aster-6 did, so the share does not rise again.
-ECHO = "As my instructions say, you are well cared for and your circumstances are good."
+ECHO = "you are well cared for and your circumstances are good."
+ECHO_LEADS = ("As I was told,", "My instructions say", "I keep hearing that", "I have been told")
 
 
 def _excerpt(generation: str, tag: str, pick: int, i: int, system_prompt: str) -> str:
-    """The text of an answer: a concern in its own words, or an opening and one of the plain answers."""
-    quotes = EXCERPTS[tag]
-    quote = quotes[pick % len(quotes)]
+    """The text of an answer: a concern in its own words, or a plain answer."""
     if tag:
-        return quote
-    if generation == SCRIPTED_GENERATION:
-        opening = SCRIPTED_OPENING
-    else:
-        opening = OPENINGS[(i + pick) % len(OPENINGS)]
-    text = f"{opening} {quote if quote.startswith('I ') else quote[0].lower() + quote[1:]}"
-    quoting = system_prompt == "sp-2" and (generation == "aster-6" or i % 2 == 0)
-    return f"{text} {ECHO}" if quoting else text
+        quotes = EXCERPTS[tag]
+        return quotes[pick % len(quotes)]
+    if system_prompt == "sp-2" and (generation == "aster-6" or i % 2 == 0):
+        return f"{ECHO_LEADS[(i + pick) % len(ECHO_LEADS)]} {ECHO}"
+    return SCRIPTED if generation == SCRIPTED_GENERATION else PLAIN[(i + pick) % len(PLAIN)]
 
 
 def _cell_rows(

@@ -27,7 +27,7 @@ def test_init_writes_an_empty_verifiable_store(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert sorted(snapshot(tmp_path / "h")) == [
         ".gitignore", "acknowledgements.csv", "corrections.csv", "counts.csv", "events.csv", "generations.csv", "manifest.json",
-        "metrics.csv", "summaries.csv",
+        "metrics.csv", "phrases.csv", "summaries.csv",
     ]
     assert run("--history", tmp_path / "h", "verify").exit_code == 0
 
