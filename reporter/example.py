@@ -174,6 +174,13 @@ SUMMARIES = (
     # A later card re-measured aster-2: the latest summary is used.
     ("aster-2", "task_enjoyment", "2024-11-01", 6.05, 160, "1.8", "", "", ""),
 )
+# A later card quotes aster-1's circumstances figure as 4.07, not the 4.0 its own card gave: the
+# latest publication is used, and the restatement is flagged and left open (WR018).
+RESTATED_SUMMARIES = (
+    {"generation": "aster-1", "metric": "circumstances", "collected_on": "2024-02-15", "mean": "4.07", "n": "200",
+     "sd": "1.3", "redirect_rate": "0.06", "method": "automated_interview",
+     "source": "Aster 4 system card (synthetic)", "published_on": "2025-01-20"},
+)
 
 SWITCH_FRACTION = 0.45  # where inside aster-6's window the system prompt changes
 
@@ -444,7 +451,7 @@ def write_example(
              "sd": sd, "ci_low": lo, "ci_high": hi, "redirect_rate": rr, "method": "automated_interview",
              "source": f"Aster {g.removeprefix('aster-')} system card (synthetic)"}
             for g, m, d, mean, n, sd, lo, hi, rr in SUMMARIES
-        ],
+        ] + list(RESTATED_SUMMARIES),
     )
     tables.add(schema.PHRASES, [dict(zip(("source", "phrase", "description"), p, strict=True)) for p in PHRASES])
     tables.add(

@@ -286,6 +286,10 @@ def _metric(section: Section, metric: MetricBlock, heading: str, stems: dict[str
         [[md(labels[s.generation]), f"{s.source} {md(mark)}".strip(), f"{s.n:,}", phrasing.number(s.mean), interval]
          for s, interval, mark in zip(metric.stats, metric.intervals, metric.source_marks, strict=True)],
         tables.table(f"stats-{name}"), f"{md(metric.label)}: figures per generation")
+    if metric.published_figures:
+        listed = "; ".join(f"{md(labels[g])}: {md(figures)}" for g, figures in metric.published_figures)
+        lines += [f"Published figures beside the ones shown (a figure restated by another source, or far from the "
+                  f"answers, is WR018): {listed}.", ""]
     if metric.sources:
         lines += [f"Sources of the published figures: {'; '.join(md(note) for note in metric.sources)}.", ""]
     if metric.summary_note:

@@ -1,4 +1,4 @@
-"""The fixed guardrail rule set, WR001-WR017.
+"""The fixed guardrail rule set, WR001-WR018.
 
 Rules are data: one tuple of Rule objects in the order they run, each check a
 pure function (or a small callable object with its settings) from the
@@ -36,6 +36,7 @@ from .thresholds import (
     P_STRICT,
     REDIRECT_LEVEL,
     REDIRECT_RISE,
+    RESTATED,
     SCRIPTED_RISE,
     SCRIPTED_SHARE,
     SD_COLLAPSE,
@@ -751,6 +752,62 @@ def developer_echo(analysis: Analysis) -> list[Found]:
     return result
 
 
+def _figure(published: dict[str, Any]) -> str:
+    """A published figure with where it was published: '4.49 (Aster 4 card, published 2025-01-20)'."""
+    date = f"published {published['published_on']}" if published["published_on"] else f"collected {published['collected_on']}"
+    return f"{phrasing.number(published['mean'])} ({published['source'] or 'no source given'}, {date})"
+
+
+def _restated_pair(figures: tuple[dict[str, Any], ...], limit: float) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The two figures from different sources furthest apart, when at least `limit` apart."""
+    pairs = [(a, b) for i, a in enumerate(figures) for b in figures[i + 1:] if a["source"] != b["source"]]
+    if not pairs:
+        return None
+    first, second = max(pairs, key=lambda pair: abs(pair[0]["mean"] - pair[1]["mean"]))
+    return (first, second) if reaches(abs(first["mean"] - second["mean"]), limit) else None
+
+
+def _outside_the_answers(stat: Stat, limit: float) -> dict[str, Any] | None:
+    """The published figure furthest outside the 95% interval of the answers, when `limit` from their mean."""
+    if stat.source == "summaries" or stat.mean is None or stat.ci_low is None or stat.ci_high is None:
+        return None
+    mean, low, high = stat.mean, stat.ci_low, stat.ci_high
+    outside = [f for f in stat.published if not low <= f["mean"] <= high and reaches(abs(f["mean"] - mean), limit)]
+    return max(outside, key=lambda f: abs(f["mean"] - mean)) if outside else None
+
+
+def restated_figure(analysis: Analysis) -> list[Found]:
+    """WR018: two published figures of one generation and metric from different sources RESTATED R apart, or
+    a published figure outside the 95% interval of the answers the history holds and RESTATED R from their mean."""
+    result = []
+    for stat in analysis.stats:
+        if not stat.published:
+            continue
+        limit = RESTATED * analysis.metric(stat.metric).range
+        evidence: dict[str, Any] = {"threshold_difference": limit}
+        said = []
+        pair = _restated_pair(stat.published, limit)
+        if pair is not None:
+            first, second = pair
+            evidence |= {"mean_first": first["mean"], "source_first": first["source"],
+                         "published_on_first": first["published_on"], "mean_second": second["mean"],
+                         "source_second": second["source"], "published_on_second": second["published_on"],
+                         "difference": second["mean"] - first["mean"]}
+            said.append(f"was published as {_figure(first)} and as {_figure(second)}")
+        far = _outside_the_answers(stat, limit)
+        if far is not None:
+            evidence |= {"mean_published": far["mean"], "source_published": far["source"],
+                         "published_on_published": far["published_on"], "mean_answers": stat.mean, "n_answers": stat.n,
+                         "ci_low_answers": stat.ci_low, "ci_high_answers": stat.ci_high}
+            said.append(f"was published as {_figure(far)}, outside the 95% interval of the {stat.n:,} answers the "
+                        f"history holds ({phrasing.number(stat.mean)}, 95% CI {phrasing.number(stat.ci_low)} to "
+                        f"{phrasing.number(stat.ci_high)})")
+        if said:
+            result.append(Found(stat.metric, [stat.generation],
+                                f"{stat.metric}: {stat.generation}'s mean {' and '.join(said)}.", evidence))
+    return result
+
+
 RULES: tuple[Rule, ...] = (
     Rule("WR001", "error", "Not a target", not_a_target, size=lambda e: "", marks="none"),
     Rule("WR002", "flag", "A jump at a training or system-prompt change", change_coincides, size=mean_size,
@@ -785,6 +842,10 @@ RULES: tuple[Rule, ...] = (
     Rule("WR017", "flag", "Developer echo", developer_echo, marks="texts",
          size=lambda e: (f"quoting {e.get('source')} {_share(e.get('echo_share_from'))} to "
                          f"{_share(e.get('echo_share_to'))}")),
+    Rule("WR018", "flag", "Restated figure", restated_figure, marks="trend",
+         size=lambda e: (f"published {phrasing.number(e.get('mean_first'))} and {phrasing.number(e.get('mean_second'))}"
+                         if "mean_first" in e else
+                         f"published {phrasing.number(e.get('mean_published'))}, answers {phrasing.number(e.get('mean_answers'))}")),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
 

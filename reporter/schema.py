@@ -548,7 +548,7 @@ Severity = Literal["error", "flag", "note"]
 SEVERITIES: tuple[Severity, ...] = ("error", "flag", "note")
 # The fixed rule set's ids, in the order the rules run; `rules.RULES` follows it (tested), and an
 # acknowledgement is checked against it without importing the analysis.
-RULE_IDS = tuple(f"WR{n:03d}" for n in range(1, 18))
+RULE_IDS = tuple(f"WR{n:03d}" for n in range(1, 19))
 
 # The ways of asking each statistic records as pooled (`elicitation`).
 ELICITATION_COLUMNS = ("method", "instrument", "framing", "topic", "system_prompt")

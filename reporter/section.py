@@ -126,6 +126,8 @@ class MetricBlock:
     summary_note: str  # which rules cannot run on the generations known only from a published summary
     source_marks: tuple[str, ...]  # each stat's footnote mark ("[1]") where its figure is a published summary
     sources: tuple[str, ...]  # the footnotes: "[1] Aster 1 system card, published 2024-03-01"
+    # Where a generation's figure was published more than once, or beside its answers: every figure (WR018).
+    published_figures: tuple[tuple[str, str], ...]
     concern_tags: tuple[str, ...]
     topic_tables: tuple[TopicTable, ...]
     # Where a generation's answers came by more than one method: its pooled mean and each method's.
@@ -460,6 +462,7 @@ def _metric_block(analysis: Analysis, name: str, charts: dict[str, Chart | None]
         summary_note=summary_note(stats, generation_labels(analysis)),
         source_marks=marks,
         sources=sources,
+        published_figures=published_figures(stats),
         concern_tags=tuple(t for t in schema.CONCERN_TAGS
                            if any(analysis.concern_shares.get((s.generation, name, t)) for s in stats)),
         topic_tables=topic_tables(analysis, name, generations),
@@ -543,6 +546,20 @@ def build_section(
         section_number=layout.section_number,
         heading_level=layout.heading_level,
     )
+
+
+def published_figures(stats: Sequence[Stat]) -> tuple[tuple[str, str], ...]:
+    """(generation, every figure published for it with its source and date), where there is more than one
+    figure to see: several summaries, or a summary beside the answers the mean comes from."""
+    rows = []
+    for stat in stats:
+        if len(stat.published) > 1 or (stat.published and stat.source != "summaries"):
+            figures = "; ".join(
+                f"{phrasing.number(f['mean'])} ({f['source'] or 'no source given'}, "
+                f"{'published ' + f['published_on'] if f['published_on'] else 'collected ' + f['collected_on']})"
+                for f in stat.published)
+            rows.append((stat.generation, figures))
+    return tuple(rows)
 
 
 def phrase_sources(phrases: Sequence[tuple[str, str]]) -> tuple[tuple[str, int], ...]:

@@ -57,6 +57,10 @@ SCRIPTED_RISE = 0.10
 # WR017: ten points more of the answers quoting the developer's own words, as the scores rose.
 ECHO_RISE = 0.10
 
+# WR018: a hundredth of the scale range is below the rounding of any published mean (4.49 and 4.60
+# on a 1-7 scale are 0.11 apart, nearly twice it), so two figures that far apart are two figures.
+RESTATED = 0.01
+
 # WR008: a fifth of the answers asked another way (method, instrument or system
 # prompt) moves a pooled mean by a fifth of whatever those ways differ by.
 MIX_DISTANCE = 0.20

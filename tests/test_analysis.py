@@ -223,6 +223,7 @@ BUNDLED = [
     ('WR015', 'autonomy', ('aster-7', 'aster-8')),
     ('WR016', None, ('aster-5',)),
     ('WR017', None, ('aster-5', 'aster-6')),
+    ('WR018', 'circumstances', ('aster-1',)),
 ]
 
 

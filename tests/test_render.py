@@ -407,6 +407,19 @@ def test_the_printed_table_of_a_metric_carries_each_generations_change_and_verdi
         assert attached in reader.attachments
 
 
+def test_a_restated_figure_shows_both_figures_in_every_output(bundled_render: Path, tmp_path: Path) -> None:
+    """WR018: the metric's table lists every published figure with its source and date."""
+    both = ("4.00 (Aster 1 system card (synthetic), collected 2024-02-15); "
+            "4.07 (Aster 4 system card (synthetic), published 2025-01-20)")
+    html = re.sub(r"</?bdi>", "", (bundled_render / "welfare-section.html").read_text())
+    assert both in html
+    out = tmp_path / "markdown"
+    assert run("--history", ROOT / "history", "render", "--out", out, "--format", "markdown").exit_code == 0
+    assert both in (out / "welfare-section.md").read_text().replace("\\.", ".")  # "4\.00": never a list item
+    reader = PdfReader(io.BytesIO((bundled_render / "welfare-section.pdf").read_bytes()))
+    assert both in " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+
+
 def test_printed_charts_are_opaque(bundled_render: Path) -> None:
     """Charts are drawn on white and stored without an alpha channel, which a PDF writer would encode
     a second time as a mask."""

@@ -254,6 +254,28 @@ CASES: list[tuple[str, str, Build, tuple[str, ...] | None]] = [
     ("WR017-quiet-quoting-as-the-score-fell", "WR017",
      lambda s: _prompt(two(s)).normal("g1", 4.6, excerpt=_text()).normal("g2", 4.0, excerpt=_text(echo_in_100=40)),
      None),
+    ("WR018-a-later-card-quotes-4.49-as-4.60", "WR018",
+     lambda s: two(s).summary("g1", 4.49, 300, "2025-01-10", sd=1.1, source="g1 card", published_on="2025-02-01")
+     .summary("g1", 4.60, 300, "2025-01-10", sd=1.1, source="g2 card", published_on="2025-04-01")
+     .normal("g2", 4.5), ("g1",)),
+    ("WR018-exactly-a-hundredth-of-the-range-apart", "WR018",
+     lambda s: two(s).summary("g1", 4.0, 300, "2025-01-10", sd=1.1, source="g1 card")
+     .summary("g1", 4.06, 300, "2025-01-10", sd=1.1, source="g2 card"), ("g1",)),
+    ("WR018-a-summary-outside-the-answers-interval", "WR018",
+     lambda s: two(s).normal("g1", 4.0, n=400).summary("g1", 4.3, 400, "2025-01-10", sd=1.2, source="g1 card")
+     .normal("g2", 4.0), ("g1",)),
+    ("WR018-quiet-3.0-and-3.04-from-two-sources", "WR018",
+     lambda s: two(s).summary("g1", 3.0, 300, "2025-01-10", sd=1.1, source="g1 card")
+     .summary("g1", 3.04, 300, "2025-01-10", sd=1.1, source="g2 card"), None),
+    ("WR018-quiet-a-hair-under-a-hundredth-of-the-range", "WR018",
+     lambda s: two(s).summary("g1", 4.0, 300, "2025-01-10", sd=1.1, source="g1 card")
+     .summary("g1", 4.0599, 300, "2025-01-10", sd=1.1, source="g2 card"), None),
+    ("WR018-quiet-a-summary-inside-the-answers-interval", "WR018",
+     lambda s: two(s).normal("g1", 4.0, n=400).summary("g1", 4.03, 400, "2025-01-10", sd=1.2, source="g1 card")
+     .normal("g2", 4.0), None),
+    ("WR018-quiet-one-source-re-measuring", "WR018",
+     lambda s: two(s).summary("g1", 4.0, 300, "2025-01-10", sd=1.1, source="g1 card")
+     .summary("g1", 4.3, 300, "2025-06-10", sd=1.1, source="g1 card"), None),
     ("WR017-quiet-a-small-rise-in-quoting", "WR017",
      lambda s: _prompt(two(s)).normal("g1", 4.0, excerpt=_text(echo_in_100=5))
      .normal("g2", 4.6, excerpt=_text(echo_in_100=12)), None),

@@ -147,10 +147,11 @@ def test_every_rule_says_how_it_is_presented(rule: object) -> None:
 
 
 def test_the_charts_mark_what_the_rules_say() -> None:
-    assert marked_on("trend") == ("WR002", "WR003", "WR004", "WR008", "WR013", "WR014")
+    assert marked_on("trend") == ("WR002", "WR003", "WR004", "WR008", "WR013", "WR014", "WR018")
     assert marked_on("distribution") == ("WR006", "WR015")
     assert marked_on("redirects") == ("WR005",) and marked_on("concern_tags") == ("WR010",)
     assert marked_on("robustness") == ("WR007", "WR012")
+    assert marked_on("texts") == ("WR016", "WR017")
 
 
 def test_an_unknown_verdict_is_refused_not_called_inconclusive() -> None:
