@@ -172,8 +172,10 @@ def analyze(history: History) -> Analysis:
     partial = Analysis(history, tuple(result), (), (), predecessors)
     texts = text_figures(history)
     comparisons = _holm(partial, _between_generations(partial) + _splits(partial, tally, contaminated))
+    variations = tuple(_variations(tally))
+    tally.forget_gathered()  # the moment tables are done: their gathered answers need not outlive them
     return replace(
-        partial, comparisons=tuple(comparisons), variations=tuple(_variations(tally)),
+        partial, comparisons=tuple(comparisons), variations=variations,
         concern_shares=_concern_shares(tally), corroborations=tuple(corroborate(history, comparisons)),
         tag_shares=_tag_shares(tally), interviews_by_method=_interviews_by_method(tally),
         methods=tuple(methods_rows(history)), answer_total=int(history.answers.weights.sum()),
@@ -186,6 +188,7 @@ def _cell_stats(history: History, tally: Tally, contaminated: np.ndarray) -> lis
     headline = tally.neutral & tally.scored
     tables = cell_tables(tally, headline)
     kept = tally.moments(headline & ~answers.redirected)
+    tally.forget_gathered()
     totals = tally.per_cell(tally.neutral)
     redirected = tally.per_cell(tally.neutral & answers.redirected)
     declined = tally.per_cell(tally.neutral & answers.declined)

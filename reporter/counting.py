@@ -105,7 +105,8 @@ class Tally:
         # pairs split by group, counted with bincount instead of one sort per grouping.
         pairs, cluster = np.unique(self.cell[self.in_interview].astype(np.int64) * max(1, len(answers.categories["interview_id"]))
                                    + interview[self.in_interview], return_inverse=True)
-        self.cluster = np.full(len(answers), -1, dtype=np.int64)
+        # int32: there are fewer pairs than answers, and the array lives as long as the tally.
+        self.cluster = np.full(len(answers), -1, dtype=np.int32)
         self.cluster[self.in_interview] = cluster
         self.cluster_cell = pairs // max(1, len(answers.categories["interview_id"]))
         self.topics = max(1, len(answers.categories["topic"]))
@@ -149,7 +150,7 @@ class Tally:
         """
         size = self.cells * width
         chosen = self._chosen(mask)
-        index = chosen.cell * width
+        index = chosen.cell.astype(np.int64) * width
         if group is not None:
             index += group[mask]
         y = chosen.score if values is None else values[mask].astype(float)
@@ -177,13 +178,17 @@ class Tally:
             per_interview,
         )
 
+    def forget_gathered(self) -> None:
+        """Let the answers gathered for the last mask go (a quarter of a GB at 10M answers)."""
+        self._last_chosen = None
+
     def _chosen(self, mask: np.ndarray) -> _Chosen:
         last = self._last_chosen
         if last is not None and (last.mask is mask or np.array_equal(last.mask, mask)):
             return last
         clustered = self.in_interview[mask]
         self._last_chosen = _Chosen(
-            mask, self.cell[mask].astype(np.int64), self.answers.score[mask].astype(float),
+            mask, self.cell[mask].astype(np.int32), self.answers.score[mask].astype(float),
             self.weight[mask] if self.weighted else None, clustered, self.cluster[mask][clustered],
         )
         return self._last_chosen
@@ -192,7 +197,7 @@ class Tally:
                   width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per interview within each cell (and group) that has chosen answers, in the order of
         (cell, group, interview): its cell (and group) index, its answers and the sum of their `y`."""
-        key = chosen.cluster * width
+        key = chosen.cluster.astype(np.int64) * width
         if group is not None:
             key += group[chosen.mask][chosen.clustered]
         pairs = len(self.cluster_cell) * width
