@@ -52,7 +52,7 @@ class GenerationText:
     def to_json(self) -> dict[str, Any]:
         return {
             "generation": self.generation, "answers_with_text": self.answers, "top_opener": self.top_opener,
-            "opener_answers": self.opener_answers, "opener_share": self.opener_share,
+            "opener_share": self.opener_share,
             "echo": {source: {"answers": n, "share": n / self.answers} for source, n in sorted(self.echo.items())},
         }
 

@@ -104,7 +104,7 @@ def test_texts_reach_the_findings_and_trend_json(tmp_path: Path) -> None:
     validate(document, json.loads(schema_file.read_text()))
     rows = json.loads(run("--history", root, "trend", "--format", "json").stdout)
     g2 = next(r for r in rows if r["generation"] == "g2" and r["metric"] == "mood")
-    assert g2["texts"]["top_opener"] == "this is a question i" and g2["texts"]["opener_answers"] == 40
+    assert g2["texts"]["top_opener"] == "this is a question i" and g2["texts"]["opener_share"] == 1.0
 
 
 def test_an_answers_text_never_becomes_markup_and_a_long_opener_is_cut(tmp_path: Path) -> None:
