@@ -8,6 +8,7 @@ it, the best of a few repeats, in wall-clock seconds on this machine:
 - --help, check --json (and its peak memory), render --format html, render --format pdf
 - merge: 10,000 new answers into a copy of the history
 - verify: recompute every hash of the history
+- diff: two reports of the history (as of its last day and 90 days before) compared (goal: under 1 s)
 
 Each figure is also shown as a multiple of the floor, and the rendering part
 (render minus check) at the largest size as a multiple of the same at the
@@ -87,7 +88,21 @@ def figures(size: int, repeats: int) -> dict[str, float]:
     shutil.rmtree(WORK / "merge-copy", ignore_errors=True)
     result["merge 10k"] = best
     result["verify"], _ = measure(cli(history, "verify"), repeats)
+    result["diff"] = diff_seconds(history, repeats)
     return result
+
+
+def diff_seconds(history: Path, repeats: int) -> float:
+    """`diff` of two findings-only reports of the history, the later one with 90 more days of data."""
+    folders = []
+    for name, as_of in (("earlier", "2026-03-30"), ("later", None)):
+        folder = WORK / f"diff-{name}"
+        shutil.rmtree(folder, ignore_errors=True)
+        subprocess.run(cli(history, "render", "--format", "json", "--out", str(folder),
+                           *(["--as-of", as_of] if as_of else [])), check=True, stdout=subprocess.DEVNULL)
+        folders.append(str(folder))
+    seconds, _ = measure(cli(history, "diff", *folders), repeats)
+    return seconds
 
 
 def main() -> None:
@@ -102,6 +117,8 @@ def main() -> None:
     for size, row in table.items():
         cells = [f"{row[n]:6.2f}s" + ("" if n == "floor" else f" {row[n] / row['floor']:5.1f}x") for n in names]
         print(f"{size:>10,} " + " ".join(f"{c:>16}" for c in cells) + f" {row['check MiB']:>15.0f}")
+    for size, row in table.items():
+        print(f"diff of two reports of {size:,} answers: {row['diff']:.2f}s (goal: under 1 s)")
     for size, row in table.items():
         print(f"merge throughput into {size:,} answers: {MERGE_ROWS / row['merge 10k']:,.0f} rows/s")
     small, large = table[min(table)], table[max(table)]

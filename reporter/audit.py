@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .diff import FINDINGS_SCHEMAS, Chain, Record, compare
 from .errors import ReporterError, escaped
 from .findings import EARLIER_SCHEMAS, SCHEMA, Findings, dumps
 from .formats import FORMATS
@@ -447,3 +448,30 @@ def audit(store: Store, report_dir: Path | None = None, expect_head: str | None 
     elif allowed_signers is not None or data_only:
         raise ReporterError("--allowed-signers and --data-only check a report: name the REPORT_DIR too")
     return Audit(problems, remarks, checked.head)
+
+
+# -- diff OLD NEW ---------------------------------------------------------------------------------
+
+def read_report(folder: Path) -> Record:
+    """A report folder's findings, once its own manifest (a quarterly folder has one) vouches for every file."""
+    edited = _output_differences(folder)
+    if edited:
+        raise ReporterError(f"{folder}: {edited[0]}; its manifest.json no longer matches it, so it is refused")
+    document, _ = _read_json(folder, "findings.json")
+    if document.get("schema") not in FINDINGS_SCHEMAS:
+        raise ReporterError(f"{folder / 'findings.json'}: not a findings file of a schema diff reads "
+                            f"({', '.join(FINDINGS_SCHEMAS)})")
+    return document
+
+
+def chain_of(history: Path) -> Chain:
+    """The merge log's heads of a history, read under its lock."""
+    store = Store(history)
+    with store.locked():
+        return Chain(tuple(store.manifest().heads()))
+
+
+def diff_folders(old: Path, new: Path, history: Path | None = None) -> Record:
+    """`diff OLD NEW [--history H]` as a document."""
+    chain = chain_of(history) if history is not None else None
+    return compare(read_report(old), read_report(new), chain, (str(old), str(new)))

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from . import __version__, phrasing, schema
 from .errors import ReporterError, ValidationError, escaped, shown
@@ -69,6 +70,7 @@ class Options:
     history: Path
     quiet: bool
     verbose: bool
+    history_given: bool = False  # named on the command line, not ./history by default (diff checks it only then)
 
 
 class _Group(click.Group):
@@ -215,7 +217,7 @@ def cli(ctx: click.Context, history: Path, quiet: bool, verbose: bool) -> None:
       welfare-report check
     """
     owns_process = ctx.obj is _OWNS_PROCESS
-    ctx.obj = Options(history, quiet, verbose)
+    ctx.obj = Options(history, quiet, verbose, ctx.get_parameter_source("history") is not ParameterSource.DEFAULT)
     if owns_process and ctx.invoked_subcommand in WITHOUT_PANDAS and "pandas" not in sys.modules:
         sys.meta_path.insert(0, _PandasAbsent())
     ctx.meta["verbose"] = verbose
@@ -228,7 +230,7 @@ def cli(ctx: click.Context, history: Path, quiet: bool, verbose: bool) -> None:
 
 def _set_history(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
     if value is not None:
-        _replace_options(ctx, history=value)
+        _replace_options(ctx, history=value, history_given=True)
 
 
 def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, bool], None]:
@@ -448,6 +450,44 @@ def verify(ctx: click.Context, report_dir: Path | None, expect_head: str | None,
                else f"; the report in {report_dir} matches it")
     _say(ctx, f"verified the history in {store.root}" + (matched if report_dir is not None else "")
               + f"\nchain head {found.head}")
+
+
+@cli.command()
+@click.argument("old", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("new", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Write the differences as JSON (welfare-report/diff/1).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="markdown: a section to paste into an audit note.")
+@click.pass_context
+@shared_options
+def diff(ctx: click.Context, old: Path, new: Path, as_json: bool, fmt: str) -> None:
+    """Say what changed between two report folders OLD and NEW.
+
+    Reads each folder's findings.json, once the folder's manifest.json (a
+    quarterly folder has one) vouches for every file. Lists, in order: a
+    history rewritten after a report or grown between them (only with
+    --history named), rule set, tool version and options, generations and
+    metrics added or removed, figures that moved (with new corrections and
+    rows), verdicts that changed, flags opened, closed and acknowledged, and
+    acknowledgements that now match nothing. Exit 0 when nothing differs,
+    1 when something does.
+
+    \b
+    Example:
+      welfare-report diff reports/2026-Q2 reports/2026-Q3 --history history
+      welfare-report diff old-build build --format markdown >> audit-note.md
+    """
+    from .audit import diff_folders
+    from .diff import dumps, markdown, text
+
+    if as_json and fmt != "text":
+        raise click.UsageError("--json and --format markdown are two ways to write it: choose one")
+    options = _options(ctx)
+    found = diff_folders(old, new, options.history if options.history_given else None)
+    output = dumps(found) if as_json else markdown(found) if fmt == "markdown" else text(found)
+    if output:
+        _emit(output.rstrip("\n"))
+    ctx.exit(EXIT_FLAGGED if found["differs"] else 0)
 
 
 @cli.command()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from . import __version__
 from .analyze import answers_per_generation
+from .diff import compare, flag_key
 from .errors import ReporterError
 from .findings import Findings, to_json
 from .formats import DEFAULT_FORMATS
@@ -36,48 +37,44 @@ class QuarterlyResult:
     status: Status
 
 
-def _flag_key(flag: dict[str, Any]) -> tuple[str, str, tuple[str, ...]]:
-    return (flag["rule"], flag["metric"] or "", tuple(flag["generations"]))
-
-
 def since_previous(history_root: Path, findings: Findings, quarter: Quarter, require_verified: bool = True) -> dict[str, Any]:
     """New generations, answers and events, and flags new, resolved or unchanged since the previous quarter.
 
     The previous quarter is always computed from the history at its end, never read from the previous
-    report's files: an edited old report cannot put words into a new one.
+    report's files: an edited old report cannot put words into a new one. Generations and flags are
+    compared by `diff`'s engine, so `diff` of the two quarters' folders says the same.
     """
     previous = quarter.previous()
     previous_end = previous.last_day.isoformat()
     try:
         before = to_json(findings_from_path(history_root, previous_end, require_verified=require_verified))
     except NothingToAnalyse:
-        before = {"flags": []}  # the first quarter with data: everything is new
-    source = f"computed from the history as of {previous_end}"
+        before = {}  # the first quarter with data: everything is new
+    after = to_json(findings)
+    changes = compare(before, after)
     history = findings.analysis.history
     per_generation = answers_per_generation(history, previous_end)
-    now = {_flag_key(f.to_json()): f.to_json() for f in findings.raised}
-    then = {_flag_key(f): f for f in before["flags"]}
+    earlier = {flag_key(f) for f in before.get("flags", [])}
 
-    def listed(keys: list[tuple[str, str, tuple[str, ...]]], table: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{"rule": table[k]["rule"], "severity": table[k]["severity"], "metric": table[k]["metric"],
-                 "generations": table[k]["generations"], "message": table[k]["message"]} for k in keys]
+    def listed(flags: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{key: f[key] for key in ("rule", "severity", "metric", "generations", "message")} for f in flags]
 
     return {
         "previous": str(previous),
         "previous_as_of": previous_end,
-        "source": source,
+        "source": f"computed from the history as of {previous_end}",
         "new_generations": [
-            {"generation": g.name, "release_date": g.release_date, "label": g.label}
-            for g in history.generations if g.release_date > previous_end
+            {"generation": g["generation"], "release_date": g["release_date"], "label": g["label"]}
+            for g in changes["generations"]["added"]
         ],
         "new_answers": [{"generation": name, "answers": count} for name, count in per_generation.items()],
         "new_events": [
             {"date": e.date, "kind": e.kind, "generation": e.generation, "metric": e.metric, "description": e.description}
             for e in history.events if e.date > previous_end
         ],
-        "flags_new": listed([k for k in now if k not in then], now),
-        "flags_resolved": listed([k for k in then if k not in now], then),
-        "flags_unchanged": listed([k for k in now if k in then], now),
+        "flags_new": listed(changes["flags"]["opened"]),
+        "flags_resolved": listed(changes["flags"]["closed"]),
+        "flags_unchanged": listed([f for f in after["flags"] if flag_key(f) in earlier]),
     }
 
 
