@@ -10,10 +10,12 @@ is `audit.diff_folders`'s work; this module only compares and writes.
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .check_text import WIDTH
 from .errors import ReporterError, escaped
 from .findings import EARLIER_SCHEMAS, SCHEMA
 
@@ -285,7 +287,12 @@ def text(diff: Mapping[str, Any]) -> str:
     old, new = diff["old"], diff["new"]
     head = (f"{_terminal(old['report'])} (as of {_terminal(old['as_of'])}) -> "
             f"{_terminal(new['report'])} (as of {_terminal(new['as_of'])})")
-    return "\n".join([head, *(f"{heading}: {sentence}" for heading, sentence in lines(diff, _terminal))])
+    listed = [head]
+    for heading, sentence in lines(diff, _terminal):
+        # As `check` does: each difference wraps to 100 columns, continued under a deeper indent.
+        listed += textwrap.wrap(f"{heading}: {sentence}", WIDTH, subsequent_indent="    ",
+                                break_long_words=False, break_on_hyphens=False)
+    return "\n".join(listed)
 
 
 def markdown(diff: Mapping[str, Any]) -> str:

@@ -26,9 +26,20 @@ def _quarterly(history: Path, out: Path) -> Path:
     return out / "2026-Q2"
 
 
+def _entries(stdout: str) -> list[str]:
+    """The listing's entries, each rejoined from its wrapped lines (continuations are indented)."""
+    entries: list[str] = []
+    for line in stdout.splitlines():
+        if line.startswith("    ") and entries:
+            entries[-1] += " " + line.strip()
+        else:
+            entries.append(line)
+    return entries
+
+
 def _headings(stdout: str) -> list[str]:
     """Each listed difference's heading, after the first line that names the two reports."""
-    return [line.split(":", 1)[0] for line in stdout.splitlines()[1:]]
+    return [entry.split(":", 1)[0] for entry in _entries(stdout)[1:]]
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +70,8 @@ def test_diff_of_two_quarterly_reports_lists_exactly_the_merge_the_correction_an
     history, before, after = bundled_pair
     result = run("diff", before, after, "--history", history)
     assert result.exit_code == 1, result.stderr
-    lines = result.stdout.splitlines()
+    assert max(len(line) for line in result.stdout.splitlines()[1:]) <= 100  # the first names the folders
+    lines = _entries(result.stdout)
     assert _headings(result.stdout) == [
         "history grew", "figure", "correction", "verdict", "flag opened", "flag opened", "flag closed",
         "flag acknowledged"]
@@ -144,7 +156,7 @@ def test_a_rewritten_history_names_the_missing_head_first(tmp_path: Path) -> Non
     head = json.loads((old / "findings.json").read_text())["chain_head"]
     result = run("diff", old, new, "--history", rewritten)
     assert result.exit_code == 1
-    first = result.stdout.splitlines()[1]
+    first = _entries(result.stdout)[1]
     assert first == (f"history rewritten: {old}'s chain head {head} is not in the history's merge log: "
                      "the history was rewritten after that report")
     # Without --history nothing is said about the chain: only what the two reports hold.
@@ -167,7 +179,7 @@ def test_hostile_labels_and_reasons_stay_inert_in_every_form(tmp_path: Path) -> 
     assert text.exit_code == 1
     # Acknowledged as soon as it opened: the flag is listed as opened, with its acknowledgement.
     assert "generation added: g2 (<script>" in text.stdout and "flag opened: WR002" in text.stdout
-    assert f"Acknowledged by tester on 2025-05-01: {reason}" in text.stdout
+    assert f"Acknowledged by tester on 2025-05-01: {reason}" in " ".join(_entries(text.stdout))
     as_json = run("diff", old, new, "--json").stdout
     for form in (text.stdout, as_json):
         assert "\x1b" not in form and "\x07" not in form and "\u202e" not in form
@@ -214,7 +226,7 @@ def test_a_report_of_findings_schema_1_is_read(tmp_path: Path) -> None:
     (old / "findings.json").write_text(json.dumps(document))
     result = run("diff", old, new)
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[1:] == [
+    assert _entries(result.stdout)[1:] == [
         'setting: tool_version: null -> "0.1.0"',
         'setting: schema: "welfare-report/findings/1" -> "welfare-report/findings/2"',
         f"setting: options: null -> {json.dumps(json.loads((new / 'findings.json').read_text())['options'])}"]
