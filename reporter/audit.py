@@ -31,7 +31,7 @@ from .formats import FORMATS
 from .notes import check_embedded_images
 from .pipeline import findings_from_store
 from .publish import CHART_FOLDERS, MARKER
-from .render import option_problems
+from .rendering import option_problems
 from .rules import RULESET_VERSION, lint_notes
 from .schema import NOTES_COPY
 from .signatures import SIGNATURE
@@ -272,7 +272,7 @@ def _rendered_again_differences(store: Store, report_dir: Path, report: dict[str
     """
     from .periods import Quarter
     from .quarterly import since_previous
-    from .render import render_outputs
+    from .rendering import render_outputs
 
     options = report["options"]
     findings = replace(findings_from_store(store, report["as_of"], with_excerpts=True, require_verified=False),

@@ -383,15 +383,9 @@ def merge(ctx: click.Context, files: tuple[Path, ...], kind: str | None, dry_run
       welfare-report merge generations.csv answers-2026-q3.csv --dry-run
       welfare-report merge            # settle an interrupted merge
     """
-    from .inputs import read_input
+    from .api import WelfareHistory
 
-    show = _progress(ctx)
-    inputs = []
-    for f in files:
-        show(f"reading {f}")
-        inputs.append(read_input(f, kind))
-    show("merging")
-    result = _store(ctx).merge(inputs, dry_run=dry_run)
+    result = WelfareHistory(_store(ctx)).merge(*files, kind=kind, dry_run=dry_run, progress=_progress(ctx))
     settled = {
         "completed": "completed an interrupted merge",
         "discarded": "discarded an interrupted merge that had not reached its commit point",
@@ -508,12 +502,12 @@ def check(ctx: click.Context, as_of: str | None, as_json: bool, template: Path |
       welfare-report check --as-of 2026-06-30
       welfare-report check --json > findings.json
     """
+    from .api import WelfareHistory
     from .check_text import check_summary
     from .findings import dumps
-    from .pipeline import findings_from_path
 
     _progress(ctx)("analysing the history")
-    findings = findings_from_path(_options(ctx).history, as_of)
+    findings = WelfareHistory(_store(ctx)).findings(as_of, excerpts=False)
     _emit(dumps(findings) if as_json else shown_lines(check_summary(findings)), nl=not as_json)
     if template is not None:
         from .check_text import acknowledgements_template
@@ -540,13 +534,10 @@ def trend(ctx: click.Context, metric: str | None, fmt: str, as_of: str | None) -
     Example:
       welfare-report trend --metric circumstances --format csv > circumstances.csv
     """
-    from .pipeline import analysis_from_path
-    from .trend import to_csv, to_json, to_table, trend_rows
+    from .api import WelfareHistory
+    from .trend import to_csv, to_json, to_table
 
-    analysis = analysis_from_path(_options(ctx).history, as_of)
-    if metric is not None and metric not in analysis.history.metrics:
-        raise ReporterError(f"unknown metric {metric!r}; the history has {', '.join(analysis.history.metrics) or 'none'}")
-    rows = trend_rows(analysis, metric)
+    rows = WelfareHistory(_store(ctx)).trend_rows(metric, as_of)
     if fmt == "csv":
         _emit(to_csv(rows), nl=False)
     elif fmt == "json":
@@ -638,21 +629,25 @@ def render(ctx: click.Context, formats: tuple[str, ...], out: Path, as_of: str |
     # The chart helper starts before anything else is imported or read: it loads the plotting
     # libraries while this process loads its own and analyses the history.
     with chart_workers() if drawing else contextlib.nullcontext():
-        from .notes import read_notes
-        from .pipeline import findings_from_path
-        from .render import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
-        from .render import render as render_section
+        from .api import WelfareHistory
+        from .api import render as render_section
+        from .rendering import ID_PREFIX_PATTERN, SECTION_NUMBER_PATTERN
 
         if not ID_PREFIX_PATTERN.match(id_prefix):
             raise click.BadParameter("a letter, then up to 31 letters, digits, '-' or '_'", param_hint="'--id-prefix'")
         if section_number is not None and not SECTION_NUMBER_PATTERN.match(section_number):
             raise click.BadParameter("a number such as 7 or 7.2", param_hint="'--section-number'")
-        text = read_notes(notes) if notes is not None else None
         show = _progress(ctx)
+        history = WelfareHistory(_store(ctx))
+        if notes is not None:
+            # Notes refused by the lint are refused before the history is read.
+            from .notes import read_notes
+
+            read_notes(notes)
         show("analysing the history")
-        findings = findings_from_path(_options(ctx).history, as_of, with_excerpts=True)
-        written = render_section(findings, out, formats, title, text, progress=show, heading_level=heading_level,
-                                 id_prefix=id_prefix, section_number=section_number)
+        findings = history.findings(as_of)
+        written = render_section(findings, out, formats, title=title, notes=notes, progress=show,
+                                 heading_level=heading_level, id_prefix=id_prefix, section_number=section_number)
     for path in written:
         _tell(ctx, f"wrote {path}")
 

@@ -36,6 +36,10 @@ class Problem:
     def __str__(self) -> str:
         return shown(f"{self.path}:{self.line}: ") + shown(self.column) + ": " + shown(self.message)
 
+    def place_of_run(self, last: int) -> str:
+        """Where a run of the same problem on consecutive rows, from this one's to line `last`, lies."""
+        return f"{self.path}:{self.line}-{last}"
+
 
 class ValidationError(ReporterError):
     """Input files hold problems; every problem found is listed.
@@ -70,7 +74,7 @@ def grouped_lines(problems: list[Problem]) -> list[str]:
             lines.append(str(first))
         else:
             rows = last - first.line + 1
-            lines.append(shown(f"{first.path}:{first.line}-{last}: ") + shown(first.column) + ": "
+            lines.append(shown(f"{first.place_of_run(last)}: ") + shown(first.column) + ": "
                          + shown(first.message) + f" ({rows:,} rows)")
     return lines
 

@@ -281,6 +281,11 @@ def read_input(path: str | Path, kind_name: str | None = None) -> InputFile:
     if isinstance(read, Problem):
         return InputFile(name, "", None, problems=[read])
     data, fmt = read
+    return read_data(name, data, fmt, kind_name)
+
+
+def read_data(name: str, data: bytes, fmt: str, kind_name: str | None = None) -> InputFile:
+    """Type the rows of an input's bytes, named `name` in every problem; a DataFrame's CSV comes in here too."""
     result = InputFile(name, hashlib.sha256(data).hexdigest(), None)
     problems = result.problems
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):

@@ -54,8 +54,12 @@ def findings_from_path(
 
 
 def analysis_from_path(history_root: str | Path, as_of: str | None = None) -> Analysis:
-    """The analysis alone, for `trend`: no rules, no digests of the inputs."""
-    store = Store(history_root)
+    """The analysis alone, for `trend` and `plan`: no rules, no digests of the inputs."""
+    return analysis_from_store(Store(history_root), as_of)
+
+
+def analysis_from_store(store: Store, as_of: str | None = None) -> Analysis:
+    """`analysis_from_path` for an open store."""
     with store.locked(exclusive=False):
         store.require_verified("it is not analysed")
         history = _with_data(load_history(store, as_of))

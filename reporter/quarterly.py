@@ -19,7 +19,7 @@ from .formats import DEFAULT_FORMATS
 from .periods import Quarter, last_completed
 from .pipeline import NothingToAnalyse, findings_from_path
 from .publish import check_replaceable, folder_lock, write_folder
-from .render import render_outputs, report_options
+from .rendering import render_outputs, report_options
 from .signatures import SIGNATURE, sign
 from .store.files import sha256_bytes
 

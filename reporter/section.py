@@ -512,14 +512,11 @@ def build_section(
         ruleset=findings.ruleset,
         tool_version=__version__,
         chain_head=findings.chain_head,
-        summary_sentence=flag_sentence(findings),
-        summary_groups=tuple(summary_groups(findings)),
+        **summary_fields(findings),
         how_to_read=HOW_TO_READ,
         jump_wording=JUMP_WORDING,
-        acknowledged_flags=tuple(f for f in findings.raised if f.acknowledged),
         unmatched=tuple(Unmatched(acknowledgement_key(a.rule, a.metric, a.generations), a.by, a.date, a.reason)
                         for a in findings.unmatched),
-        errors=tuple(findings.errors()),
         corrections=tuple(history.corrections),
         counts=Counts(len(history.generations), f"{analysis.answer_total:,}",
                       sum(1 for s in analysis.stats if s.source == "summaries")),
@@ -530,7 +527,6 @@ def build_section(
         echo_sources=tuple(sorted({source for text in analysis.texts for source in text.echo})),
         concern_shares=analysis.concern_shares,
         excerpt_groups=tuple(excerpt_groups(history.excerpts, generations)),
-        rules=tuple(RuleResult(r, tuple(f for f in findings.raised if f.rule == r.id)) for r in RULES),
         notes_markdown=notes or None,
         generations=tuple(history.generations),
         generation_labels=generation_labels(analysis),
@@ -546,6 +542,20 @@ def build_section(
         section_number=layout.section_number,
         heading_level=layout.heading_level,
     )
+
+
+def summary_fields(findings: Findings) -> dict[str, Any]:
+    """The section's summary: its sentence, findings by transition, reviewed flags, errors and rules.
+
+    A notebook shows the same summary (`Findings._repr_html_`) without drawing a chart.
+    """
+    return {
+        "summary_sentence": flag_sentence(findings),
+        "summary_groups": tuple(summary_groups(findings)),
+        "acknowledged_flags": tuple(f for f in findings.raised if f.acknowledged),
+        "errors": tuple(findings.errors()),
+        "rules": tuple(RuleResult(r, tuple(f for f in findings.raised if f.rule == r.id)) for r in RULES),
+    }
 
 
 def published_figures(stats: Sequence[Stat]) -> tuple[tuple[str, str], ...]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import phrasing
 from .findings import SCHEMA as FINDINGS_SCHEMA
+from .findings import Findings
 from .notes import notes_html, web_link
 from .section import Numbering, Section, evidence_items
 from .texts import shown
@@ -205,3 +206,16 @@ def render_pdf(html: str, findings_json: str, as_of: str, title: str,
         )
     assert pdf is not None
     return bytes(pdf)
+
+
+def notebook_html(findings: Findings) -> str:
+    """The summary and the open flags, for Jupyter: the section's own summary template, escaped, no script."""
+    from .section import summary_fields
+
+    tally = findings.tally()
+    return str(_environment().get_template("notebook.html").render(
+        title="Model welfare", as_of=findings.as_of, ruleset=findings.ruleset, p="wr-nb-",
+        tally=(f"{phrasing.count(tally.flags, 'flag')} ({tally.acknowledged} acknowledged), "
+               f"{phrasing.count(tally.notes, 'note')}, {phrasing.count(tally.errors, 'error')}"),
+        open_flags=findings.open_flags(), **summary_fields(findings),
+    ))

@@ -143,7 +143,7 @@ def test_without_the_extra_the_command_says_how_to_install_it(tmp_path: Path, mo
 
 
 def test_nothing_else_imports_inspect_ai() -> None:
-    code = ("import sys, reporter.cli, reporter.render, reporter.pipeline, reporter.trend, reporter.quarterly; "
+    code = ("import sys, reporter.cli, reporter.rendering, reporter.pipeline, reporter.trend, reporter.quarterly; "
             "print('inspect_ai' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
     assert done.stdout.strip() == "False"
