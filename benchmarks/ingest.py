@@ -10,6 +10,8 @@ it; the figure is its wall time and its own peak memory:
 - validate: `welfare-report validate FILE` against a history holding the registries
 - merge: `welfare-report merge FILE` into a fresh copy of that history
 - merge again: the same file merged a second time (every row skipped as identical)
+- from Python: `WelfareHistory.merge` of the CSV's rows as a pandas DataFrame beside `merge` of the
+  CSV file itself, in one process on fresh copies (goal: the DataFrame at most 1.5x the file)
 
 Each time is also shown as a multiple of the floor measured in the same run.
 """
@@ -79,6 +81,34 @@ def write_answers(folder: Path, rows: int) -> dict[str, Path]:
     return paths
 
 
+FRAME_VERSUS_FILE = """
+import shutil, sys, time
+from pathlib import Path
+import pandas as pd
+import reporter
+csv, base, work = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])
+frame = pd.read_csv(csv)
+figures = []
+for source in (csv, frame, csv, frame):
+    copy = work / "api-merge"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(base, copy)
+    history = reporter.open_history(copy)
+    start = time.perf_counter()
+    history.merge(source)
+    figures.append(time.perf_counter() - start)
+shutil.rmtree(work / "api-merge", ignore_errors=True)
+print(min(figures[0::2]), min(figures[1::2]))
+"""
+
+
+def frame_versus_file(csv: Path, base: Path) -> tuple[float, float]:
+    """Best of two: merging the CSV file, and merging its rows held as a DataFrame (the frame already built)."""
+    out = subprocess.run([sys.executable, "-c", FRAME_VERSUS_FILE, str(csv), str(base), str(WORK)],
+                         check=True, capture_output=True, text=True).stdout.split()
+    return float(out[0]), float(out[1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1_000_000])
@@ -104,6 +134,10 @@ def main() -> None:
             print(f"{path.name:<24} {floor:6.2f}s {floor_peak:5.0f}M " + " ".join(f"{c:>22}" for c in cells),
                   flush=True)
             shutil.rmtree(copy, ignore_errors=True)
+            if fmt == "csv":
+                from_file, from_frame = frame_versus_file(path, base)
+                print(f"{'':<24} from Python: the file {from_file:.2f}s, the same rows as a DataFrame "
+                      f"{from_frame:.2f}s ({from_frame / from_file:.2f}x; goal <= 1.5x)", flush=True)
 
 
 if __name__ == "__main__":

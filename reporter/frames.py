@@ -13,6 +13,7 @@ pandas is imported here only, and only by the functions that need it.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -91,8 +92,8 @@ def frame_input(frame: pd.DataFrame, name: str, kind: str | None = None) -> Fram
         column, row, what = container
         return refused(FrameProblem(name, row, column, f"holds a {what}; a cell is text, a number, a boolean or a "
                                                        "date", repr(_label(frame.index[row]))))
-    data = _csv_bytes(frame)
-    return FrameInput(read_data(name, data, "csv", kind), _row_lines(frame), frame.index)
+    data, breaks = _csv_bytes(frame)
+    return FrameInput(read_data(name, data, "csv", kind), _row_lines(breaks), frame.index)
 
 
 # What no CSV cell can hold: pandas would write its repr, and the repr would pass as text.
@@ -111,21 +112,28 @@ def _first_container(frame: pd.DataFrame) -> tuple[str, int, str] | None:
     return None
 
 
-def _row_lines(frame: pd.DataFrame) -> np.ndarray:
+def _row_lines(breaks: np.ndarray) -> np.ndarray:
     """The CSV line each row starts on: after the header, one line per row plus the breaks inside its cells."""
+    if not len(breaks):
+        return breaks
+    return 2 + np.arange(len(breaks)) + np.concatenate(([0], np.cumsum(breaks)[:-1]))
+
+
+def _breaks_in_cells(frame: pd.DataFrame) -> np.ndarray:
+    """Line breaks inside each row's cells, for a frame pandas' writer wrote: only text holds them."""
     import pandas as pd
 
-    extra = np.zeros(len(frame), np.int64)
+    breaks = np.zeros(len(frame), np.int64)
     for _, values in frame.items():
-        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
-            continue
-        extra += np.fromiter((v.count("\n") if isinstance(v, str) else 0 for v in values.astype(object)),
-                             np.int64, len(frame))
-    return 2 + np.arange(len(frame)) + np.concatenate(([0], np.cumsum(extra)[:-1])) if len(frame) else extra
+        if not (pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype)):
+            breaks += np.fromiter((v.count("\n") if isinstance(v, str) else 0 for v in values.astype(object)),
+                                  np.int64, len(frame))
+    return breaks
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
-    """Exactly what `frame.to_csv(index=False)` writes, made column by column in Arrow where it can be.
+def _csv_bytes(frame: pd.DataFrame) -> tuple[bytes, np.ndarray]:
+    """Exactly what `frame.to_csv(index=False)` writes, made column by column in Arrow where it can be,
+    and the line breaks inside each row's cells.
 
     pandas' own writer formats every cell in Python (3 s a million rows); the columns a notebook of
     answers holds (text, whole and decimal numbers, booleans, days, categories) are formatted here
@@ -134,14 +142,20 @@ def _csv_bytes(frame: pd.DataFrame) -> bytes:
     columns = [_column_text(values) for _, values in frame.items()]
     if len(columns) < 2 or any(c is None for c in columns):
         written: str = frame.to_csv(index=False, lineterminator="\n")
-        return written.encode("utf-8")
+        return written.encode("utf-8"), _breaks_in_cells(frame)
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    breaks = np.zeros(len(frame), np.int64)
+    for column in columns:
+        breaks += pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
 
     header = ",".join(_quoted_text(str(c)) for c in frame.columns) + "\n"
     lines = pc.binary_join_element_wise(*[_quoted(c) for c in columns], ",")
     lines = pc.binary_join_element_wise(lines, pa.scalar("\n"), "")
-    return header.encode("utf-8") + b"".join(_text_bytes(chunk) for chunk in pa.chunked_array([lines]).chunks)
+    # One contiguous array first: the chunks of a pandas column can share one buffer, copied once.
+    body = _text_bytes(lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines)
+    return header.encode("utf-8") + body, breaks
 
 
 def _text_bytes(chunk: Any) -> bytes:
@@ -154,18 +168,18 @@ def _text_bytes(chunk: Any) -> bytes:
 
 
 # What pandas' writer quotes (a lone carriage return it leaves as it is).
-_SPECIAL = '[,"\n]'
+_SPECIAL = (",", '"', "\n")
 
 
 def _quoted_text(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in _SPECIAL) else text
 
 
 def _quoted(values: Any) -> Any:
     """Cells quoted as Python's csv writer quotes them (QUOTE_MINIMAL): only those that need it."""
     import pyarrow.compute as pc
 
-    needs = pc.match_substring_regex(values, _SPECIAL)
+    needs = functools.reduce(pc.or_, [pc.match_substring(values, mark) for mark in _SPECIAL])
     if not pc.any(needs).as_py():
         return values
     doubled = pc.binary_join_element_wise('"', pc.replace_substring(values, '"', '""'), '"', "")

@@ -98,11 +98,11 @@ def test_the_frames_bytes_are_pandas_own_csv_for_every_dtype_it_meets() -> None:
     frame["count"] = np.arange(ROWS, dtype="int32")
     frame["note"] = pd.array([None, "a,b", 'say "hi"', "cr\rlf", " padded "] * (ROWS // 5), dtype="string")
     frame["day"] = pd.to_datetime(["2025-01-01", None, "2025-03-04", "2025-12-31", "2026-02-28"] * (ROWS // 5))
-    assert _csv_bytes(frame) == frame.to_csv(index=False).encode("utf-8")
+    assert _csv_bytes(frame)[0] == frame.to_csv(index=False).encode("utf-8")
     # What Arrow would write otherwise: pandas writes these itself.
     for odd in ([1e-7, 2.0], [1e16, 1.5], [-0.0, 1.0], [float("inf"), 1.0]):
         two = pd.DataFrame({"x": odd, "y": ["a", "b"]})
-        assert _csv_bytes(two) == two.to_csv(index=False).encode("utf-8")
+        assert _csv_bytes(two)[0] == two.to_csv(index=False).encode("utf-8")
 
 
 def test_a_bad_cell_is_refused_naming_the_frame_row_index_label_and_column(tmp_path: Path) -> None:

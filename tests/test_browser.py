@@ -117,3 +117,42 @@ def test_the_fragment_changes_no_style_of_its_host_and_two_share_a_page(tmp_path
     assert heading == "H3"
     serious = [(v["id"], v["impact"]) for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
     assert serious == []
+
+
+@pytest.mark.slow
+def test_the_notebook_view_of_hostile_findings_runs_nothing_and_fetches_nothing(tmp_path: Path) -> None:
+    """`Findings._repr_html_` placed in a page as Jupyter places it: hostile labels stay text."""
+    from playwright.sync_api import sync_playwright
+
+    import reporter
+
+    from .scenario import Scenario
+
+    s = Scenario(tmp_path).generation("g1", "2025-01-10").generation("g2", "2025-04-10")
+    s.generations[1]["label"] = '<script>window.ran=1</script><img src="http://x.test/i.png" onerror="window.ran=2">'
+    s.normal("g1", 4.0).normal("g2", 4.6)
+    s.event("2025-04-01", "training_change", "g2", description="<svg onload=window.ran=3>")
+    s.acknowledgements.append({"rule": "WR002", "generations": "g1;g2", "metric": "mood", "by": "<b>x</b>",
+                               "reason": "<iframe src=http://x.test></iframe>", "date": "2025-04-20"})
+    html = reporter.open_history(s.write()).findings()._repr_html_()
+    page_file = tmp_path / "notebook.html"
+    page_file.write_text(f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>cell</title></head>"
+                         f"<body><div class=output_html>{html}</div></body></html>")
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1000})
+            page.on("request", lambda request: requests.append(request.url))
+            page.goto(page_file.as_uri(), wait_until="load")
+            ran = page.evaluate("window.ran === undefined ? null : window.ran")
+            active = page.evaluate("document.querySelectorAll('script, img, iframe, svg [onload], [onerror]').length")
+            text = page.inner_text("div.output_html")
+            page.screenshot(path=str(tmp_path / "notebook.png"), full_page=True)
+        finally:
+            browser.close()
+    assert ran is None and active == 0
+    assert requests == [page_file.as_uri()]
+    assert "<script>window.ran=1</script>" not in html and "&lt;script&gt;" in html
+    assert "Summary of findings" in text and "Open flags" in text
+    assert "<iframe src=http://x.test></iframe>" in text  # the reason is shown as the text it is

@@ -8,7 +8,8 @@ from pathlib import Path
 from reporter.cli import cli
 from reporter.rules import RULES, RULESET_VERSION
 
-README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def _table_after(heading: str) -> list[list[str]]:
@@ -88,3 +89,26 @@ def test_the_spark_recipe_the_readme_gives_is_the_one_the_benchmark_runs() -> No
                  and any(isinstance(t, ast.Name) and t.id == "SPARK" for t in node.targets)
                  and isinstance(node.value, ast.Constant))
     assert isinstance(spark, str) and spark in README
+
+
+def test_the_from_python_examples_print_what_the_readme_shows(tmp_path: Path) -> None:
+    """The README's Python examples run in order beside a copy of the bundled history, printing its text blocks."""
+    import contextlib
+    import io
+    import os
+    import shutil
+
+    section = README[README.index("## From Python"):README.index("## The fixed rule set")]
+    code = "\n".join(re.findall(r"```python\n(.*?)```", section, re.S))
+    shown = "".join(re.findall(r"```text\n(.*?)```", section, re.S))
+    shutil.copytree(ROOT / "history", tmp_path / "history")
+    printed = io.StringIO()
+    here = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    finally:
+        os.chdir(here)
+    assert printed.getvalue() == shown
+    assert (tmp_path / "build-from-python" / "findings.json").is_file()
