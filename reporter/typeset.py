@@ -217,5 +217,7 @@ def notebook_html(findings: Findings) -> str:
         title="Model welfare", as_of=findings.as_of, ruleset=findings.ruleset, p="wr-nb-",
         tally=(f"{phrasing.count(tally.flags, 'flag')} ({tally.acknowledged} acknowledged), "
                f"{phrasing.count(tally.notes, 'note')}, {phrasing.count(tally.errors, 'error')}"),
-        open_flags=findings.open_flags(), **summary_fields(findings),
+        open_flags=findings.open_flags(),
+        # Without the rules list the summary names no section the notebook does not hold.
+        **(summary_fields(findings) | {"rules": ()}),
     ))
