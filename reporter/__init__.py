@@ -10,7 +10,7 @@ Data flows one way, one module a stage:
 turns options into one call and its result into output and an exit code.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from typing import TYPE_CHECKING
 

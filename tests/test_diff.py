@@ -227,7 +227,7 @@ def test_a_report_of_findings_schema_1_is_read(tmp_path: Path) -> None:
     result = run("diff", old, new)
     assert result.exit_code == 1
     assert _entries(result.stdout)[1:] == [
-        'setting: tool_version: null -> "0.1.0"',
+        'setting: tool_version: null -> "0.2.0"',
         'setting: schema: "welfare-report/findings/1" -> "welfare-report/findings/2"',
         f"setting: options: null -> {json.dumps(json.loads((new / 'findings.json').read_text())['options'])}"]
     # It records no chain head, so a history can say neither that it grew nor that it was rewritten.

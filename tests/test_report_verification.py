@@ -16,8 +16,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
+from reporter import __version__
+
 from .conftest import run
 from .test_quarterly import history_over_quarters, quarterly
+
+ROOT = Path(__file__).resolve().parents[1]
 
 INVENTED = "An independent review board found no welfare concern"
 
@@ -219,3 +223,23 @@ def test_two_quarterly_runs_at_once_write_one_report(tmp_path: Path) -> None:
     statuses = sorted("written" if "written" in err else "unchanged" if "unchanged" in err else err for _, err in results)
     assert statuses == ["unchanged", "written"]
     assert sorted(p.name for p in (tmp_path / "reports").iterdir()) == ["2025-Q2"]
+
+
+def test_a_report_made_by_the_previous_version_is_checked_by_its_digests_not_rendered_again(tmp_path: Path) -> None:
+    """tests/data/reports/made-by-0.1.0 was rendered (findings only) from the bundled history by 0.1.0.
+
+    Its outputs are drawn differently now, so the tool version moved: verify says they were not
+    rendered again (exit 1), and --data-only holds its chain head and data digests (exit 0).
+    """
+    old = ROOT / "tests" / "data" / "reports" / "made-by-0.1.0"
+    assert json.loads((old / "findings.json").read_text())["tool_version"] == "0.1.0" != __version__
+    checked = run("--history", ROOT / "history", "verify", old)
+    assert checked.exit_code == 1
+    assert "outputs not checked: made by welfare-report 0.1.0" in checked.stdout
+    data_only = run("--history", ROOT / "history", "verify", old, "--data-only")
+    assert data_only.exit_code == 0, data_only.stdout
+    assert "its outputs were not checked" in data_only.stdout
+    # Between it and this version's report of the same history, only the version differs.
+    assert run("--history", ROOT / "history", "render", "--format", "json", "--out", tmp_path / "new").exit_code == 0
+    assert run("diff", old, tmp_path / "new").stdout.splitlines()[1:] == [
+        f'setting: tool_version: "0.1.0" -> "{__version__}"']
