@@ -100,6 +100,20 @@ def test_conflict_lists_keys_and_writes_nothing(store: Path, tmp_path: Path) -> 
     assert snapshot(store) == before
 
 
+def test_a_conflict_found_after_a_generation_was_staged_leaves_nothing_behind(store: Path, tmp_path: Path) -> None:
+    """Each planned file of answers goes to .staging as soon as it is made; a conflict in a later
+    generation must take the earlier ones away again, so the store is as it was and readers read it."""
+    (tmp_path / "a.csv").write_text("generation,metric,collected_on,score,response_id\nm-2,mood,2025-06-03,4,r1\n")
+    (tmp_path / "b.csv").write_text("generation,metric,collected_on,score,response_id\n"
+                                    "m-1,mood,2025-01-03,4,r5\nm-2,mood,2025-06-03,5,r1\n")
+    assert run("--history", store, "merge", tmp_path / "a.csv").exit_code == 0
+    before = snapshot(store)
+    result = run("--history", store, "merge", tmp_path / "b.csv")
+    assert result.exit_code == 2 and "observations key m-2/mood/r1: differs in score" in result.stderr
+    assert snapshot(store) == before and not (store / STAGING_DIR).exists()
+    assert run("--history", store, "check").exit_code in (0, 1)
+
+
 def test_conflict_between_two_files_of_one_call(store: Path, tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("generation,release_date\nm-3,2025-09-01\n")
     (tmp_path / "b.csv").write_text("generation,release_date\nm-3,2025-09-02\n")

@@ -27,6 +27,10 @@ MAX_CONFLICTS_SHOWN = 100
 Settled = Literal["none", "completed", "discarded", "anchored"]
 
 
+def _counted(name: str, data: bytes, rows: int) -> None:
+    """A dry run keeps nothing of a planned file: only its counts are reported."""
+
+
 @dataclass(frozen=True)
 class MergeResult:
     """Rows added and skipped per kind, and how an interrupted merge was settled."""
@@ -129,25 +133,38 @@ class Store:
             problems += check_references(files, self.registries())
             if problems:
                 raise ValidationError(problems, schema.MAX_PROBLEMS_SHOWN)
-            plan = plan_merge(_StoreFiles(self, files_touched(files)), files)
-            if plan.problems:
-                raise ValidationError(list(plan.problems), schema.MAX_PROBLEMS_SHOWN)
-            if plan.conflicts:
-                raise ConflictError(_conflict_message(plan.conflicts))
-            if dry_run or not plan.files:
-                return MergeResult(plan.added, plan.skipped, settled=settled, withheld=plan.withheld)
-            entry = {
-                "time": now_text(),
-                "inputs": [{"path": Path(f.path).name, "sha256": f.sha256} for f in files],
-                "added": dict(sorted(plan.added.items())),
-                "skipped": dict(sorted(plan.skipped.items())),
-            }
-            for name, records in plan.records.items():  # files of answers were read back as planned
-                problem = reads_back(plan.files[name][0], records)
-                if problem is not None:
-                    raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
-            written = self._commit(manifest.with_merge(plan.files, entry), plan.files)
-            return MergeResult(plan.added, plan.skipped, written, settled, withheld=plan.withheld)
+            # Each planned file of answers goes to disk as soon as it is made (a dry run keeps none):
+            # at 10M answers the files of eight generations are 1.2 GB that need not be held together.
+            stager = transaction.Stager(self.root)
+            try:
+                return self._merge_planned(manifest, files, settled, stager if not dry_run else _counted, dry_run)
+            finally:
+                stager.discard()
+
+    def _merge_planned(self, manifest: Manifest, files: list[InputFile], settled: Settled, keep: Any,
+                       dry_run: bool) -> MergeResult:
+        """Plan the merge and commit it; the caller holds the exclusive lock and discards what was staged."""
+        plan = plan_merge(_StoreFiles(self, files_touched(files)), files, keep)
+        if plan.problems:
+            raise ValidationError(list(plan.problems), schema.MAX_PROBLEMS_SHOWN)
+        if plan.conflicts:
+            raise ConflictError(_conflict_message(plan.conflicts))
+        if dry_run or not plan.files:
+            return MergeResult(plan.added, plan.skipped, settled=settled, withheld=plan.withheld)
+        entry = {
+            "time": now_text(),
+            "inputs": [{"path": Path(f.path).name, "sha256": f.sha256} for f in files],
+            "added": dict(sorted(plan.added.items())),
+            "skipped": dict(sorted(plan.skipped.items())),
+        }
+        for name, records in plan.records.items():  # files of answers were read back as planned
+            problem = reads_back(plan.files[name][0], records)
+            if problem is not None:
+                raise StoreError(f"{name}: would not read back as written ({problem}); nothing was merged")
+        recorded = {name: (data.sha256 if isinstance(data, transaction.Staged) else data, rows)
+                    for name, (data, rows) in plan.files.items()}
+        written = self._commit(manifest.with_merge(recorded, entry), plan.files)
+        return MergeResult(plan.added, plan.skipped, written, settled, withheld=plan.withheld)
 
     def require_verified(self, consequence: str, adopting: bool = False) -> Manifest:
         """The manifest, once the whole store verifies; otherwise refused, naming the first problem.
@@ -162,11 +179,14 @@ class Store:
                              f"run 'welfare-report --history {self.root} verify' to see every problem")
         return manifest
 
-    def _commit(self, manifest: Manifest, files: Mapping[str, tuple[bytes, int]]) -> tuple[str, ...]:
-        """Commit the files with the new manifest, all at once."""
-        new_files = {name: data for name, (data, _rows) in files.items()} | {schema.MANIFEST: manifest.to_bytes()}
-        transaction.commit(self.root, new_files, {name: manifest.files[name].sha256 for name in files})
-        return tuple(sorted(new_files))
+    def _commit(self, manifest: Manifest, files: Mapping[str, tuple[Any, int]]) -> tuple[str, ...]:
+        """Commit the files with the new manifest, all at once (files of answers are staged already)."""
+        staged = {name: data.sha256 for name, (data, _rows) in files.items() if isinstance(data, transaction.Staged)}
+        new_files = {name: data for name, (data, _rows) in files.items() if name not in staged}
+        new_files[schema.MANIFEST] = manifest.to_bytes()
+        transaction.commit(self.root, new_files, {name: manifest.files[name].sha256 for name in files if name not in staged},
+                           staged)
+        return tuple(sorted({*new_files, *staged}))
 
 class _StoreFiles(Mapping[str, Any]):
     """The store files a merge reads, each read when the plan asks for it (files of answers as tables),

@@ -95,9 +95,11 @@ class Manifest:
         start = self.chain_start
         return [] if start is None else [entry_digest(e) for e in self.merges[start:]]
 
-    def with_merge(self, files: Mapping[str, tuple[bytes, int]], entry: Mapping[str, Any]) -> Manifest:
-        """The manifest after a merge that rewrote `files` (store path -> bytes, rows), with its chained entry."""
-        entries = dict(self.files) | {name: FileEntry(sha256_bytes(data), rows) for name, (data, rows) in files.items()}
+    def with_merge(self, files: Mapping[str, tuple[bytes | str, int]], entry: Mapping[str, Any]) -> Manifest:
+        """The manifest after a merge that rewrote `files` (store path -> bytes or, for a file staged
+        already, its SHA-256, and rows), with its chained entry."""
+        entries = dict(self.files) | {name: FileEntry(data if isinstance(data, str) else sha256_bytes(data), rows)
+                                      for name, (data, rows) in files.items()}
         if self.chain_start is None:
             previous = sha256_bytes(canonical_json(list(self.merges)))
         else:

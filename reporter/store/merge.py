@@ -8,7 +8,7 @@ needs (`files_touched`) and commits what the plan says to write.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,8 @@ from . import corrections, tables
 from .files import Records, canonical_records, csv_bytes
 
 Row = dict[str, str]
+# Takes a planned file of answers (store path, bytes, rows); gives what the plan holds in its place.
+Keep = Callable[[str, bytes, int], Any]
 
 
 @dataclass(frozen=True)
@@ -32,9 +34,9 @@ class MergePlan:
     skipped: Mapping[str, int] = field(default_factory=dict)
     conflicts: tuple[str, ...] = ()
     problems: tuple[Problem, ...] = ()  # corrections that name no row, or a replace that nothing replaces
-    # Store path -> (canonical bytes, row count) of every file to rewrite, and the records of the
-    # registry and log files among them (files of answers are read back as they are planned).
-    files: Mapping[str, tuple[bytes, int]] = field(default_factory=dict)
+    # Store path -> (canonical bytes, or where `keep` put them, row count) of every file to rewrite, and
+    # the records of the registry and log files among them (files of answers are read back as planned).
+    files: Mapping[str, tuple[Any, int]] = field(default_factory=dict)
     records: Mapping[str, Records] = field(default_factory=dict)
     # Of the skipped rows, those a correction retracted or replaced earlier, per kind.
     withheld: Mapping[str, int] = field(default_factory=dict)
@@ -150,10 +152,15 @@ class _Tally:
             self.withheld[kind.name] += held
 
 
-def plan_merge(existing: Mapping[str, Any], files: Sequence[InputFile]) -> MergePlan:
+def _in_memory(name: str, data: bytes, rows: int) -> bytes:
+    return data
+
+
+def plan_merge(existing: Mapping[str, Any], files: Sequence[InputFile], keep: Keep = _in_memory) -> MergePlan:
     """Classify every incoming row against `existing` (store path -> rows, or a table for a file of
     answers; a missing path has none). A file of answers is looked up only when it is planned, so a
-    mapping that reads it then holds one at a time.
+    mapping that reads it then holds one at a time; `keep` takes each planned file of answers (the
+    store stages it on disk, so the plan never holds them all).
 
     New corrections apply first, to the rows already in the store; then rows are
     added, skipped (identical, or retracted by an earlier correction) or in conflict.
@@ -166,7 +173,7 @@ def plan_merge(existing: Mapping[str, Any], files: Sequence[InputFile]) -> Merge
     outcome = _apply_corrections(working, existing, recorded, incoming_corrections)
     retracted = corrections.retracted(recorded)
     changed = set(outcome.changed)
-    new_files, fresh_rows = _plan_answers(existing, working, _answer_tables(files), retracted, outcome, tally)
+    new_files, fresh_rows = _plan_answers(existing, working, _answer_tables(files), retracted, outcome, tally, keep)
     changed -= set(new_files)
     for name, (kind, incoming) in sorted(grouped.items(), key=lambda item: _order(item[0])):
         current = working.get(name, [])
@@ -193,11 +200,16 @@ def plan_merge(existing: Mapping[str, Any], files: Sequence[InputFile]) -> Merge
 
 
 def _plan_answers(existing: Mapping[str, Any], working: dict[str, Any], answers: list[_Answers], retracted: Any,
-                  outcome: corrections.Outcome, tally: _Tally) -> tuple[dict[str, tuple[bytes, int]], dict[str, list[Row]]]:
+                  outcome: corrections.Outcome, tally: _Tally,
+                  keep: Keep) -> tuple[dict[str, tuple[Any, int]], dict[str, list[Row]]]:
     """The files of answers to write (bytes, rows), one store file at a time, and the rows each
     adds where a replacement needs them: a million answers are held as a table once, not once per step."""
-    new_files: dict[str, tuple[bytes, int]] = {}
+    new_files: dict[str, tuple[Any, int]] = {}
     fresh_rows: dict[str, list[Row]] = {}
+
+    def kept(name: str, written: tuple[bytes, int]) -> tuple[Any, int]:
+        return keep(name, *written), written[1]
+
     for name in _answer_files(answers):
         kind = schema.kind_of_store_file(name)
         current = working.pop(name) if name in working else _as_table(name, existing.get(name, []))
@@ -207,12 +219,12 @@ def _plan_answers(existing: Mapping[str, Any], working: dict[str, Any], answers:
         if result.fresh.num_rows and not tally.conflicts:
             if outcome.replacing:
                 fresh_rows[name] = result.fresh.to_pylist()
-            new_files[name] = tables.written(kind, name, current, result.fresh)
+            new_files[name] = kept(name, tables.written(kind, name, current, result.fresh))
         elif name in outcome.changed:
             working[name] = current
     for name in sorted(set(outcome.changed) - set(new_files)):  # corrected, with nothing new
         if answer_file(name) and not tally.conflicts:
-            new_files[name] = tables.written(schema.kind_of_store_file(name), name, working.pop(name), None)
+            new_files[name] = kept(name, tables.written(schema.kind_of_store_file(name), name, working.pop(name), None))
     return new_files, fresh_rows
 
 

@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -83,13 +84,16 @@ def _checksum(digests: Mapping[str, str]) -> str:
     return sha256_bytes(json.dumps(digests, sort_keys=True, separators=(",", ":")).encode())
 
 
-def journal_bytes(files: Mapping[str, bytes], known: Mapping[str, str] | None = None) -> bytes:
+def journal_bytes(files: Mapping[str, bytes], known: Mapping[str, str] | None = None,
+                  staged: Mapping[str, str] | None = None) -> bytes:
     """The commit record: every staged file with its digest, and a checksum over that list.
 
-    `known`: digests the caller computed already (the manifest's), so a large file is hashed once.
+    `known`: digests the caller computed already (the manifest's), so a large file is hashed once;
+    `staged`: files staged earlier, by digest.
     """
     known = known or {}
-    digests = {name: known.get(name) or sha256_bytes(data) for name, data in sorted(files.items())}
+    digests = dict(sorted(({name: known.get(name) or sha256_bytes(data) for name, data in files.items()}
+                           | dict(staged or {})).items()))
     return json.dumps({"schema": JOURNAL_SCHEMA, "files": digests, "checksum": _checksum(digests)}).encode()
 
 
@@ -158,12 +162,54 @@ def recover(root: Path) -> Recovery:
     return "completed"
 
 
-def commit(root: Path, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None) -> None:
-    """Replace the named store files all at once; the caller holds the exclusive lock."""
+@dataclass(frozen=True)
+class Staged:
+    """A store file written into the staging folder as soon as it was planned: its digest and rows,
+    not its bytes, so a merge into many generations holds one generation's file at a time."""
+
+    sha256: str
+    rows: int
+
+
+class Stager:
+    """Writes planned files into `.staging/` before the commit point; `discard` removes them unless a
+    journal was written (then they are the commit, and the next write completes it)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.names = root, set[str]()
+
+    def __call__(self, name: str, data: bytes, rows: int) -> Staged:
+        staging = self.root / STAGING_DIR
+        if not self.names:
+            if pending(self.root):
+                raise StoreError(f"{STAGING_DIR} exists; an interrupted merge must be settled first")
+            staging.mkdir()
+        if not allowed_name(name):
+            raise StoreError(f"{name}: not a file a history holds")
+        target = staging / name
+        target.parent.mkdir(exist_ok=True)
+        self.names.add(name)
+        write_durably(target, data)
+        return Staged(sha256_bytes(data), rows)
+
+    def discard(self) -> None:
+        staging = self.root / STAGING_DIR
+        if self.names and not os.path.lexists(staging / JOURNAL):
+            shutil.rmtree(staging, ignore_errors=True)  # before the commit point: as if nothing happened
+            self.names.clear()
+
+
+def commit(root: Path, files: Mapping[str, bytes], digests: Mapping[str, str] | None = None,
+           staged: Mapping[str, str] | None = None) -> None:
+    """Replace the named store files all at once; the caller holds the exclusive lock.
+
+    `staged`: files a `Stager` already wrote into the staging folder (name -> SHA-256).
+    """
     staging = root / STAGING_DIR
-    if pending(root):
-        raise StoreError(f"{STAGING_DIR} exists; an interrupted merge must be settled first")
-    staging.mkdir()
+    if not staged:
+        if pending(root):
+            raise StoreError(f"{STAGING_DIR} exists; an interrupted merge must be settled first")
+        staging.mkdir()
     try:
         for name, data in files.items():
             if not allowed_name(name):
@@ -175,7 +221,7 @@ def commit(root: Path, files: Mapping[str, bytes], digests: Mapping[str, str] | 
         if (staging / schema.OBSERVATIONS_DIR).exists():
             fsync_dir(staging / schema.OBSERVATIONS_DIR)
         # The rename of the journal is the commit point.
-        write_atomic(staging / JOURNAL, journal_bytes(files, digests))
+        write_atomic(staging / JOURNAL, journal_bytes(files, digests, staged))
     except BaseException:
         if not (staging / JOURNAL).exists():
             shutil.rmtree(staging, ignore_errors=True)  # before the commit point: as if nothing happened
