@@ -7,8 +7,11 @@ Chromium is a failure; elsewhere the test is skipped with the reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,29 +28,37 @@ if not CHROMIUM.exists():
     pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
 
 
+@contextlib.contextmanager
+def chromium_page(width: int, height: int) -> Iterator[tuple[Any, list[str]]]:
+    """A page in Debian's Chromium and the list of every URL it requests, closed on the way out."""
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": width, "height": height})
+            page.on("request", lambda request: requests.append(request.url))
+            yield page, requests
+        finally:
+            browser.close()
+
+
 @pytest.mark.slow
 def test_page_in_chromium(tmp_path: Path) -> None:
     from axe_playwright_python.sync_playwright import Axe
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     assert run("--history", ROOT / "history", "render", "--out", tmp_path, "--format", "html").exit_code == 0
     page_url = (tmp_path / "welfare-section.html").as_uri()
-    requests: list[str] = []
     console_errors: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1400})
-            page.on("request", lambda request: requests.append(request.url))
-            page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-            page.on("pageerror", lambda error: console_errors.append(str(error)))
-            page.goto(page_url, wait_until="load")
-            shot = tmp_path / "page.png"
-            page.screenshot(path=str(shot), full_page=False)
-            results = Axe().run(page)
-        finally:
-            browser.close()
+    with chromium_page(1100, 1400) as (page, requests):
+        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: console_errors.append(str(error)))
+        page.goto(page_url, wait_until="load")
+        shot = tmp_path / "page.png"
+        page.screenshot(path=str(shot), full_page=False)
+        results = Axe().run(page)
     assert requests == [page_url]
     assert console_errors == []
     with Image.open(shot) as image:
@@ -122,8 +133,6 @@ def test_the_fragment_changes_no_style_of_its_host_and_two_share_a_page(tmp_path
 @pytest.mark.slow
 def test_the_notebook_view_of_hostile_findings_runs_nothing_and_fetches_nothing(tmp_path: Path) -> None:
     """`Findings._repr_html_` placed in a page as Jupyter places it: hostile labels stay text."""
-    from playwright.sync_api import sync_playwright
-
     import reporter
 
     from .scenario import Scenario
@@ -138,19 +147,12 @@ def test_the_notebook_view_of_hostile_findings_runs_nothing_and_fetches_nothing(
     page_file = tmp_path / "notebook.html"
     page_file.write_text(f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>cell</title></head>"
                          f"<body><div class=output_html>{html}</div></body></html>")
-    requests: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 900, "height": 1000})
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(page_file.as_uri(), wait_until="load")
-            ran = page.evaluate("window.ran === undefined ? null : window.ran")
-            active = page.evaluate("document.querySelectorAll('script, img, iframe, svg [onload], [onerror]').length")
-            text = page.inner_text("div.output_html")
-            page.screenshot(path=str(tmp_path / "notebook.png"), full_page=True)
-        finally:
-            browser.close()
+    with chromium_page(900, 1000) as (page, requests):
+        page.goto(page_file.as_uri(), wait_until="load")
+        ran = page.evaluate("window.ran === undefined ? null : window.ran")
+        active = page.evaluate("document.querySelectorAll('script, img, iframe, svg [onload], [onerror]').length")
+        text = page.inner_text("div.output_html")
+        page.screenshot(path=str(tmp_path / "notebook.png"), full_page=True)
     assert ran is None and active == 0
     assert requests == [page_file.as_uri()]
     assert "<script>window.ran=1</script>" not in html and "&lt;script&gt;" in html
