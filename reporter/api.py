@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConflictError, ReporterError, StoreError, ValidationError
 from .findings import Findings as _Findings
 from .formats import DEFAULT_FORMATS
+from .schema import MAX_PROBLEMS_SHOWN
 from .store import Store
 from .store.folder import MergeResult
 
@@ -148,7 +149,7 @@ class WelfareHistory:
             if not frames:
                 raise
             placed = [_placed(problem, frames) for problem in err.problems]
-            raise ValidationError(placed, len(str(err).splitlines())) from None
+            raise ValidationError(placed, MAX_PROBLEMS_SHOWN) from None
 
 
 def _placed(problem: Any, frames: Iterable[Any]) -> Any:

@@ -242,3 +242,13 @@ def test_importing_reporter_loads_neither_pandas_nor_the_api() -> None:
             "print([m for m in ('pandas', 'reporter.api', 'reporter.frames') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert out.strip() == "[]"
+
+
+def test_a_frame_with_many_bad_rows_shows_as_many_lines_as_a_file_would(tmp_path: Path) -> None:
+    frame = _frame()
+    frame["score"] = [9.0, 1.0] * (ROWS // 2)  # every other row outside the scale: no run folds
+    big = pd.concat([frame.assign(response_id=[f"{r}-{k}" for r in frame["response_id"]]) for k in range(8)])
+    with pytest.raises(ValidationError) as raised:
+        reporter.open_history(_registries(tmp_path)).merge(big)
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 101 and lines[-1] == f"... and {len(big) // 2 - 100} more problems"
